@@ -1,0 +1,30 @@
+"""Forecast what a large training run will achieve from a ladder of small models.
+
+    import bayes_scaling as bs
+    runs = bs.load_runs("runs.csv")
+    fc = bs.forecast(runs, target=1e21)
+    fc.interval(0.9), fc.prob_below(2.1), fc.to_frame(), fc.plot("fan.png")
+"""
+
+from importlib import metadata
+
+from bayes_scaling.data import DataError, ExtrapolationWarning, load_runs
+from bayes_scaling.datasets import example_runs
+from bayes_scaling.forecast import Forecast, forecast, load_forecast
+from bayes_scaling.sampling import SamplerWarning
+
+try:
+    __version__ = metadata.version("bayes_scaling")
+except metadata.PackageNotFoundError:  # running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "DataError",
+    "ExtrapolationWarning",
+    "Forecast",
+    "SamplerWarning",
+    "example_runs",
+    "forecast",
+    "load_forecast",
+    "load_runs",
+]

@@ -1,0 +1,87 @@
+"""Scaling laws, one module each: a PyMC model, its mean function and its default priors.
+
+A law module exposes ``NAME``, ``QUANTITY``, ``PARAMETERS`` (sampled), ``DERIVED``,
+``PRIOR_NAMES`` (what a prior may be set on), ``SUPPORT``, ``PRIOR_REASONS``,
+``TARGET_ACCEPT``, ``build_model(data, priors)`` and ``predict(posterior, data, compute, rng)``.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from pymc_extras.prior import Prior
+
+from bayes_scaling.laws import loss
+
+LAWS: dict[str, ModuleType] = {loss.NAME: loss}
+
+PRIOR_CHECK_DRAWS = 4000
+
+
+def get_law(name: str) -> ModuleType:
+    """The law module called ``name``; a ValueError lists the known ones."""
+    try:
+        return LAWS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown law {name!r}; choose one of {sorted(LAWS)}") from None
+
+
+def resolve_priors(law: ModuleType, prior: dict | None) -> dict[str, Prior]:
+    """Check user prior overrides: known names, ``Prior`` objects, mass inside the support.
+
+    Returns only the overrides; the law fills in its defaults when it builds the model.
+    """
+    if prior is None:
+        return {}
+    if not isinstance(prior, dict):
+        raise ValueError(f"prior must be a dict of parameter name -> Prior, got {type(prior).__name__}")
+    checked = {}
+    for name, value in prior.items():
+        if name not in law.PRIOR_NAMES:
+            derived = f" ({name!r} is derived from the others)" if name in law.DERIVED else ""
+            raise ValueError(
+                f"no prior can be set on {name!r} in the {law.NAME!r} law{derived}; "
+                f"priors can be set on {list(law.PRIOR_NAMES)}"
+            )
+        if not isinstance(value, Prior):
+            raise ValueError(
+                f"prior for {name!r} must be a pymc_extras.prior.Prior, got {value!r}; "
+                f'e.g. Prior("Normal", mu=0, sigma=1)'
+            )
+        _check_support(law, name, value)
+        checked[name] = value
+    if "b" in checked and "local_exponent" in checked:
+        raise ValueError(
+            "give a prior on 'b' or on 'local_exponent', not both: with reducible_fraction "
+            "each determines the other"
+        )
+    return checked
+
+
+def _check_support(law: ModuleType, name: str, value: Prior) -> None:
+    """Draw from the prior and refuse it if any draw leaves the law's support."""
+    lower, upper = law.SUPPORT[name]
+    try:
+        draws = value.sample_prior(
+            name=name, draws=PRIOR_CHECK_DRAWS, random_seed=0, compile_kwargs={"mode": "JAX"}
+        )[name].to_numpy()
+    except Exception as err:  # a malformed Prior fails deep inside PyMC: say which one
+        raise ValueError(f"prior for {name!r} cannot be sampled: {value!r}: {err}") from err
+    outside = draws[~((draws > lower) & (draws < upper))]
+    if outside.size:
+        raise ValueError(
+            f"prior for {name!r} puts mass outside ({lower}, {upper}): {value!r} drew "
+            f"{outside.size} of {draws.size} values there, e.g. {float(outside.flat[0]):.4g}; "
+            f"use a distribution bounded to that range (see docs/{law.NAME}-law.md)"
+        )
+
+
+def prior_descriptions(law: ModuleType, overrides: dict[str, Prior]) -> dict[str, str]:
+    """The prior of every parameter as text, for reports and reproducibility."""
+    described = {}
+    for name in law.PRIOR_NAMES:
+        if name in overrides:
+            described[name] = repr(overrides[name])
+        elif name in law.PRIOR_REASONS and not (name == "local_exponent" and "b" in overrides):
+            described[name] = law.PRIOR_REASONS[name][0]
+    return described

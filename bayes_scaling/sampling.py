@@ -1,0 +1,324 @@
+"""NUTS on JAX for a PyMC model, compiled once per model shape; and its diagnostics.
+
+This is the one module that runs the sampler and reads ArviZ diagnostics.
+
+Why not a plain ``pm.sample(nuts_sampler="numpyro")`` on every call: PyMC bakes the
+data into the JAX program as constants and builds a new numpyro ``MCMC`` each time, so
+every forecast recompiles (3-4 s here, more than the sampling itself). Instead the
+model's log density is turned into a JAX function by PyMC's own JAX linker with the
+``pm.Data`` nodes as *arguments*, and numpyro's NUTS kernel (dense mass matrix,
+step-size and mass adaptation, exactly what ``pm.sample`` runs) is compiled once per
+(law, data shape, priors, settings). A second forecast with data of the same shape
+reuses the compiled program; JAX's persistent compilation cache makes later
+processes skip most of the compile too. ``sample_with_pymc`` keeps the plain
+``pm.sample`` path for cross-checks.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+# numpyro runs chains in parallel on separate XLA host devices; there must be at least
+# as many as chains *before* JAX starts. A smaller user-set count wins in XLA, so raise it.
+_MIN_HOST_DEVICES = 8
+_flags = os.environ.get("XLA_FLAGS", "")
+_count = re.search(r"--xla_force_host_platform_device_count=(\d+)", _flags)
+if _count is None or int(_count.group(1)) < _MIN_HOST_DEVICES:
+    _flags = re.sub(r"--xla_force_host_platform_device_count=\d+", "", _flags)
+    os.environ["XLA_FLAGS"] = f"{_flags} --xla_force_host_platform_device_count={_MIN_HOST_DEVICES}".strip()
+
+import arviz as az  # noqa: E402
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import pymc as pm  # noqa: E402
+from numpyro.infer.hmc import hmc  # noqa: E402
+from pymc.initial_point import make_initial_point_expression  # noqa: E402
+from pymc.sampling.jax import get_jaxified_graph  # noqa: E402
+from pytensor.graph.replace import graph_replace  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)  # PyMC's JAX path assumes float64
+if jax.config.jax_compilation_cache_dir is None:
+    _cache = Path(os.environ.get("BAYES_SCALING_CACHE", Path.home() / ".cache" / "bayes_scaling")) / "jax"
+    jax.config.update("jax_compilation_cache_dir", str(_cache))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+R_HAT_MAX = 1.01
+ESS_MIN = 400
+_MAX_CHUNK = 100  # sampler steps per compiled call: the progress bar's granularity
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """How to run NUTS; separate from the model, as in pymc-marketing."""
+
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    target_accept: float = 0.8
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self):
+        for name in ("draws", "tune", "chains"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < (0 if name == "tune" else 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not 0 < self.target_accept < 1:
+            raise ValueError(f"target_accept must lie in (0, 1), got {self.target_accept!r}")
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Sampler health: worst r_hat and ESS over the parameters, and divergences."""
+
+    r_hat: float
+    ess_bulk: float
+    ess_tail: float
+    divergences: int
+    draws: int
+    chains: int
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.divergences == 0
+            and self.r_hat <= R_HAT_MAX
+            and self.ess_bulk >= ESS_MIN
+            and self.ess_tail >= ESS_MIN
+        )
+
+    def problems(self) -> list[str]:
+        """What failed, each with what to do about it."""
+        out = []
+        if self.divergences:
+            out.append(
+                f"{self.divergences} divergent transitions: the posterior has regions NUTS cannot "
+                "explore, so intervals may be too narrow; raise target_accept, or give tighter "
+                "priors on the parameters the data cannot pin down"
+            )
+        if self.r_hat > R_HAT_MAX:
+            out.append(f"r_hat {self.r_hat:.3f} > {R_HAT_MAX}: chains disagree; run more tune and draws")
+        if min(self.ess_bulk, self.ess_tail) < ESS_MIN:
+            out.append(
+                f"effective sample size {min(self.ess_bulk, self.ess_tail):.0f} < {ESS_MIN}: "
+                "intervals are noisy; run more draws"
+            )
+        return out
+
+    def as_dict(self) -> dict:
+        return {
+            "r_hat": self.r_hat,
+            "ess_bulk": self.ess_bulk,
+            "ess_tail": self.ess_tail,
+            "divergences": self.divergences,
+            "ok": self.ok,
+        }
+
+    def __getitem__(self, key):
+        return self.as_dict()[key]
+
+
+class SamplerWarning(UserWarning):
+    """Diagnostics failed: the forecast may not be trustworthy."""
+
+
+def diagnose(idata: az.InferenceData, var_names: list[str]) -> Diagnostics:
+    """Worst-case r_hat, ESS and the number of divergences after tuning."""
+    summary = az.summary(idata, var_names=var_names, kind="diagnostics")
+    posterior = idata.posterior
+    return Diagnostics(
+        r_hat=float(summary["r_hat"].max()),
+        ess_bulk=float(summary["ess_bulk"].min()),
+        ess_tail=float(summary["ess_tail"].min()),
+        divergences=int(idata.sample_stats["diverging"].sum()),
+        draws=int(posterior.sizes["draw"]),
+        chains=int(posterior.sizes["chain"]),
+    )
+
+
+def warn_if_unhealthy(diagnostics: Diagnostics) -> None:
+    if not diagnostics.ok:
+        warnings.warn(
+            "sampler diagnostics failed — " + "; ".join(diagnostics.problems()),
+            SamplerWarning,
+            stacklevel=3,
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# The compiled sampler
+
+
+@dataclass
+class _Compiled:
+    """JAX functions for one model structure, reusable across data of the same shape."""
+
+    init: object  # (keys, z0, data) -> NUTS states, one per chain
+    advance: object  # (states, data) -> (states, per-step stats over `chunk` steps)
+    constrain: object  # (flat z draws, data) -> list of posterior arrays
+    initial_point: object  # (data) -> list of transformed initial values
+    value_shapes: list
+    output_names: list
+    chunk: int
+
+
+_COMPILED: dict[tuple, _Compiled] = {}
+
+
+def _data_nodes(model: pm.Model) -> list:
+    return sorted(model.data_vars, key=lambda var: var.name)
+
+
+def _structure_key(model: pm.Model, key: tuple, settings: SamplerSettings) -> tuple:
+    data_shapes = tuple((var.name, np.shape(var.get_value())) for var in _data_nodes(model))
+    values = tuple((var.name, tuple(var.type.shape)) for var in model.value_vars)
+    return (key, data_shapes, values, settings.draws, settings.tune, settings.chains, settings.target_accept)
+
+
+def _chunk_size(tune: int, draws: int) -> int:
+    """The largest step count <= _MAX_CHUNK that divides both tune and draws."""
+    common = math.gcd(tune, draws)
+    return max(k for k in range(1, _MAX_CHUNK + 1) if common % k == 0)
+
+
+def _compile(model: pm.Model, settings: SamplerSettings) -> _Compiled:
+    data = _data_nodes(model)
+    symbols = [var.type() for var in data]
+    swap = dict(zip(data, symbols))
+    (logp,) = graph_replace([model.logp()], swap, strict=False)
+    logp_fn = get_jaxified_graph(inputs=model.value_vars + symbols, outputs=[logp])
+
+    outputs = [var for var in model.unobserved_value_vars if not var.name.endswith("__")]
+    constrained = graph_replace(outputs, swap, strict=False)
+    constrain_fn = get_jaxified_graph(inputs=model.value_vars + symbols, outputs=constrained)
+
+    start = make_initial_point_expression(
+        free_rvs=model.free_RVs,
+        rvs_to_transforms=model.rvs_to_transforms,
+        initval_strategies={},
+        return_transformed=True,
+    )
+    start_fn = get_jaxified_graph(inputs=symbols, outputs=graph_replace(start, swap, strict=False))
+
+    shapes = [tuple(int(d) for d in var.type.shape) for var in model.value_vars]
+    sizes = [int(np.prod(shape)) for shape in shapes]
+    bounds = np.cumsum([0] + sizes)
+
+    def unflatten(z):
+        return [z[lo:hi].reshape(shape) for lo, hi, shape in zip(bounds[:-1], bounds[1:], shapes)]
+
+    def potential_fn_gen(*data_values):
+        return lambda z: -logp_fn(*unflatten(z), *data_values)[0]
+
+    init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
+    chunk = _chunk_size(settings.tune, settings.draws)
+
+    def init_chain(key, z0, data_values):
+        return init_kernel(
+            z0,
+            num_warmup=settings.tune,
+            dense_mass=True,
+            target_accept_prob=settings.target_accept,
+            model_args=tuple(data_values),
+            rng_key=key,
+        )
+
+    def advance_chain(state, data_values):
+        def step(current, _):
+            current = sample_kernel(current, model_args=tuple(data_values))
+            stats = {
+                "z": current.z,
+                "diverging": current.diverging,
+                "n_steps": current.num_steps,
+                "acceptance_rate": current.accept_prob,
+                "energy": current.energy,
+                "lp": -current.potential_energy,
+                "step_size": current.adapt_state.step_size,
+            }
+            return current, stats
+
+        return jax.lax.scan(step, state, None, length=chunk)
+
+    def constrain(z_draws, data_values):
+        return jax.vmap(lambda z: constrain_fn(*unflatten(z), *data_values))(z_draws)
+
+    parallel = len(jax.devices()) >= settings.chains
+    if not parallel:
+        warnings.warn(
+            f"only {len(jax.devices())} JAX devices for {settings.chains} chains: running chains "
+            "vectorised on one device (slower); leave XLA_FLAGS' host device count unset",
+            stacklevel=4,
+        )
+    over_chains = jax.pmap if parallel else jax.vmap
+    return _Compiled(
+        init=over_chains(init_chain, in_axes=(0, 0, None)),
+        advance=over_chains(advance_chain, in_axes=(0, None)),
+        constrain=jax.jit(constrain),
+        initial_point=jax.jit(lambda data_values: start_fn(*data_values)),
+        value_shapes=shapes,
+        output_names=[var.name for var in outputs],
+        chunk=chunk,
+    )
+
+
+def sample(model: pm.Model, settings: SamplerSettings, key: tuple) -> az.InferenceData:
+    """Run NUTS on ``model`` and return the posterior and sample stats as InferenceData.
+
+    ``key`` names the model's structure (law and priors): models with equal keys and
+    data of equal shapes share one compiled sampler.
+    """
+    structure = _structure_key(model, key, settings)
+    compiled = _COMPILED.get(structure)
+    if compiled is None:
+        compiled = _COMPILED[structure] = _compile(model, settings)
+    data_values = [jnp.asarray(var.get_value()) for var in _data_nodes(model)]
+
+    rng = np.random.default_rng(settings.seed)
+    start = np.concatenate([np.ravel(v) for v in compiled.initial_point(data_values)])
+    z0 = jnp.asarray(start + rng.uniform(-1, 1, size=(settings.chains, start.size)))
+    keys = jax.random.split(jax.random.PRNGKey(settings.seed), settings.chains)
+    state = compiled.init(keys, z0, data_values)
+
+    total = settings.tune + settings.draws
+    kept = []
+    with tqdm(total=total, disable=not settings.progress, desc="NUTS", unit="step", leave=False) as bar:
+        for done in range(0, total, compiled.chunk):
+            state, stats = compiled.advance(state, data_values)
+            if done >= settings.tune:
+                kept.append(jax.device_get(stats))
+            bar.update(compiled.chunk)
+            bar.set_postfix(phase="tune" if done < settings.tune else "draw")
+    stats = {name: np.concatenate([chunk[name] for chunk in kept], axis=1) for name in kept[0]}
+
+    z = stats.pop("z")  # (chain, draw, dim)
+    flat = z.reshape(-1, z.shape[-1])
+    values = compiled.constrain(jnp.asarray(flat), data_values)
+    posterior = {
+        name: np.asarray(value).reshape(settings.chains, settings.draws, *np.shape(value)[1:])
+        for name, value in zip(compiled.output_names, values)
+    }
+    stats["tree_depth"] = np.floor(np.log2(stats["n_steps"])).astype(int) + 1
+    return az.from_dict(posterior=posterior, sample_stats=stats)
+
+
+def sample_with_pymc(model: pm.Model, settings: SamplerSettings, nuts_sampler: str = "numpyro") -> az.InferenceData:
+    """The plain ``pm.sample`` path (recompiles every call): for cross-checks and benchmarks."""
+    with model:
+        return pm.sample(
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=settings.chains,
+            target_accept=settings.target_accept,
+            random_seed=settings.seed,
+            progressbar=settings.progress,
+            nuts_sampler=nuts_sampler,
+            **({"nuts_sampler_kwargs": {"nuts_kwargs": {"dense_mass": True}}} if nuts_sampler == "numpyro" else {}),
+        )
