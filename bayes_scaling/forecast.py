@@ -79,9 +79,9 @@ def forecast(
     idata.add_groups(
         predictions=xr.Dataset({quantity: (dims, predictive), f"mean_{quantity}": (dims, mean)}),
         predictions_constant_data=xr.Dataset({"compute": ("target", targets)}),
-        observed_data=xr.Dataset({quantity: ("run", runs[quantity].to_numpy())}),
+        observed_data=xr.Dataset({quantity: ("row", runs[quantity].to_numpy())}),
         constant_data=xr.Dataset(
-            {name: ("run", runs[name].to_numpy()) for name in runs.columns if name != quantity and _storable(runs[name])}
+            {name: ("row", runs[name].to_numpy()) for name in runs.columns if name != quantity and _storable(runs[name])}
         ),
     )
     idata.attrs[_ATTR] = json.dumps(

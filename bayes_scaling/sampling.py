@@ -308,17 +308,21 @@ def sample(model: pm.Model, settings: SamplerSettings, key: tuple) -> az.Inferen
     return az.from_dict(posterior=posterior, sample_stats=stats)
 
 
-def sample_with_pymc(model: pm.Model, settings: SamplerSettings, nuts_sampler: str = "numpyro") -> az.InferenceData:
-    """The plain ``pm.sample`` path (recompiles every call): for cross-checks and benchmarks."""
+def sample_with_pymc(model: pm.Model, settings: SamplerSettings, nuts_sampler: str = "numpyro", cores: int | None = None):
+    """The plain ``pm.sample`` path (recompiles every call): for cross-checks and benchmarks.
+
+    ``nuts_sampler="pymc"`` with ``cores=None`` is PyMC's default sampler as a user gets it.
+    """
+    extra = {"nuts_sampler_kwargs": {"nuts_kwargs": {"dense_mass": True}}} if nuts_sampler == "numpyro" else {}
     with model:
         return pm.sample(
             draws=settings.draws,
             tune=settings.tune,
             chains=settings.chains,
-            cores=settings.chains,
+            cores=cores,
             target_accept=settings.target_accept,
             random_seed=settings.seed,
             progressbar=settings.progress,
             nuts_sampler=nuts_sampler,
-            **({"nuts_sampler_kwargs": {"nuts_kwargs": {"dense_mass": True}}} if nuts_sampler == "numpyro" else {}),
+            **extra,
         )

@@ -1,0 +1,58 @@
+"""The command line: tables on stdout, one-line errors, exit codes, examples in --help."""
+
+from __future__ import annotations
+
+import pytest
+
+from bayes_scaling import cli
+from bayes_scaling.datasets import make_example_runs
+
+
+@pytest.fixture
+def runs_csv(tmp_path):
+    path = tmp_path / "runs.csv"
+    make_example_runs(seed=0).to_csv(path, index=False)
+    return path
+
+
+def test_forecast_prints_the_interval_table_and_writes_files(runs_csv, tmp_path, capsys):
+    png, nc = tmp_path / "fan.png", tmp_path / "fc.nc"
+    code = cli.main(
+        ["forecast", str(runs_csv), "--target", "1e21", "--target", "1e22", "--seed", "0",
+         "--no-progress", "--threshold", "2.2", "--plot", str(png), "--save", str(nc), "--prob", "0.8"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "lower_90" in out and "upper_0.8" in out
+    assert "P(loss < 2.2): C=1e+21:" in out
+    assert "sampler: ok" in out
+    assert png.stat().st_size > 10_000 and nc.stat().st_size > 10_000
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("compute,loss\n1e17,3.0\n1e18,-2.5\n1e19,2.4\n")
+    assert cli.main(["forecast", str(bad), "--target", "1e21", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("error: ") and "'loss'" in err and "row 1" in err and "-2.5" in err
+
+
+def test_missing_file_is_exit_2(tmp_path, capsys):
+    assert cli.main(["forecast", str(tmp_path / "nope.csv"), "--target", "1e21"]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+@pytest.mark.parametrize("command", ["forecast", "demo"])
+def test_help_shows_an_example(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert f"bayes-scaling {command}" in capsys.readouterr().out
+
+
+def test_demo_writes_a_plot_and_intervals(tmp_path, capsys):
+    assert cli.main(["demo", "--out", str(tmp_path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "true mean loss of the synthetic recipe" in out
+    for name in ("fan_chart.png", "intervals.csv", "forecast.nc"):
+        assert (tmp_path / name).stat().st_size > 0

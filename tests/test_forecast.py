@@ -1,0 +1,202 @@
+"""forecast() and Forecast: the public surface, reproducibility, priors, persistence."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from pymc_extras.prior import Prior
+
+import bayes_scaling as bs
+from bayes_scaling import sampling
+from bayes_scaling.datasets import EXAMPLE_TRUTH, make_example_runs, true_example_loss
+from tests.conftest import TARGETS
+
+
+def test_example_ladder_is_what_the_generator_makes(example):
+    made = make_example_runs(seed=0)
+    np.testing.assert_allclose(example["loss"], made["loss"])
+    np.testing.assert_allclose(example["compute"], made["compute"])
+
+
+def test_default_forecast_is_healthy_and_covers_the_truth(example_forecast):
+    d = example_forecast.diagnostics
+    assert example_forecast.ok, d.problems()
+    assert d.divergences == 0 and d.r_hat <= 1.01 and d.ess_bulk >= 400
+    lower, upper = example_forecast.interval(0.9, kind="mean")
+    truth = true_example_loss(TARGETS)
+    assert np.all((lower < truth) & (truth < upper)), (lower, truth, upper)
+    # the exponent's 90% posterior interval holds the true b
+    b = example_forecast.idata.posterior["b"].to_numpy().ravel()
+    assert np.quantile(b, 0.05) < EXAMPLE_TRUTH["b"] < np.quantile(b, 0.95)
+
+
+def test_to_frame_has_fixed_columns_in_order(example_forecast):
+    frame = example_forecast.to_frame()
+    assert list(frame.columns) == ["compute", "mean", "median", "lower_50", "upper_50", "lower_90", "upper_90"]
+    np.testing.assert_allclose(frame["compute"], TARGETS)
+    ordered = frame[["lower_90", "lower_50", "median", "upper_50", "upper_90"]].to_numpy()
+    assert np.all(np.diff(ordered, axis=1) > 0)
+
+
+def test_interval_agrees_with_frame_and_mean_is_narrower(example_forecast):
+    frame = example_forecast.to_frame()
+    lower, upper = example_forecast.interval(0.5)
+    np.testing.assert_allclose(lower, frame["lower_50"])
+    np.testing.assert_allclose(upper, frame["upper_50"])
+    mean_lower, mean_upper = example_forecast.interval(0.9, kind="mean")
+    pred_lower, pred_upper = example_forecast.interval(0.9)
+    assert np.all(mean_upper - mean_lower < pred_upper - pred_lower)
+
+
+def test_one_target_gives_floats(example):
+    fc = bs.forecast(example, target=1e21, seed=3, progress=False)
+    lower, upper = fc.interval()
+    assert isinstance(lower, float) and isinstance(upper, float) and lower < upper
+    assert isinstance(fc.prob_below(2.2), float)
+
+
+def test_threshold_probabilities_match_the_interval(example_forecast):
+    n = example_forecast.draws().shape[0]
+    lower, upper = example_forecast.interval(0.9)
+    np.testing.assert_allclose(example_forecast.prob_below(upper), 0.95, atol=2 / n)
+    np.testing.assert_allclose(example_forecast.prob_above(lower), 0.95, atol=2 / n)
+    below = example_forecast.prob_below(2.1)
+    np.testing.assert_allclose(below + example_forecast.prob_above(2.1), 1.0)
+    assert below[1] > below[0]  # more compute, lower loss
+
+
+def test_same_seed_same_answer_other_seed_other_draws(example, example_forecast):
+    again = bs.forecast(example, target=TARGETS, seed=0, progress=False)
+    np.testing.assert_array_equal(again.draws(), example_forecast.draws())
+    other = bs.forecast(example, target=TARGETS, seed=1, progress=False)
+    assert not np.array_equal(other.draws(), example_forecast.draws())
+
+
+def test_seed_none_is_drawn_and_recorded(example):
+    fc = bs.forecast(example, target=TARGETS, progress=False)
+    assert isinstance(fc.settings["seed"], int)
+
+
+def test_same_shape_reuses_the_compiled_sampler(example, example_forecast):
+    before = len(sampling._COMPILED)
+    shifted = example.assign(loss=example["loss"] * 1.02, compute=example["compute"] * 3)
+    fc = bs.forecast(shifted, target=TARGETS, seed=5, progress=False)
+    assert len(sampling._COMPILED) == before
+    assert fc.to_frame()["median"].iloc[0] > example_forecast.to_frame()["median"].iloc[0]
+
+
+def test_settings_record_what_reproduces_the_fit(example_forecast):
+    s = example_forecast.settings
+    assert s["law"] == "loss" and s["seed"] == 0 and s["draws"] == 1000 and s["chains"] == 4
+    assert len(s["data_sha256"]) == 64
+    assert set(s["priors"]) == {"loss_ref", "local_exponent", "reducible_fraction", "sigma"}
+    assert s["versions"]["pymc"].startswith("5.")
+
+
+def test_save_and_load_give_identical_answers(example_forecast, tmp_path):
+    path = example_forecast.save(tmp_path / "fc.nc")
+    loaded = bs.load_forecast(path)
+    pd.testing.assert_frame_equal(loaded.to_frame(), example_forecast.to_frame())
+    np.testing.assert_array_equal(loaded.interval(0.9)[0], example_forecast.interval(0.9)[0])
+    assert loaded.settings == example_forecast.settings
+    assert list(loaded.runs["run"]) == list(example_forecast.runs["run"])
+    assert loaded.diagnostics == example_forecast.diagnostics
+
+
+def test_load_refuses_what_is_not_a_forecast(example_forecast, tmp_path):
+    with pytest.raises(FileNotFoundError):
+        bs.load_forecast(tmp_path / "missing.nc")
+    foreign = tmp_path / "foreign.nc"
+    example_forecast.idata.posterior.to_netcdf(foreign)
+    with pytest.raises(ValueError, match="not a bayes_scaling forecast"):
+        bs.load_forecast(foreign)
+
+
+def test_plot_draws_a_fan_chart(example_forecast, tmp_path):
+    import matplotlib.image
+
+    path = tmp_path / "fan.png"
+    example_forecast.plot(path=path)
+    pixels = matplotlib.image.imread(path)[..., :3]
+    bluish = pixels[..., 2] - pixels[..., 0] > 0.1  # the median curve and the bands
+    assert bluish.mean() > 0.01
+
+
+def test_bad_arguments_are_clear_errors(example_forecast, example):
+    with pytest.raises(ValueError, match="kind"):
+        example_forecast.interval(0.9, kind="posterior")
+    with pytest.raises(ValueError, match="prob"):
+        example_forecast.interval(1.5)
+    with pytest.raises(ValueError, match="unknown law"):
+        bs.forecast(example, target=1e21, law="chinchillaa")
+    with pytest.raises(ValueError, match="seed"):
+        bs.forecast(example, target=1e21, seed=-1)
+    with pytest.raises(ValueError, match="draws"):
+        bs.forecast(example, target=1e21, draws=0)
+
+
+def test_bad_data_is_a_data_error_not_a_pymc_traceback(example):
+    broken = example.copy()
+    broken.loc[4, "loss"] = -3.0
+    with pytest.raises(bs.DataError, match=r"loss.*row 4.*-3"):
+        bs.forecast(broken, target=1e21)
+
+
+def test_targets_inside_the_data_warn(example):
+    with pytest.warns(bs.ExtrapolationWarning, match="inside"):
+        bs.forecast(example, target=1e18, seed=0, progress=False)
+
+
+def test_prior_override_on_b_is_honoured(example):
+    tight = Prior("TruncatedNormal", mu=-0.3, sigma=0.005, upper=0)
+    fc = bs.forecast(example, target=TARGETS, seed=0, progress=False, prior={"b": tight})
+    b = fc.idata.posterior["b"].to_numpy()
+    assert abs(b.mean() + 0.3) < 0.02  # the prior dominates the data here
+    assert fc.settings["priors"]["b"].startswith('Prior("TruncatedNormal"')
+    assert "local_exponent" in fc.idata.posterior
+
+
+@pytest.mark.parametrize(
+    ("prior", "message"),
+    [
+        ({"a": Prior("Normal")}, "derived"),
+        ({"alpha": Prior("Normal")}, "priors can be set on"),
+        ({"b": 0.2}, "must be a pymc_extras.prior.Prior"),
+        ({"b": Prior("Normal", mu=-0.2, sigma=0.2)}, "outside"),
+        ({"reducible_fraction": Prior("Normal", mu=0.5, sigma=0.3)}, "outside"),
+        ({"b": Prior("TruncatedNormal", mu=-0.2, sigma=0.1, upper=0), "local_exponent": Prior("HalfNormal")}, "not both"),
+        ([1, 2], "dict"),
+    ],
+)
+def test_bad_priors_are_refused_with_the_reason(example, prior, message):
+    with pytest.raises(ValueError, match=message):
+        bs.forecast(example, target=1e21, prior=prior)
+
+
+def test_failing_diagnostics_warn_and_say_what_to_do(example):
+    with pytest.warns(bs.SamplerWarning, match="run more"):
+        fc = bs.forecast(example, target=1e21, draws=30, tune=30, seed=0, progress=False)
+    assert not fc.ok
+    assert fc.diagnostics.problems()
+
+
+def test_compiled_sampler_agrees_with_pm_sample(example, example_forecast):
+    """Our cached NUTS runner and pm.sample(nuts_sampler="numpyro") sample one posterior."""
+    import arviz as az
+
+    from bayes_scaling.laws import loss
+
+    model = loss.build_model(example, {})
+    settings = sampling.SamplerSettings(target_accept=loss.TARGET_ACCEPT, seed=11, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = sampling.sample_with_pymc(model, settings)
+    names = ["loss_ref", "local_exponent", "reducible_fraction", "sigma", "c"]
+    ours = az.summary(example_forecast.idata, var_names=names, round_to="none")
+    theirs = az.summary(reference, var_names=names, round_to="none")
+    tolerance = 4 * np.hypot(ours["mcse_mean"], theirs["mcse_mean"])
+    assert np.all(np.abs(ours["mean"] - theirs["mean"]) < tolerance), (ours["mean"], theirs["mean"], tolerance)
+    np.testing.assert_allclose(ours["sd"], theirs["sd"], rtol=0.15)
