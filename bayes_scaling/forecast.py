@@ -139,7 +139,9 @@ class Forecast:
         columns = {name: self.idata.constant_data[name].to_numpy() for name in self.idata.constant_data.data_vars}
         quantity = self.settings["quantity"]
         columns[quantity] = self.idata.observed_data[quantity].to_numpy()
-        return pd.DataFrame(columns)
+        frame = pd.DataFrame(columns)
+        first = [name for name in ("run", "compute", quantity) if name in frame]
+        return frame[first + [name for name in frame.columns if name not in first]]
 
     @cached_property
     def diagnostics(self) -> sampling.Diagnostics:
@@ -210,6 +212,12 @@ class Forecast:
         from bayes_scaling.plotting import fan_chart
 
         return fan_chart(self, path=path, ax=ax, kind=kind)
+
+    def report(self, path, thresholds=()) -> Path:
+        """Write a risk-review report: self-contained HTML, or Markdown with PNGs beside it."""
+        from bayes_scaling.report import write_report
+
+        return write_report(self, path, thresholds=thresholds)
 
     def __repr__(self) -> str:
         frame = self.to_frame().to_string(index=False, float_format=lambda v: f"{v:.4g}")

@@ -1,0 +1,288 @@
+"""Risk-review reports: one document with the data, the forecast, its assumptions and health.
+
+``write_report(fc, "review.html")`` writes a self-contained HTML file (figures embedded as
+PNG data, no scripts, no network) that opens from disk; ``"review.md"`` writes Markdown
+with the PNG figures beside it. Both say what was forecast, show the fitted data and
+the fan chart, the predictive distribution at each target with the thresholds asked
+for, the posterior of the parameters and the priors, a plain-language verdict on the
+sampler, caveats on the extrapolation, and a footer that lets anyone reproduce the fit.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayes_scaling.laws import get_law
+from bayes_scaling.sampling import ESS_MIN, R_HAT_MAX
+
+# GPT-4's loss prediction extrapolated 1,000-10,000x; past that, say so louder.
+_FAR = 1e4
+_FEW_POINTS = 5
+
+
+def write_report(fc, path, thresholds=()) -> Path:
+    """Write the report for ``fc`` to ``path`` (``.html`` or ``.md``) and return the path."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".html", ".htm", ".md"):
+        raise ValueError(f"report path must end in .html or .md, got {path.name!r}")
+    thresholds = [float(t) for t in np.atleast_1d(thresholds if thresholds is not None else [])]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figures = {"fan_chart": _png(fc.plot()), "predictive": _png(_predictive_figure(fc, thresholds))}
+    sections = _sections(fc, thresholds)
+    if suffix == ".md":
+        names = {}
+        for key, data in figures.items():
+            figure_path = path.with_name(f"{path.stem}_{key}.png")
+            figure_path.write_bytes(data)
+            names[key] = figure_path.name
+        path.write_text(_markdown(sections, names), encoding="utf-8")
+    else:
+        path.write_text(_html(sections, figures), encoding="utf-8")
+    return path
+
+
+# -- content, independent of the format ----------------------------------------------------
+
+
+def _sections(fc, thresholds) -> dict:
+    runs = fc.runs
+    quantity = fc.settings["quantity"]
+    largest = float(runs["compute"].max())
+    frame = fc.to_frame()
+    mean_lower, mean_upper = (np.atleast_1d(v) for v in fc.interval(0.9, kind="mean"))
+    targets = pd.DataFrame(
+        {
+            "target compute": frame["compute"].map(lambda c: f"{c:.3g}"),
+            "× largest run": (frame["compute"] / largest).map(lambda r: f"{r:,.0f}×" if r >= 1 else f"{r:.2g}×"),
+            "median": frame["median"].map("{:.4f}".format),
+            "50% interval": [f"{lo:.4f} – {hi:.4f}" for lo, hi in zip(frame["lower_50"], frame["upper_50"])],
+            "90% interval": [f"{lo:.4f} – {hi:.4f}" for lo, hi in zip(frame["lower_90"], frame["upper_90"])],
+            "90% interval of the mean curve": [f"{lo:.4f} – {hi:.4f}" for lo, hi in zip(mean_lower, mean_upper)],
+        }
+    )
+    probabilities = None
+    if thresholds:
+        rows = []
+        for threshold in thresholds:
+            below = np.atleast_1d(fc.prob_below(threshold))
+            for compute, p in zip(fc.targets, below):
+                rows.append(
+                    {
+                        "target compute": f"{compute:.3g}",
+                        "threshold": f"{threshold:g}",
+                        f"P({quantity} < threshold)": f"{p:.1%}",
+                        f"P({quantity} > threshold)": f"{1 - p:.1%}",
+                    }
+                )
+        probabilities = pd.DataFrame(rows)
+    priors = pd.DataFrame(_prior_rows(fc))
+    summary = fc.parameters()
+    summary.index.name = "parameter"
+    return {
+        "title": f"{fc.law.capitalize()} forecast at {', '.join(f'{c:.3g}' for c in fc.targets)} FLOPs",
+        "lead": (
+            f"Fitted {fc.law!r} law (L(C) = a·C^b + c) to {len(runs)} runs spanning "
+            f"{runs['compute'].min():.3g}–{largest:.3g} FLOPs from {fc.settings['data_source']}. "
+            f"Intervals are for the final {quantity} of one new run at each target (they include "
+            "run-to-run noise); the last column is for the mean curve alone."
+        ),
+        "targets": targets,
+        "probabilities": probabilities,
+        "verdict": _verdict(fc),
+        "caveats": _caveats(fc, largest),
+        "data": runs,
+        "parameters": summary.reset_index(),
+        "priors": priors,
+        "footer": _footer(fc),
+    }
+
+
+def _prior_rows(fc) -> list[dict]:
+    law = get_law(fc.law)
+    rows = []
+    for name, text in fc.settings["priors"].items():
+        default_text, reason = law.PRIOR_REASONS.get(name, (None, ""))
+        rows.append({"parameter": name, "prior": text, "why": reason if text == default_text else "set by the user"})
+    return rows
+
+
+def _verdict(fc) -> tuple[bool, str]:
+    d = fc.diagnostics
+    if d.ok:
+        text = (
+            f"{d.chains} independent chains agree (largest r_hat "
+            f"{d.r_hat:.3f}, at most {R_HAT_MAX}), there are at least {d.ess_bulk:,.0f} effective "
+            f"draws for every parameter (at least {ESS_MIN} needed) and no divergent transitions."
+        )
+    else:
+        text = "Do not rely on these numbers yet: " + "; ".join(d.problems()) + "."
+    return d.ok, text
+
+
+def _caveats(fc, largest: float) -> list[str]:
+    out = []
+    ratio = float(fc.targets.max() / largest)
+    n = len(fc.runs)
+    out.append(
+        f"The largest target is {ratio:,.0f}× the compute of the largest fitted run"
+        + (
+            f"; GPT-4's published loss prediction extrapolated 1,000–10,000×, so beyond {_FAR:,.0f}× "
+            "the law itself, not only its parameters, is the main risk."
+            if ratio > _FAR
+            else "."
+        )
+    )
+    if ratio < 1:
+        out.append("Some targets lie inside the fitted range: this is interpolation, not a forecast.")
+    out.append(
+        f"The fit rests on {n} runs"
+        + (f"; with fewer than {_FEW_POINTS} the exponent and the irreducible loss are mostly prior." if n < _FEW_POINTS else ".")
+    )
+    out.append(
+        "The law assumes one power law plus a constant across the whole ladder and beyond: a change "
+        "of recipe, data or architecture between the ladder and the target run is not in these intervals, "
+        "and small rungs that are off-trend (e.g. too-short warmup) bias the forecast."
+    )
+    return out
+
+
+def _footer(fc) -> list[tuple[str, str]]:
+    s = fc.settings
+    versions = ", ".join(f"{k} {v}" for k, v in s["versions"].items())
+    return [
+        ("data sha256", s["data_sha256"]),
+        ("seed", str(s["seed"])),
+        ("sampler", f"NUTS, {s['chains']} chains × {s['draws']} draws after {s['tune']} tuning steps, target_accept {s['target_accept']}"),
+        ("versions", versions),
+        ("forecast made", s["created"]),
+        ("report written", datetime.now(timezone.utc).isoformat(timespec="seconds")),
+    ]
+
+
+# -- figures ---------------------------------------------------------------------------------
+
+
+def _predictive_figure(fc, thresholds):
+    import matplotlib.pyplot as plt
+
+    draws = fc.draws("predictive")
+    quantity = fc.settings["quantity"]
+    fig, axes = plt.subplots(1, len(fc.targets), figsize=(4.2 * len(fc.targets), 3.2), dpi=110, squeeze=False)
+    for ax, column, compute in zip(axes[0], draws.T, fc.targets):
+        ax.hist(column, bins=60, color="tab:blue", alpha=0.7)
+        lo, hi = np.quantile(column, [0.05, 0.95])
+        ax.axvspan(lo, hi, color="tab:blue", alpha=0.12, label="90% interval")
+        ax.axvline(np.median(column), color="tab:blue", lw=2, label="median")
+        for threshold in thresholds:
+            ax.axvline(threshold, color="tab:red", ls="--", lw=1.5)
+            ax.text(threshold, ax.get_ylim()[1] * 0.92, f" {threshold:g}", color="tab:red", fontsize=8)
+        ax.set_title(f"C = {compute:.3g} FLOPs", fontsize=10)
+        ax.set_xlabel(f"final {quantity} of one new run")
+        ax.set_yticks([])
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _png(fig) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+# -- formats ---------------------------------------------------------------------------------
+
+_CSS = """
+body { font-family: system-ui, sans-serif; max-width: 1000px; margin: 2em auto; color: #222; line-height: 1.45; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; font-size: 0.9em; margin: 0.6em 0; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+.verdict { padding: 0.7em 1em; border-radius: 6px; }
+.ok { background: #e8f5e9; border: 1px solid #66bb6a; } .bad { background: #ffebee; border: 1px solid #e53935; }
+img { max-width: 100%; } footer { margin-top: 2em; font-size: 0.8em; color: #555; }
+"""
+
+
+def _html(sections: dict, figures: dict) -> str:
+    def table(frame: pd.DataFrame) -> str:
+        return frame.to_html(index=False, border=0, float_format=lambda v: f"{v:.4g}", escape=True)
+
+    def image(key: str, alt: str) -> str:
+        data = base64.b64encode(figures[key]).decode("ascii")
+        return f'<img id="{key}" alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+    ok, verdict = sections["verdict"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(sections['title'])}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(sections['title'])}</h1>",
+        f"<p>{html.escape(sections['lead'])}</p>",
+        table(sections["targets"]),
+        f'<p class="verdict {"ok" if ok else "bad"}"><strong>Sampler: {"trustworthy" if ok else "NOT trustworthy"}.</strong> {html.escape(verdict)}</p>',
+    ]
+    if sections["probabilities"] is not None:
+        parts += ["<h2>Threshold probabilities</h2>", table(sections["probabilities"])]
+    parts += [
+        "<h2>Fan chart</h2>",
+        image("fan_chart", "fan chart: fitted runs, median and 50%/90% bands out to the targets"),
+        "<h2>Predictive distribution at each target</h2>",
+        image("predictive", "histograms of the predictive draws at each target"),
+        "<h2>Caveats</h2><ul>",
+        *[f"<li>{html.escape(c)}</li>" for c in sections["caveats"]],
+        "</ul>",
+        "<h2>Fitted runs</h2>",
+        table(sections["data"]),
+        "<h2>Posterior of the parameters</h2>",
+        table(sections["parameters"]),
+        "<h2>Priors</h2>",
+        table(sections["priors"]),
+        "<footer><h2>Reproducibility</h2><table>",
+        *[f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in sections["footer"]],
+        "</table></footer></body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def _markdown(sections: dict, figure_names: dict) -> str:
+    def table(frame: pd.DataFrame) -> str:
+        return frame.to_markdown(index=False, floatfmt=".4g")
+
+    ok, verdict = sections["verdict"]
+    parts = [
+        f"# {sections['title']}",
+        sections["lead"],
+        table(sections["targets"]),
+        f"**Sampler: {'trustworthy' if ok else 'NOT trustworthy'}.** {verdict}",
+    ]
+    if sections["probabilities"] is not None:
+        parts += ["## Threshold probabilities", table(sections["probabilities"])]
+    parts += [
+        "## Fan chart",
+        f"![fan chart]({figure_names['fan_chart']})",
+        "## Predictive distribution at each target",
+        f"![predictive distribution]({figure_names['predictive']})",
+        "## Caveats",
+        "\n".join(f"- {c}" for c in sections["caveats"]),
+        "## Fitted runs",
+        table(sections["data"]),
+        "## Posterior of the parameters",
+        table(sections["parameters"]),
+        "## Priors",
+        table(sections["priors"]),
+        "## Reproducibility",
+        "\n".join(f"- **{k}**: {v}" for k, v in sections["footer"]),
+    ]
+    return "\n\n".join(parts) + "\n"
