@@ -4,6 +4,8 @@
     runs = bs.load_runs("runs.csv")
     fc = bs.forecast(runs, target=1e21)
     fc.interval(0.9), fc.prob_below(2.1), fc.to_frame(), fc.plot("fan.png")
+    fc.report("review.html", thresholds=[2.1])
+    bs.register(fc, "predictions.jsonl", name="big-run"); bs.score(...); bs.verify(...)
 """
 
 from importlib import metadata
@@ -11,6 +13,7 @@ from importlib import metadata
 from bayes_scaling.data import DataError, ExtrapolationWarning, load_runs
 from bayes_scaling.datasets import example_runs
 from bayes_scaling.forecast import Forecast, forecast, load_forecast
+from bayes_scaling.registry import RegistryError, register, score, verify
 from bayes_scaling.sampling import SamplerWarning
 
 try:
@@ -22,9 +25,13 @@ __all__ = [
     "DataError",
     "ExtrapolationWarning",
     "Forecast",
+    "RegistryError",
     "SamplerWarning",
     "example_runs",
     "forecast",
     "load_forecast",
     "load_runs",
+    "register",
+    "score",
+    "verify",
 ]

@@ -1,7 +1,8 @@
 """``bayes-scaling``: the command line over the same functions as the Python API.
 
 Errors print one line (``error: ...``) and exit with status 2; a forecast whose sampler
-diagnostics failed prints its intervals and a warning and exits with status 3.
+diagnostics failed prints its intervals and a warning and exits with status 3; ``verify``
+exits with status 1 when the registry was tampered with.
 """
 
 from __future__ import annotations
@@ -17,9 +18,21 @@ EXAMPLES = {
     "forecast": """examples:
   bayes-scaling forecast models/python-ladder/runs.csv --target 1e21
   bayes-scaling forecast runs.parquet --target 1e21 --target 1e22 --prob 0.8 --plot fan.png --seed 7
-  bayes-scaling forecast runs.csv --target 1e21 --threshold 2.1 --save fc.nc""",
+  bayes-scaling forecast runs.csv --target 1e21 --threshold 2.1 --save fc.nc --report review.html""",
+    "report": """examples:
+  bayes-scaling report fc.nc --out review.html --threshold 2.1
+  bayes-scaling report fc.nc --out review.md      # Markdown, PNG figures beside it""",
+    "register": """examples:
+  bayes-scaling register fc.nc --name big-run-v1 --note "before launch, ladder v3"
+  bayes-scaling register fc.nc --name big-run-v1 --registry predictions/loss.jsonl""",
+    "score": """examples:
+  bayes-scaling score predictions.jsonl --actual big-run-v1=2.093
+  bayes-scaling score predictions.jsonl --actual big-run-v1@1e21=2.093 --actual big-run-v1@1e22=1.97
+  bayes-scaling score predictions.jsonl --actuals actuals.csv   # columns name, target, actual""",
+    "verify": """examples:
+  bayes-scaling verify predictions.jsonl""",
     "demo": """examples:
-  bayes-scaling demo                 # forecast the shipped example ladder, write out/demo/
+  bayes-scaling demo                 # forecast the shipped example ladder, write out/demo/report.html
   bayes-scaling demo --out /tmp/x --no-progress""",
 }
 
@@ -48,8 +61,29 @@ def _parser() -> argparse.ArgumentParser:
     fc.add_argument("--threshold", type=float, action="append", default=[], help="print P(loss < threshold) (repeatable)")
     fc.add_argument("--plot", type=Path, help="write the fan chart to this PNG")
     fc.add_argument("--save", type=Path, help="write the whole forecast to this netCDF file")
+    fc.add_argument("--report", type=Path, help="write a risk-review report (.html or .md)")
 
-    demo = command("demo", "Forecast the shipped synthetic example ladder: print intervals and write a fan chart.")
+    report = command("report", "Write a risk-review report (HTML or Markdown) for a saved forecast.")
+    report.add_argument("forecast", type=Path, help="netCDF file written by forecast --save")
+    report.add_argument("--out", type=Path, required=True, help="report path ending in .html or .md")
+    report.add_argument("--threshold", type=float, action="append", default=[], help="threshold to report P(loss < t) for (repeatable)")
+
+    register = command("register", "Register a saved forecast before the run ends: append it to a hash-chained registry.")
+    register.add_argument("forecast", type=Path, help="netCDF file written by forecast --save")
+    register.add_argument("--name", required=True, help="name of the run being predicted")
+    register.add_argument("--note", default="", help="free text kept with the record")
+    register.add_argument("--registry", type=Path, default=Path("predictions.jsonl"), help="registry file (default predictions.jsonl)")
+    register.add_argument("--allow-unhealthy", action="store_true", help="register even if sampler diagnostics failed")
+
+    score = command("score", "Score registered predictions against the actual values once the runs finish.")
+    score.add_argument("registry", type=Path, help="registry file")
+    score.add_argument("--actual", action="append", default=[], metavar="NAME[@TARGET]=VALUE", help="an actual value (repeatable)")
+    score.add_argument("--actuals", type=Path, help="CSV with columns name, target, actual")
+
+    verify = command("verify", "Check that no registered prediction was edited, deleted or reordered.")
+    verify.add_argument("registry", type=Path, help="registry file")
+
+    demo = command("demo", "Forecast the shipped synthetic example ladder: print intervals, write a report and a fan chart.")
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder (default: out/demo)")
     _sampling_options(demo)
     return parser
@@ -104,7 +138,76 @@ def _run_forecast(args) -> int:
     if args.save:
         fc.save(args.save)
         print(f"forecast: {args.save}")
+    if args.report:
+        fc.report(args.report, thresholds=args.threshold)
+        print(f"report: {args.report}")
     return 0 if fc.ok else 3
+
+
+def _run_report(args) -> int:
+    import bayes_scaling as bs
+
+    path = bs.load_forecast(args.forecast).report(args.out, thresholds=args.threshold)
+    print(f"report: {path}")
+    return 0
+
+
+def _run_register(args) -> int:
+    import bayes_scaling as bs
+
+    records = bs.register(
+        bs.load_forecast(args.forecast), path=args.registry, name=args.name, note=args.note,
+        allow_unhealthy=args.allow_unhealthy,
+    )
+    for record in records:
+        print(f"registered {record['name']!r} at C={record['target']:.3g}: median {record['median']:.4f}, "
+              f"90% {record['lower_90']:.4f}-{record['upper_90']:.4f} (hash {record['hash'][:12]})")
+    print(f"registry: {args.registry}")
+    return 0
+
+
+def _parse_actuals(items: list[str]) -> dict:
+    actuals = {}
+    for item in items:
+        key, sep, value = item.rpartition("=")
+        if not sep or not key:
+            raise ValueError(f"--actual {item!r}: expected NAME=VALUE or NAME@TARGET=VALUE")
+        name, at, target = key.partition("@")
+        try:
+            actuals[(name, float(target)) if at else name] = float(value)
+        except ValueError:
+            raise ValueError(f"--actual {item!r}: target and value must be numbers") from None
+    return actuals
+
+
+def _run_score(args) -> int:
+    import pandas as pd
+
+    import bayes_scaling as bs
+
+    if bool(args.actual) == bool(args.actuals):
+        raise ValueError("give the actual values with --actual NAME=VALUE (repeatable) or --actuals CSV, not both")
+    actuals = pd.read_csv(args.actuals) if args.actuals else _parse_actuals(args.actual)
+    scored = bs.score(args.registry, actuals)
+    print(scored.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    done = scored.dropna(subset=["actual"])
+    if len(done):
+        print(f"{len(done)} scored: inside 50% {done['inside_50'].mean():.0%}, inside 90% {done['inside_90'].mean():.0%}, "
+              f"median |error| {done['abs_pct_error'].median():.2f}%")
+    return 0
+
+
+def _run_verify(args) -> int:
+    import bayes_scaling as bs
+
+    result = bs.verify(args.registry)
+    if result.ok:
+        print(f"ok: {result.records} records, chain intact; head hash {result.head}")
+        print("publish the head hash (e.g. in the risk review): deleting the last records is only detectable against it")
+        return 0
+    for problem in result.problems:
+        print(f"broken: {problem}")
+    return 1
 
 
 def _run_demo(args) -> int:
@@ -130,13 +233,22 @@ def _run_demo(args) -> int:
     fc.plot(path=args.out / "fan_chart.png")
     fc.to_frame().to_csv(args.out / "intervals.csv", index=False)
     fc.save(args.out / "forecast.nc")
-    print(f"wrote {args.out / 'fan_chart.png'}, {args.out / 'intervals.csv'}, {args.out / 'forecast.nc'}")
+    fc.report(args.out / "report.html", thresholds=[2.1, 2.2])
+    written = ", ".join(str(args.out / name) for name in ("report.html", "fan_chart.png", "intervals.csv", "forecast.nc"))
+    print(f"wrote {written}")
     return 0 if fc.ok else 3
 
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    run = {"forecast": _run_forecast, "demo": _run_demo}[args.command]
+    run = {
+        "forecast": _run_forecast,
+        "report": _run_report,
+        "register": _run_register,
+        "score": _run_score,
+        "verify": _run_verify,
+        "demo": _run_demo,
+    }[args.command]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")

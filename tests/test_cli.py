@@ -56,3 +56,28 @@ def test_demo_writes_a_plot_and_intervals(tmp_path, capsys):
     assert "true mean loss of the synthetic recipe" in out
     for name in ("fan_chart.png", "intervals.csv", "forecast.nc"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+def test_register_verify_score_report_round_trip(runs_csv, tmp_path, capsys):
+    nc, registry, review = tmp_path / "fc.nc", tmp_path / "predictions.jsonl", tmp_path / "review.html"
+    assert cli.main(["forecast", str(runs_csv), "--target", "1e21", "--seed", "0", "--no-progress", "--save", str(nc)]) == 0
+    assert cli.main(["report", str(nc), "--out", str(review), "--threshold", "2.1"]) == 0
+    assert "Threshold probabilities" in review.read_text()
+    assert cli.main(["register", str(nc), "--name", "big-run", "--registry", str(registry)]) == 0
+    assert cli.main(["verify", str(registry)]) == 0
+    assert "ok: 1 records" in capsys.readouterr().out
+    assert cli.main(["score", str(registry), "--actual", "big-run=2.17"]) == 0
+    out = capsys.readouterr().out
+    assert "inside 90% 100%" in out
+    # tamper: change a digit of the registered median
+    line = registry.read_text()
+    registry.write_text(line.replace('"median": 2.1', '"median": 2.3', 1))
+    assert cli.main(["verify", str(registry)]) == 1
+    assert "edited" in capsys.readouterr().out
+    assert cli.main(["score", str(registry), "--actual", "big-run=2.17"]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_score_needs_actuals_in_a_known_form(tmp_path, capsys):
+    assert cli.main(["score", str(tmp_path / "p.jsonl"), "--actual", "oops"]) == 2
+    assert "NAME=VALUE" in capsys.readouterr().err

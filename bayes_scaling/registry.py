@@ -1,0 +1,429 @@
+"""A tamper-evident registry of forecasts: register before the run, score after it.
+
+A prediction is only worth something if it was made before the answer was known and
+was not changed afterwards. ``register`` appends a forecast to a JSON Lines file, one
+record per target compute, with everything needed to reproduce it (data hash, priors,
+seed, sampler settings, package versions, diagnostics) and the 1st..99th percentiles
+of its predictive draws, so it can be scored later without the netCDF file. ``score``
+compares the records with the real numbers once they arrive.
+
+How the chain works. Every record carries ``seq`` (its 0-based line number),
+``prev_hash`` (the ``hash`` of the record before it; 64 zeros for the first) and
+``hash``, the SHA-256 of the record's canonical JSON without its ``hash`` field
+(``json.dumps(record, sort_keys=True, separators=(",", ":"), allow_nan=False)``).
+``verify`` recomputes all of them, so editing any value of a record, or deleting,
+inserting or reordering records, shows up as a problem naming the line. ``register``
+and ``score`` refuse a file that does not verify.
+
+What the file alone cannot show. Deleting the *last* records leaves a shorter chain
+that is still valid, and someone who rewrites the whole file and recomputes every hash
+produces a valid chain too. The chain is only tamper-evident against a copy of its
+head kept somewhere else: after registering, publish or commit ``verify(path).head``
+(the hash of the last record), for instance in the risk review, and check later that
+the file still contains a record with that hash at that position.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import numbers
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayes_scaling.forecast import Forecast
+
+try:  # serialise concurrent registers on POSIX; elsewhere rely on a single writer
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+__all__ = ["GENESIS", "RegistryError", "VerifyResult", "record_hash", "register", "score", "verify"]
+
+GENESIS = "0" * 64
+PERCENTILES = np.arange(1, 100) / 100.0
+SCORE_COLUMNS = [
+    "name",
+    "target",
+    "median",
+    "lower_90",
+    "upper_90",
+    "actual",
+    "inside_50",
+    "inside_90",
+    "pit",
+    "error",
+    "abs_pct_error",
+]
+# What score() reads from each record; verify() reports records that lack any of them.
+_REQUIRED = ("seq", "name", "target", "median", "lower_50", "upper_50", "lower_90", "upper_90", "quantiles",
+             "prev_hash", "hash")
+_TARGET_RTOL = 1e-9
+
+
+class RegistryError(ValueError):
+    """The registry is broken or unreadable, or an actual matches no record; the message says which record."""
+
+
+@dataclass
+class VerifyResult:
+    """What ``verify`` found: ``ok`` (also the truth value), the number of records, the head hash, the problems."""
+
+    ok: bool
+    records: int
+    head: str
+    problems: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+# --------------------------------------------------------------------------- hashing
+
+
+def record_hash(record: dict) -> str:
+    """SHA-256 hex of the canonical JSON of ``record`` without its ``hash`` field."""
+    body = {key: value for key, value in record.items() if key != "hash"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- verify
+
+
+def verify(path) -> VerifyResult:
+    """Check every record of the registry at ``path``; report all problems, not only the first.
+
+    For each line: it must parse as a JSON object; its recomputed hash must equal its
+    ``hash`` (else it was edited after it was registered); its ``prev_hash`` must equal
+    the previous record's ``hash`` (else a record was deleted, inserted or reordered
+    before it); its ``seq`` must equal its 0-based line index. ``head`` is the hash of
+    the last record (64 zeros for an empty file).
+
+    Deleting the last records cannot be detected from the file alone, nor can a rewrite
+    that recomputes every hash: publish or commit ``head`` after registering (e.g. in the
+    risk review) and compare it later. Raises ``RegistryError`` when the file is missing
+    or cannot be read.
+    """
+    return _check(_read(Path(path)))
+
+
+def _read(path: Path) -> bytes:
+    if not path.exists():
+        raise RegistryError(f"no registry file at {path}")
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise RegistryError(f"cannot read the registry {path}: {error}") from error
+
+
+def _describe(record: dict) -> str:
+    name = record.get("name", "?")
+    target = record.get("target")
+    shown = f"{target:g}" if isinstance(target, numbers.Real) and not isinstance(target, bool) else repr(target)
+    return f"(name {name!r}, target {shown})"
+
+
+def _check(data: bytes) -> VerifyResult:
+    return _parse(data)[0]
+
+
+def _parse(data: bytes) -> tuple[VerifyResult, list]:
+    """The verification result and the parsed records (None for unreadable lines)."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":  # the newline that ends the last record
+        lines.pop()
+    problems: list[str] = []
+    parsed: list = []
+    head = GENESIS
+    previous: str | None = GENESIS  # hash of the previous line; None when it was unreadable
+    for index, raw in enumerate(lines):
+        number = index + 1
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            problems.append(f"line {number}: not valid JSON")
+            parsed.append(None)
+            previous = None
+            continue
+        parsed.append(record)
+        if not isinstance(record, dict):
+            problems.append(f"line {number}: not valid JSON for a record (expected an object)")
+            previous = None
+            continue
+        where = f"record at line {number} {_describe(record)}"
+        missing = [key for key in _REQUIRED if key not in record]
+        if missing:
+            problems.append(f"{where} lacks the fields {', '.join(missing)}: it was not written by register")
+        stored = record.get("hash")
+        try:
+            recomputed = record_hash(record)
+        except ValueError:  # NaN or infinity: never written by register
+            recomputed = None
+        if "hash" in record and stored != recomputed:
+            problems.append(f"{where} was edited after it was registered (its hash does not match its content)")
+        if previous is not None and "prev_hash" in record and record["prev_hash"] != previous:
+            before = "the start of the file" if index == 0 else f"line {index}"
+            problems.append(
+                f"{where} does not follow {before}: a record was deleted, inserted or reordered before it"
+            )
+        seq = record.get("seq")
+        if "seq" in record and not (isinstance(seq, int) and not isinstance(seq, bool) and seq == index):
+            problems.append(
+                f"{where} has seq {seq!r} but is record {index} (0-based): the sequence is broken here "
+                "(records were reordered, deleted or inserted)"
+            )
+        previous = stored if isinstance(stored, str) else None
+        head = stored if isinstance(stored, str) else head
+    return VerifyResult(ok=not problems, records=len(lines), head=head, problems=problems), parsed
+
+
+# --------------------------------------------------------------------------- register
+
+
+def register(
+    fc: Forecast,
+    path="predictions.jsonl",
+    *,
+    name: str,
+    note: str = "",
+    allow_unhealthy: bool = False,
+) -> list[dict]:
+    """Append ``fc`` to the registry at ``path``, one record per target; return the records.
+
+    ``name`` (required, non-empty) names the prediction, e.g. the run it is about; it is
+    how ``score`` matches actuals. The intervals are predictive (for one new run). The
+    file is verified first and a broken one is refused (``RegistryError``); a forecast
+    whose sampler diagnostics failed is refused (``ValueError``) unless
+    ``allow_unhealthy=True``, and its record keeps the failed diagnostics. All lines of
+    one call are written with a single append, flushed and fsynced; on POSIX the file is
+    locked while it is checked and appended to. The parent folder is created if missing.
+    """
+    if not isinstance(fc, Forecast):
+        raise TypeError(f"register takes a Forecast (from bs.forecast), got {type(fc).__name__}")
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"name must be a non-empty string naming the prediction, got {name!r}")
+    if not isinstance(note, str):
+        raise ValueError(f"note must be a string, got {type(note).__name__}")
+    diagnostics = fc.diagnostics
+    if not diagnostics.ok and not allow_unhealthy:
+        raise ValueError(
+            "refusing to register a forecast whose sampler diagnostics failed ("
+            + "; ".join(diagnostics.problems())
+            + "): its intervals may not mean what they say. Rerun the forecast with more draws and "
+            "tune, or pass allow_unhealthy=True to register it anyway (the record keeps its diagnostics)"
+        )
+
+    settings = fc.settings
+    frame = fc.to_frame("predictive")
+    quantiles = np.quantile(fc.draws("predictive"), PERCENTILES, axis=0)  # (99, n_targets)
+    shared = {
+        "name": name,
+        "note": note,
+        "law": settings["law"],
+        "quantity": settings["quantity"],
+        "kind": "predictive",
+    }
+    provenance = {
+        "data_sha256": settings["data_sha256"],
+        "data_source": settings["data_source"],
+        "priors": settings["priors"],
+        "versions": settings["versions"],
+        "seed": settings["seed"],
+        "sampler": {key: settings[key] for key in ("draws", "tune", "chains", "target_accept")},
+        "diagnostics": {key: _plain(value) for key, value in diagnostics.as_dict().items()},
+        "forecast_created": settings["created"],
+    }
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            handle.seek(0)
+            existing = handle.read()
+            state = _check(existing)
+            if not state.ok:
+                raise RegistryError(_broken(path, state, "refusing to append to it"))
+            registered = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            records, previous = [], state.head
+            for column, row in enumerate(frame.itertuples(index=False)):
+                record = {
+                    "seq": state.records + column,
+                    **shared,
+                    "target": float(row.compute),
+                    "median": float(row.median),
+                    "mean": float(row.mean),
+                    "lower_50": float(row.lower_50),
+                    "upper_50": float(row.upper_50),
+                    "lower_90": float(row.lower_90),
+                    "upper_90": float(row.upper_90),
+                    "quantiles": [float(value) for value in quantiles[:, column]],
+                    **provenance,
+                    "registered": registered,
+                    "prev_hash": previous,
+                }
+                record["hash"] = previous = record_hash(record)
+                records.append(record)
+            text = "".join(json.dumps(record, allow_nan=False) + "\n" for record in records)
+            if existing and not existing.endswith(b"\n"):
+                text = "\n" + text
+            handle.write(text.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return records
+
+
+def _plain(value):
+    """JSON-safe scalars: numpy to Python, non-finite floats to None (the hash forbids NaN)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def _broken(path: Path, state: VerifyResult, action: str) -> str:
+    listed = "\n".join(f"  - {problem}" for problem in state.problems)
+    return f"the registry {path} is broken ({len(state.problems)} problems); {action}:\n{listed}"
+
+
+# --------------------------------------------------------------------------- score
+
+
+def score(path, actuals) -> pd.DataFrame:
+    """Score every registered record against the real numbers; one row per record, in file order.
+
+    The file is verified first and a broken one is refused (``RegistryError`` listing the
+    problems). ``actuals`` is a dict ``{name: value}`` (only for names registered at a
+    single target), a dict ``{(name, target): value}`` (targets match with a relative
+    tolerance of 1e-9), or a DataFrame with columns ``name``, ``target``, ``actual``. An
+    actual that matches no record is a ``RegistryError``; a non-finite one a ``ValueError``.
+
+    Columns: ``name, target, median, lower_90, upper_90, actual, inside_50, inside_90,
+    pit, error, abs_pct_error``. ``inside_*`` are whether the actual lies in the closed
+    predictive interval; ``pit`` is the predictive CDF at the actual, interpolated
+    linearly between the stored 1st..99th percentiles; an actual below the 1st percentile
+    gets 0.005 and one above the 99th gets 0.995 (the middle of the outer 1%: the stored
+    percentiles say nothing about where in the tail it lies). ``error = actual - median``,
+    ``abs_pct_error = 100 * |actual / median - 1|``. Records without an actual get NaN
+    for the numbers and None for ``inside_*``.
+    """
+    path = Path(path)
+    state, records = _parse(_read(path))
+    if not state.ok:
+        raise RegistryError(_broken(path, state, "refusing to score it"))
+    given = _match_actuals(records, _normalise_actuals(actuals))
+
+    rows = []
+    for index, record in enumerate(records):
+        actual = given.get(index)
+        row = {
+            "name": record["name"],
+            "target": record["target"],
+            "median": record["median"],
+            "lower_90": record["lower_90"],
+            "upper_90": record["upper_90"],
+            "actual": math.nan,
+            "inside_50": None,
+            "inside_90": None,
+            "pit": math.nan,
+            "error": math.nan,
+            "abs_pct_error": math.nan,
+        }
+        if actual is not None:
+            row.update(
+                actual=actual,
+                inside_50=bool(record["lower_50"] <= actual <= record["upper_50"]),
+                inside_90=bool(record["lower_90"] <= actual <= record["upper_90"]),
+                pit=_pit(record["quantiles"], actual),
+                error=actual - record["median"],
+                abs_pct_error=100.0 * abs(actual / record["median"] - 1.0),
+            )
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    for column in ("inside_50", "inside_90"):
+        frame[column] = frame[column].astype(object)
+    return frame
+
+
+def _pit(quantiles, actual: float) -> float:
+    q = np.asarray(quantiles, dtype=float)
+    if actual < q[0]:
+        return 0.005
+    if actual > q[-1]:
+        return 0.995
+    return float(np.interp(actual, q, PERCENTILES))
+
+
+def _normalise_actuals(actuals) -> list[tuple[object, float | None, float]]:
+    """``[(name, target or None, value)]`` from any accepted form; values checked finite."""
+    if isinstance(actuals, pd.DataFrame):
+        missing = [column for column in ("name", "target", "actual") if column not in actuals.columns]
+        if missing:
+            raise ValueError(f"the actuals DataFrame needs columns name, target, actual; missing {missing}")
+        items = [((row.name, row.target), row.actual) for row in actuals[["name", "target", "actual"]].itertuples(index=False)]
+    elif isinstance(actuals, dict):
+        items = list(actuals.items())
+    else:
+        raise TypeError(
+            f"actuals must be a dict or a DataFrame with columns name, target, actual, got {type(actuals).__name__}"
+        )
+    out = []
+    for key, value in items:
+        if isinstance(key, tuple) and len(key) == 2:
+            name, target = key
+            if not isinstance(target, numbers.Real) or isinstance(target, bool) or not math.isfinite(target):
+                raise ValueError(f"actual for {key!r}: the target must be a finite number")
+            target = float(target)
+        elif isinstance(key, str):
+            name, target = key, None
+        else:
+            raise ValueError(f"actuals keys must be a name or a (name, target) pair, got {key!r}")
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
+            raise ValueError(f"actual for {key!r} must be a finite number, got {value!r}")
+        out.append((name, target, float(value)))
+    return out
+
+
+def _match_actuals(records: list[dict], actuals) -> dict[int, float]:
+    """Record index -> actual. Several records can share a (name, target): each gets the actual."""
+    given: dict[int, float] = {}
+    for name, target, value in actuals:
+        named = [i for i, record in enumerate(records) if record["name"] == name]
+        if not named:
+            raise RegistryError(f"no registered prediction is named {name!r}")
+        if target is None:
+            targets = sorted({records[i]["target"] for i in named})
+            if len(targets) > 1:
+                shown = ", ".join(f"{t:g}" for t in targets)
+                raise RegistryError(
+                    f"{name!r} was registered at {len(targets)} targets ({shown}): "
+                    f"give its actuals keyed by (name, target), e.g. {{({name!r}, {targets[0]:g}): value}}"
+                )
+            matches = named
+        else:
+            matches = [i for i in named if math.isclose(records[i]["target"], target, rel_tol=_TARGET_RTOL)]
+            if not matches:
+                shown = ", ".join(f"{t:g}" for t in sorted({records[i]['target'] for i in named}))
+                raise RegistryError(
+                    f"no registered prediction for (name {name!r}, target {target:g}); {name!r} was registered "
+                    f"at {shown}"
+                )
+        for i in matches:
+            if i in given:
+                raise ValueError(f"the actual for {_describe(records[i])} is given twice")
+            given[i] = value
+    return given
