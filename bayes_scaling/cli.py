@@ -16,7 +16,7 @@ import numpy as np
 
 EXAMPLES = {
     "forecast": """examples:
-  bayes-scaling forecast models/python-ladder/runs.csv --target 1e21
+  bayes-scaling forecast runs.csv --target 1e21
   bayes-scaling forecast runs.parquet --target 1e21 --target 1e22 --prob 0.8 --plot fan.png --seed 7
   bayes-scaling forecast runs.csv --target 1e21 --threshold 2.1 --save fc.nc --report review.html""",
     "report": """examples:
@@ -90,19 +90,28 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _sampling_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--prob", type=float, default=0.9, help="credible level of the printed interval (default 0.9)")
-    parser.add_argument("--seed", type=int, help="random seed (default: drawn and printed)")
+    parser.add_argument("--prob", type=_probability, default=0.9, help="credible level of the printed interval (default 0.9)")
+    parser.add_argument("--seed", type=int, help="random seed (forecast: drawn and printed; demo: 0)")
+    parser.add_argument("--target-accept", type=float, help="NUTS target acceptance rate (default: the law's, 0.99 for loss)")
     parser.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
     parser.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (default 1000)")
     parser.add_argument("--chains", type=int, default=4, help="chains (default 4)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text}")
+    return value
+
+
 def _print_forecast(fc, prob: float, thresholds=()) -> None:
     frame = fc.to_frame()
-    lower, upper = fc.interval(prob)
-    frame[f"lower_{prob:g}"] = lower
-    frame[f"upper_{prob:g}"] = upper
+    if prob not in (0.5, 0.9):  # those two are in the table already
+        lower, upper = fc.interval(prob)
+        frame[f"lower_{prob:g}"] = lower
+        frame[f"upper_{prob:g}"] = upper
     print(f"{fc.law} law fitted on {len(fc.runs)} runs (seed {fc.settings['seed']}, data sha256 {fc.settings['data_sha256'][:12]})")
     print("predictive distribution of one new run's final loss at each target:")
     print(frame.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
@@ -130,6 +139,7 @@ def _run_forecast(args) -> int:
         chains=args.chains,
         seed=args.seed,
         progress=not args.no_progress,
+        target_accept=args.target_accept,
     )
     _print_forecast(fc, args.prob, args.threshold)
     if args.plot:
@@ -225,6 +235,7 @@ def _run_demo(args) -> int:
         chains=args.chains,
         seed=0 if args.seed is None else args.seed,
         progress=not args.no_progress,
+        target_accept=args.target_accept,
     )
     _print_forecast(fc, args.prob)
     truth = ", ".join(f"C={c:.3g}: {v:.4f}" for c, v in zip(EXAMPLE_TARGETS, true_example_loss(EXAMPLE_TARGETS)))

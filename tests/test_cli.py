@@ -42,7 +42,7 @@ def test_missing_file_is_exit_2(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: ")
 
 
-@pytest.mark.parametrize("command", ["forecast", "demo"])
+@pytest.mark.parametrize("command", ["forecast", "report", "register", "score", "verify", "demo"])
 def test_help_shows_an_example(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main([command, "--help"])
