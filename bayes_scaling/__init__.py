@@ -8,7 +8,12 @@
     bs.register(fc, "predictions.jsonl", name="big-run"); bs.score(...); bs.verify(...)
 """
 
+import warnings
 from importlib import metadata
+
+# Noise for our users: we sample on JAX (no C BLAS needed) and pin ArviZ's current API.
+warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS", category=UserWarning)
+warnings.filterwarnings("ignore", message=".*ArviZ is undergoing a major refactor", category=FutureWarning)
 
 from bayes_scaling.data import DataError, ExtrapolationWarning, load_runs
 from bayes_scaling.datasets import example_runs

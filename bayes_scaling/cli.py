@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -261,9 +260,7 @@ def main(argv=None) -> int:
         "demo": _run_demo,
     }[args.command]
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("default")
-            return run(args)
+        return run(args)
     except (ValueError, FileNotFoundError, FloatingPointError) as err:  # DataError is a ValueError
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -399,7 +399,7 @@ def data_hash(frame: pd.DataFrame) -> str:
 # ----------------------------------------------------------------------- targets
 
 
-def check_targets(frame: pd.DataFrame, targets) -> np.ndarray:
+def check_targets(frame: pd.DataFrame, targets, stacklevel: int = 2) -> np.ndarray:
     """The target compute budgets as a 1-D float64 array, warning about risky ones.
 
     ``targets`` is a number, a sequence of numbers or a numpy array (numeric strings
@@ -449,7 +449,7 @@ def check_targets(frame: pd.DataFrame, targets) -> np.ndarray:
             )
         else:
             continue
-        warnings.warn(message, ExtrapolationWarning, stacklevel=2)
+        warnings.warn(message, ExtrapolationWarning, stacklevel=stacklevel)
     return result
 
 

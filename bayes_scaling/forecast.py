@@ -51,7 +51,7 @@ def forecast(
     """
     law_module = get_law(law)
     runs = load_runs(data)
-    targets = check_targets(runs, target)
+    targets = check_targets(runs, target, stacklevel=3)  # point at the caller of forecast()
     overrides = resolve_priors(law_module, prior)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % 2**31)

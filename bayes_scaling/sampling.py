@@ -276,7 +276,8 @@ def sample(model: pm.Model, settings: SamplerSettings, key: tuple) -> az.Inferen
     """
     structure = _structure_key(model, key, settings)
     compiled = _COMPILED.get(structure)
-    if compiled is None:
+    fresh = compiled is None
+    if fresh:
         compiled = _COMPILED[structure] = _compile(model, settings)
     data_values = [jnp.asarray(var.get_value()) for var in _data_nodes(model)]
 
@@ -289,6 +290,7 @@ def sample(model: pm.Model, settings: SamplerSettings, key: tuple) -> az.Inferen
     total = settings.tune + settings.draws
     kept = []
     with tqdm(total=total, disable=not settings.progress, desc="NUTS", unit="step", leave=False) as bar:
+        bar.set_postfix(phase="compile" if fresh else "tune")
         for done in range(0, total, compiled.chunk):
             state, stats = compiled.advance(state, data_values)
             if done >= settings.tune:
