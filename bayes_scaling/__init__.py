@@ -15,9 +15,9 @@ from importlib import metadata
 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS", category=UserWarning)
 warnings.filterwarnings("ignore", message=".*ArviZ is undergoing a major refactor", category=FutureWarning)
 
-from bayes_scaling.data import DataError, ExtrapolationWarning, load_runs
+from bayes_scaling.data import DataError, ExtrapolationWarning, IncompleteRunsWarning, load_pass_counts, load_runs
 from bayes_scaling.datasets import example_runs
-from bayes_scaling.forecast import Forecast, forecast, load_forecast
+from bayes_scaling.forecast import Forecast, PointForecast, forecast, load_forecast
 from bayes_scaling.registry import RegistryError, register, score, verify
 from bayes_scaling.sampling import SamplerWarning
 
@@ -30,11 +30,14 @@ __all__ = [
     "DataError",
     "ExtrapolationWarning",
     "Forecast",
+    "IncompleteRunsWarning",
+    "PointForecast",
     "RegistryError",
     "SamplerWarning",
     "example_runs",
     "forecast",
     "load_forecast",
+    "load_pass_counts",
     "load_runs",
     "register",
     "score",

@@ -1,4 +1,4 @@
-"""Load and validate the tidy table of training runs.
+"""Load and validate the tidy tables a forecast is fitted on: training runs, and pass counts.
 
 Every forecast starts from this table, so it is checked here, once, before any model
 is built. A bad value that slips through surfaces much later as a PyMC traceback that
@@ -10,6 +10,11 @@ The table has one row per training run: ``compute`` (FLOPs) and ``loss`` are req
 columns are carried along untouched. Rows are named by their 0-based position in the
 user's input (the header of a CSV file is not a row), plus the run name when the table
 has a ``run`` column: ``column 'loss', row 3 (run 'r4'): value -1.2 must be > 0``.
+
+The pass-counts table of a code benchmark (``load_pass_counts``) has one row per
+(run, problem): ``compute``, ``problem``, ``n`` (samples drawn) and ``correct`` (samples
+that passed) are required; ``run``, ``model``, ``suite`` and ``nll`` are optional. It is
+read from the same sources and checked with the same helpers and messages.
 """
 
 from __future__ import annotations
@@ -21,32 +26,43 @@ import math
 import numbers
 import os
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
+    "OPTIONAL_PASS_COLUMNS",
     "OPTIONAL_RUN_COLUMNS",
+    "REQUIRED_PASS_COLUMNS",
     "REQUIRED_RUN_COLUMNS",
     "DataError",
     "ExtrapolationWarning",
+    "IncompleteRunsWarning",
     "check_targets",
     "data_hash",
+    "load_pass_counts",
     "load_runs",
 ]
 
 REQUIRED_RUN_COLUMNS = ("compute", "loss")
 OPTIONAL_RUN_COLUMNS = ("run", "params", "tokens", "seed", "family")
+REQUIRED_PASS_COLUMNS = ("compute", "problem", "n", "correct")
+OPTIONAL_PASS_COLUMNS = ("run", "model", "suite", "nll")
 
 # The smallest law (L = E + A * C**-alpha) has three parameters.
 MIN_DISTINCT_COMPUTE = 3
+# A pass-rate trend needs runs at two or more compute values.
+MIN_PASS_RUNS = 2
 # Past this factor beyond the largest run, a power law fitted on a ladder says little.
 MAX_EXTRAPOLATION = 1e6
 
 _EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _KNOWN_COLUMNS = REQUIRED_RUN_COLUMNS + OPTIONAL_RUN_COLUMNS
+_KNOWN_PASS_COLUMNS = REQUIRED_PASS_COLUMNS + OPTIONAL_PASS_COLUMNS
+# Read as text from CSV, so that ids such as '007' keep their leading zeros.
+_PASS_TEXT_COLUMNS = ("run", "problem", "model", "suite")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # Floats must read back exactly as written: pandas 3 does that by default (and deprecates
 # the option); pandas 2's default "high" precision parser can be off in the last bit.
@@ -59,6 +75,10 @@ class DataError(ValueError):
 
 class ExtrapolationWarning(UserWarning):
     """A target compute is one the fitted law cannot forecast well (inside, below, or far past the data)."""
+
+
+class IncompleteRunsWarning(UserWarning):
+    """Some runs of a pass-counts table lack rows for problems that other runs have."""
 
 
 # --------------------------------------------------------------------------- loading
@@ -85,9 +105,13 @@ def load_runs(source) -> pd.DataFrame:
     integer, ``run``/``family`` present on every row); duplicate run names, or (without
     a ``run`` column) two identical rows; fewer than three distinct ``compute`` values.
     """
-    raw, label = _read(source)
-    table = _normalise_columns(raw)
-    _require_columns(table)
+    return _validate_runs(*_read(source, "load_runs"))
+
+
+def _validate_runs(raw: pd.DataFrame, label: str) -> pd.DataFrame:
+    """load_runs on a private copy of the raw table."""
+    table = _normalise_columns(raw, _KNOWN_COLUMNS)
+    _require_columns(table, REQUIRED_RUN_COLUMNS)
     if len(table) == 0:
         raise DataError(f"the runs table from {label} has no rows; it needs one row per training run")
 
@@ -112,13 +136,95 @@ def load_runs(source) -> pd.DataFrame:
     return out
 
 
-def _read(source) -> tuple[pd.DataFrame, str]:
-    """The raw table (a private copy) and a label for messages: the path or 'DataFrame'."""
+def load_pass_counts(source) -> pd.DataFrame:
+    """Read and validate a table of code-benchmark pass counts, one row per (run, problem).
+
+    ``source`` is what ``load_runs`` takes (a ``.csv``, ``.parquet``/``.pq`` or
+    ``.jsonl``/``.ndjson`` path, or a DataFrame, which is copied, never modified); column
+    names are matched the same way. In CSV files the ``run``, ``problem``, ``model`` and
+    ``suite`` columns are read as text, so an id such as ``007`` keeps its zeros.
+
+    Required columns: ``compute`` (training FLOPs of the run, finite and > 0),
+    ``problem`` (the problem id), ``n`` (samples drawn, an integer >= 1) and ``correct``
+    (samples that passed, an integer with 0 <= correct <= n); counts such as ``3.0`` are
+    accepted, ``2.5`` is not. Optional: ``run``, ``model``, ``suite`` (text, on every
+    row) and ``nll`` (finite).
+
+    Returns a new DataFrame with index ``0..n-1``, rows in the input order, and columns
+    ``run`` (str; without a ``run`` column, named from the compute as ``"C=1e+18"``, with
+    more digits where two computes would share a name), ``compute`` (float64),
+    ``problem`` (str), ``n``, ``correct`` (int64), then whichever of ``model``, ``suite``
+    (str) and ``nll`` (float64) are present, then any other columns, untouched, in their
+    input order. ``attrs["source"]`` is the path or ``"DataFrame"``;
+    ``attrs["incomplete_runs"]`` maps each run that lacks some of the problems seen in
+    the table to the list of its missing problem ids (empty when every run has every
+    problem). Such runs are kept (they are fitted on what they have) and reported by an
+    ``IncompleteRunsWarning``.
+
+    Raises ``DataError`` for the first of these problems it finds: a missing required
+    column; no rows; a value that is not a number; NaN or infinite values; ``compute``
+    <= 0, ``n`` < 1, ``correct`` < 0; a count that is not an integer or does not fit in
+    64 bits; ``correct`` > ``n``; a missing problem id, or invalid optional column; one
+    run with two compute values; the same (run, problem) pair twice (the run is the
+    ``run`` column, or the compute without one); fewer than two distinct compute values.
+    """
+    raw, label = _read(source, "load_pass_counts", text_columns=_PASS_TEXT_COLUMNS, row_what="one row's columns")
+    return _validate_pass_counts(raw, label, stacklevel=3)
+
+
+def _validate_pass_counts(raw: pd.DataFrame, label: str, stacklevel: int) -> pd.DataFrame:
+    """load_pass_counts on a private copy of the raw table."""
+    table = _normalise_columns(raw, _KNOWN_PASS_COLUMNS)
+    _require_columns(table, REQUIRED_PASS_COLUMNS)
+    if len(table) == 0:
+        raise DataError(f"the pass-counts table from {label} has no rows; it needs one row per (run, problem)")
+
+    numbers = _numeric_columns(table, ("compute", "n", "correct"), positive=False, stages=_PASS_COUNT_STAGES)
+    counts = {name: _int64_column(table, name, numbers[name]) for name in ("n", "correct")}
+    _check_correct_at_most_n(table, counts["n"], counts["correct"])
+
+    has_run = "run" in table.columns
+    cleaned: dict[str, object] = {
+        "run": _text_column(table, "run") if has_run else _run_names(numbers["compute"]),
+        "compute": numbers["compute"],
+        "problem": _text_column(table, "problem", what="problem id"),
+        "n": counts["n"],
+        "correct": counts["correct"],
+    }
+    for name in ("model", "suite"):
+        if name in table.columns:
+            cleaned[name] = _text_column(table, name)
+    if "nll" in table.columns:
+        cleaned["nll"] = _numeric_column(table, "nll", positive=False)
+    out = pd.DataFrame(cleaned, index=pd.RangeIndex(len(table)))
+    if has_run:
+        _check_one_compute_per_run(table, out)
+    _check_duplicate_pairs(table, out, has_run)
+    _check_pass_runs(out)
+
+    extras = [i for i, name in enumerate(table.columns) if name not in _KNOWN_PASS_COLUMNS]
+    if extras:
+        out = pd.concat([out, table.iloc[:, extras]], axis=1)
+    incomplete = _incomplete_runs(out)
+    out.attrs = {"source": label, "incomplete_runs": incomplete}
+    if incomplete:
+        warnings.warn(_incomplete_message(incomplete, out), IncompleteRunsWarning, stacklevel=stacklevel)
+    return out
+
+
+def _read(
+    source, caller: str, text_columns: Sequence[str] = (), row_what: str = "one run's columns"
+) -> tuple[pd.DataFrame, str]:
+    """The raw table (a private copy) and a label for messages: the path or 'DataFrame'.
+
+    ``caller`` names the public function in messages; CSV columns whose stripped name is
+    in ``text_columns`` are read as text; ``row_what`` says what a JSON Lines object holds.
+    """
     if isinstance(source, pd.DataFrame):
         return source.copy(deep=True), "DataFrame"
     if not isinstance(source, (str, os.PathLike)):
         raise DataError(
-            f"load_runs() takes a path (str or os.PathLike) or a pandas DataFrame, got {type(source).__name__}"
+            f"{caller}() takes a path (str or os.PathLike) or a pandas DataFrame, got {type(source).__name__}"
         )
     label = os.fsdecode(os.fspath(source))
     path = Path(label)
@@ -134,17 +240,23 @@ def _read(source) -> tuple[pd.DataFrame, str]:
         raise DataError(f"{label!r} is a directory, not a {kind} file")
     try:
         if kind == "csv":
-            return pd.read_csv(path, **_CSV_OPTIONS), label
+            options: dict[str, object] = dict(_CSV_OPTIONS)
+            if text_columns:
+                header = pd.read_csv(path, nrows=0).columns
+                text = {name: str for name in header if isinstance(name, str) and name.strip() in text_columns}
+                if text:
+                    options["dtype"] = text
+            return pd.read_csv(path, **options), label
         if kind == "parquet":
             return pd.read_parquet(path), label
-        return _read_jsonl(path), label
+        return _read_jsonl(path, row_what), label
     except DataError:
         raise
     except Exception as err:  # every reader failure becomes a DataError with its message
         raise DataError(f"could not read {kind} file {label!r}: {type(err).__name__}: {err}") from err
 
 
-def _read_jsonl(path: Path) -> pd.DataFrame:
+def _read_jsonl(path: Path, row_what: str) -> pd.DataFrame:
     """One JSON object per line. Python's json keeps floats exact, unlike pandas.read_json."""
     records = []
     with open(path, encoding="utf-8") as handle:
@@ -158,13 +270,13 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
             if not isinstance(record, dict):
                 raise DataError(
                     f"could not read JSON Lines file {str(path)!r}: line {number} is a JSON "
-                    f"{type(record).__name__}, not an object with one run's columns"
+                    f"{type(record).__name__}, not an object with {row_what}"
                 )
             records.append(record)
     return pd.DataFrame(records)
 
 
-def _normalise_columns(table: pd.DataFrame) -> pd.DataFrame:
+def _normalise_columns(table: pd.DataFrame, known_columns: Sequence[str]) -> pd.DataFrame:
     """Strip whitespace from the known column names and give the table a 0..n-1 index.
 
     A named index (say the user did ``set_index("run")``) becomes a column again rather
@@ -177,16 +289,16 @@ def _normalise_columns(table: pd.DataFrame) -> pd.DataFrame:
     table = table.reset_index(drop=True)
 
     stripped = [name.strip() if isinstance(name, str) else name for name in table.columns]
-    for known in _KNOWN_COLUMNS:
+    for known in known_columns:
         spellings = [orig for orig, new in zip(table.columns, stripped) if new == known]
         if len(spellings) > 1:
             raise DataError(f"column {known!r} appears {len(spellings)} times (as {spellings}); keep only one")
-    table.columns = [new if new in _KNOWN_COLUMNS else orig for orig, new in zip(table.columns, stripped)]
+    table.columns = [new if new in known_columns else orig for orig, new in zip(table.columns, stripped)]
     return table
 
 
-def _require_columns(table: pd.DataFrame) -> None:
-    for name in REQUIRED_RUN_COLUMNS:
+def _require_columns(table: pd.DataFrame, required: Sequence[str]) -> None:
+    for name in required:
         if name in table.columns:
             continue
         found = list(table.columns)
@@ -266,11 +378,19 @@ def _first_bad(masks: dict[str, np.ndarray]) -> tuple[int, str] | None:
     return best
 
 
-def _numeric_columns(table: pd.DataFrame, names, positive: bool = True) -> dict[str, np.ndarray]:
+# One extra check stage of _numeric_columns: column -> (mask of bad float values, problem),
+# the problem being text, or a function of the bad float value that returns the text.
+Stage = Mapping[str, tuple[Callable[[np.ndarray], np.ndarray], str | Callable[[float], str]]]
+
+
+def _numeric_columns(
+    table: pd.DataFrame, names, positive: bool = True, stages: Sequence[Stage] = ()
+) -> dict[str, np.ndarray]:
     """Float64 values of several columns, checked stage by stage across all of them.
 
-    Stages: parses as a number, finite, then > 0 (when ``positive``). Within a stage
-    the earliest row wins, so the error is the one a user reading top-down meets first.
+    Stages: parses as a number, finite, then > 0 (when ``positive``), then each of
+    ``stages`` in turn. Within a stage the earliest row wins, so the error is the one a
+    user reading top-down meets first.
     """
     parsed = {name: _parse(table, name) for name in names}
 
@@ -291,33 +411,66 @@ def _numeric_columns(table: pd.DataFrame, names, positive: bool = True) -> dict[
     )
     if positive:
         fail({n: p[1] <= 0 for n, p in parsed.items()}, lambda v, n, r: "must be > 0")
+    for stage in stages:
+        fail(
+            {n: test(parsed[n][1]) for n, (test, _) in stage.items()},
+            lambda v, n, r: problem if isinstance(problem := stage[n][1], str) else problem(float(parsed[n][1][r])),
+        )
     return {name: p[1] for name, p in parsed.items()}
 
 
-def _numeric_column(table: pd.DataFrame, name: str, positive: bool = True) -> np.ndarray:
-    """Float64 values of one column: numbers, finite, and > 0 when ``positive``."""
-    return _numeric_columns(table, (name,), positive=positive)[name]
+def _numeric_column(table: pd.DataFrame, name: str, positive: bool = True, stages: Sequence[Stage] = ()) -> np.ndarray:
+    """Float64 values of one column: numbers, finite, > 0 when ``positive``, then ``stages``."""
+    return _numeric_columns(table, (name,), positive=positive, stages=stages)[name]
+
+
+def _not_integer(values: np.ndarray) -> np.ndarray:
+    return values != np.floor(values)
+
+
+def _too_few_samples(value: float) -> str:
+    if value == 0:
+        return "is too small: n must be >= 1: a problem with no samples says nothing"
+    return f"is {'negative' if value < 0 else 'too small'}: n (samples drawn) must be >= 1"
+
+
+_PASS_COUNT_STAGES: tuple[Stage, ...] = (
+    {
+        "compute": (lambda v: v <= 0, "must be > 0"),
+        "n": (lambda v: v < 1, _too_few_samples),
+        "correct": (lambda v: v < 0, "is negative: correct (samples that passed) must be >= 0"),
+    },
+    {
+        "n": (_not_integer, "must be an integer (a count of samples)"),
+        "correct": (_not_integer, "must be an integer (a count of samples)"),
+    },
+)
 
 
 def _seed_column(table: pd.DataFrame) -> np.ndarray:
     """Seeds as int64: finite, integer-valued and inside the 64-bit range."""
-    values = _numeric_column(table, "seed", positive=False)
-    originals = table["seed"].tolist()
-    seeds = []
-    for row, (original, value) in enumerate(zip(originals, values)):
-        if not float(value).is_integer():
-            raise DataError(f"column 'seed', {_where(table, row)}: value {_show(original)} must be an integer")
-        seed = _exact_int(original, value)
-        if not _INT64_MIN <= seed <= _INT64_MAX:
+    values = _numeric_column(table, "seed", positive=False, stages=({"seed": (_not_integer, "must be an integer")},))
+    return _int64_column(table, "seed", values)
+
+
+def _int64_column(table: pd.DataFrame, name: str, values: np.ndarray) -> np.ndarray:
+    """Integer-valued, finite float ``values`` of column ``name`` as exact int64, range-checked."""
+    column = table[name]
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind == "i":
+        return column.to_numpy(dtype=np.int64)
+    ints = []
+    for row, (original, value) in enumerate(zip(column.tolist(), values)):
+        number = _exact_int(original, value)
+        if not _INT64_MIN <= number <= _INT64_MAX:
             raise DataError(
-                f"column 'seed', {_where(table, row)}: value {_show(original)} is outside the 64-bit integer range"
+                f"column {name!r}, {_where(table, row)}: value {_show(original)} is outside the 64-bit integer range"
             )
-        seeds.append(seed)
-    return np.array(seeds, dtype=np.int64)
+        ints.append(number)
+    return np.array(ints, dtype=np.int64)
 
 
 def _exact_int(original, value: float) -> int:
-    """The seed as a Python int, exact even past 2**53 when the input was an integer."""
+    """The value as a Python int, exact even past 2**53 when the input was an integer."""
     if isinstance(original, numbers.Integral) and not isinstance(original, (bool, np.bool_)):
         return int(original)
     if isinstance(original, str):
@@ -328,13 +481,14 @@ def _exact_int(original, value: float) -> int:
     return int(value)
 
 
-def _text_column(table: pd.DataFrame, name: str) -> pd.Series:
-    """A name column (run, family) as str; every row must have one."""
+def _text_column(table: pd.DataFrame, name: str, what: str | None = None) -> pd.Series:
+    """A name column (run, family, problem) as str; every row must have one (a ``what``)."""
+    what = what or f"{name} name"
     texts = []
     for row, value in enumerate(table[name].tolist()):
         if _is_missing(value):
             raise DataError(
-                f"column {name!r}, {_where(table, row)}: value {_show(value)} is missing; every row needs a {name} name"
+                f"column {name!r}, {_where(table, row)}: value {_show(value)} is missing; every row needs a {what}"
             )
         if isinstance(value, np.generic):
             value = value.item()
@@ -376,24 +530,123 @@ def _check_distinct_compute(cleaned: pd.DataFrame) -> None:
         )
 
 
+def _check_correct_at_most_n(table: pd.DataFrame, n: np.ndarray, correct: np.ndarray) -> None:
+    hits = np.flatnonzero(correct > n)
+    if hits.size:
+        row = int(hits[0])
+        raise DataError(
+            f"column 'correct', {_where(table, row)}: value {_show(table['correct'].iloc[row])} is more than "
+            f"n = {_show(table['n'].iloc[row])} in the same row; correct (samples that passed) must be <= n "
+            "(samples drawn)"
+        )
+
+
+def _run_names(compute: np.ndarray) -> pd.Series:
+    """Run names made from the compute, 'C=1e+18', with more digits where 4 would merge two runs."""
+    distinct = [float(c) for c in np.unique(compute)]
+    for digits in range(4, 18):  # %.17g tells every pair of float64 values apart
+        names = {c: f"C={c:.{digits}g}" for c in distinct}
+        if len(set(names.values())) == len(distinct):
+            break
+    return pd.Series([names[float(c)] for c in compute], dtype=str, index=pd.RangeIndex(len(compute)))
+
+
+def _check_one_compute_per_run(table: pd.DataFrame, cleaned: pd.DataFrame) -> None:
+    first: dict[str, int] = {}
+    compute = cleaned["compute"].to_numpy()
+    for row, run in enumerate(cleaned["run"].tolist()):
+        if run not in first:
+            first[run] = row
+        elif compute[row] != compute[first[run]]:
+            earlier = first[run]
+            raise DataError(
+                f"column 'compute', {_where(table, row)}: value {_show(table['compute'].iloc[row])} differs from "
+                f"{_show(table['compute'].iloc[earlier])} in row {earlier} of the same run; a run has one training "
+                "compute (give different runs different names)"
+            )
+
+
+def _check_duplicate_pairs(table: pd.DataFrame, cleaned: pd.DataFrame, has_run: bool) -> None:
+    first: dict[tuple[str, str], int] = {}
+    for row, key in enumerate(zip(cleaned["run"].tolist(), cleaned["problem"].tolist())):
+        if key not in first:
+            first[key] = row
+            continue
+        run = f"run {key[0]!r}" if has_run else f"run (compute={_show(cleaned['compute'].iloc[row])})"
+        raise DataError(
+            f"column 'problem', {_where(table, row)}: value {_show(table['problem'].iloc[row])} repeats row "
+            f"{first[key]} for the same {run}; keep one row per (run, problem), with the counts summed"
+        )
+
+
+def _check_pass_runs(cleaned: pd.DataFrame) -> None:
+    distinct = np.unique(cleaned["compute"].to_numpy())
+    if distinct.size >= MIN_PASS_RUNS:
+        return
+    shown = ", ".join(repr(float(v)) for v in distinct)
+    runs = list(dict.fromkeys(cleaned["run"].tolist()))
+    shared = f", shared by its {len(runs)} runs" if len(runs) > distinct.size else ""
+    raise DataError(
+        f"column 'compute', rows 0-{len(cleaned) - 1}: {distinct.size} distinct value"
+        f"{'s' if distinct.size != 1 else ''} ({shown}){shared}: a trend needs at least {MIN_PASS_RUNS} runs; "
+        f"found {distinct.size}"
+    )
+
+
+def _incomplete_runs(cleaned: pd.DataFrame) -> dict[str, list[str]]:
+    """Run -> the problems of the table it has no row for, in first-seen order; complete runs left out."""
+    problems = list(dict.fromkeys(cleaned["problem"].tolist()))
+    have: dict[str, set[str]] = {}
+    for run, problem in zip(cleaned["run"].tolist(), cleaned["problem"].tolist()):
+        have.setdefault(run, set()).add(problem)
+    return {
+        run: [p for p in problems if p not in seen] for run, seen in have.items() if len(seen) < len(problems)
+    }
+
+
+def _incomplete_message(incomplete: Mapping[str, list[str]], cleaned: pd.DataFrame, shown: int = 5) -> str:
+    total = cleaned["problem"].nunique()
+    parts = [f"run {run!r}: {len(missing)} of {total} problems missing" for run, missing in incomplete.items()]
+    if len(parts) > shown:
+        parts = parts[:shown] + [f"and {len(parts) - shown} more"]
+    who = "1 run misses" if len(incomplete) == 1 else f"{len(incomplete)} runs miss"
+    return f"{who} some problems ({', '.join(parts)}); they are fitted on what they have"
+
+
 # ----------------------------------------------------------------------- hashing
 
 
 def data_hash(frame: pd.DataFrame) -> str:
-    """SHA-256 hex digest of a runs table's content, independent of where it came from.
+    """SHA-256 hex digest of a runs or pass-counts table's content, independent of where it came from.
 
-    The table is validated (``load_runs``) so dtypes are canonical, its columns are
-    sorted by name, and the digest is taken over ``to_csv(index=False)`` of that frame
-    with floats written as ``%.17g`` (exact) and ``\\n`` line endings. So the same runs
-    hash the same whether they were read from CSV, Parquet, JSON Lines or a DataFrame,
-    whatever the column order or index; ``attrs`` (the source) are not hashed. Any
-    change to a value, even in its last bit, changes the hash.
+    A table with a ``problem`` or ``correct`` column and no ``loss`` column is a
+    pass-counts table, any other a runs table. The table is validated as its kind
+    (``load_pass_counts``, without its incomplete-runs warning, or ``load_runs``; both
+    return their own output unchanged) so dtypes are canonical, its columns are sorted by
+    name, and the digest is taken over ``to_csv(index=False)`` of that frame with floats
+    written as ``%.17g`` (exact) and ``\\n`` line endings. So the same table hashes the
+    same whether it was read from CSV, Parquet, JSON Lines or a DataFrame, whatever the
+    column order or index; ``attrs`` (the source) are not hashed. Any change to a value,
+    even in its last bit, changes the hash.
     """
-    table = load_runs(frame)
+    raw, label = _read(frame, "data_hash")
+    if _is_pass_counts(raw):
+        if not isinstance(frame, pd.DataFrame):  # read the file again as load_pass_counts does
+            raw, label = _read(frame, "data_hash", text_columns=_PASS_TEXT_COLUMNS, row_what="one row's columns")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", IncompleteRunsWarning)
+            table = _validate_pass_counts(raw, label, stacklevel=2)
+    else:
+        table = _validate_runs(raw, label)
     names = [str(name) for name in table.columns]
     order = sorted(range(len(names)), key=lambda i: names[i])
     text = table.iloc[:, order].to_csv(index=False, float_format="%.17g", lineterminator="\n")
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _is_pass_counts(table: pd.DataFrame) -> bool:
+    names = {name.strip() for name in table.columns if isinstance(name, str)}
+    return "loss" not in names and bool({"problem", "correct"} & names)
 
 
 # ----------------------------------------------------------------------- targets

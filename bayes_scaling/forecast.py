@@ -22,10 +22,11 @@ import pandas as pd
 import xarray as xr
 
 from bayes_scaling import sampling
-from bayes_scaling.data import check_targets, data_hash, load_runs
+from bayes_scaling.data import check_targets, data_hash
 from bayes_scaling.laws import get_law, prior_descriptions, resolve_priors
 
 KINDS = ("predictive", "mean")
+_DIMS = ("chain", "draw", "target", "bucket")
 _ATTR = "bayes_scaling"
 _VERSIONED = ("bayes_scaling", "pymc", "pytensor", "arviz", "numpyro", "jax", "numpy", "pandas")
 
@@ -41,17 +42,32 @@ def forecast(
     seed: int | None = None,
     progress: bool = True,
     target_accept: float | None = None,
-) -> Forecast:
+    method: str = "bayes",
+    **law_options,
+):
     """Fit ``law`` to ``data`` with NUTS and forecast it at ``target`` compute (FLOPs).
 
-    ``data`` is a path or DataFrame with columns ``compute`` and ``loss``; ``target`` a
-    number or a sequence. ``prior`` overrides default priors by parameter name with
-    pymc-extras ``Prior`` objects. ``seed=None`` draws a seed and records it, so every
-    forecast can be reproduced. Warns (``SamplerWarning``) when diagnostics fail.
+    ``law="loss"``: ``data`` has columns ``compute`` and ``loss``. ``law="pass_rate"``:
+    per-problem pass counts (``compute, problem, n, correct``), with the options
+    ``buckets=6``, ``exclude_hardest=15`` and ``pass_at=(10,)``; ``method="point"``
+    returns GPT-4's point method instead of a posterior. ``target`` is a number or a
+    sequence. ``prior`` overrides default priors by parameter name with pymc-extras
+    ``Prior`` objects. ``seed=None`` draws a seed and records it, so every forecast can
+    be reproduced. Warns (``SamplerWarning``) when diagnostics fail.
     """
     law_module = get_law(law)
-    runs = load_runs(data)
-    targets = check_targets(runs, target, stacklevel=3)  # point at the caller of forecast()
+    table = law_module.load(data)
+    targets = check_targets(table, target, stacklevel=3)  # point at the caller of forecast()
+    if method not in ("bayes", "point"):
+        raise ValueError(f"method must be 'bayes' or 'point', got {method!r}")
+    if method == "point":
+        if law_module.NAME != "pass_rate":
+            raise ValueError("method='point' (GPT-4's point method) exists for law='pass_rate' only")
+        return PointForecast.fit(table, targets, **law_options)
+    try:
+        fit_table, per_problem, options = law_module.prepare(table, **law_options)
+    except TypeError as err:
+        raise ValueError(f"law {law_module.NAME!r} does not take these options: {sorted(law_options)} ({err})") from None
     overrides = resolve_priors(law_module, prior)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % 2**31)
@@ -64,34 +80,42 @@ def forecast(
         target_accept=law_module.TARGET_ACCEPT if target_accept is None else target_accept,
         seed=int(seed),
         progress=progress,
+        dense_mass=law_module.DENSE_MASS,
     )
 
-    model = law_module.build_model(runs, overrides)
+    model = law_module.build_model(fit_table, per_problem, options, overrides)
     structure = (law_module.NAME, tuple(sorted((k, repr(v)) for k, v in overrides.items())))
     idata = sampling.sample(model, settings, key=structure)
 
+    constant = xr.Dataset(
+        {name: ("row", fit_table[name].to_numpy()) for name in fit_table.columns if name != law_module.OBSERVED and _storable(fit_table[name])}
+    )
+    for name, values in per_problem.items():
+        constant[name] = ("benchmark_problem", np.asarray(values))
     rng = np.random.default_rng([settings.seed, 1])
-    mean, predictive = law_module.predict(idata.posterior, runs, targets, rng)
-    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(predictive))):
-        raise FloatingPointError("the forecast has non-finite draws; check the data and the priors")
-    quantity = law_module.QUANTITY
-    dims = ("chain", "draw", "target")
+    predictions = law_module.predict(idata.posterior, constant, options, targets, rng)
+    for name, values in predictions.items():
+        if not np.all(np.isfinite(values)):
+            raise FloatingPointError(f"the forecast of {name} has non-finite draws; check the data and the priors")
     idata.add_groups(
-        predictions=xr.Dataset({quantity: (dims, predictive), f"mean_{quantity}": (dims, mean)}),
-        predictions_constant_data=xr.Dataset({"compute": ("target", targets)}),
-        observed_data=xr.Dataset({quantity: ("row", runs[quantity].to_numpy())}),
-        constant_data=xr.Dataset(
-            {name: ("row", runs[name].to_numpy()) for name in runs.columns if name != quantity and _storable(runs[name])}
+        predictions=xr.Dataset(
+            {name: (_DIMS[: values.ndim], values) for name, values in predictions.items()},
+            coords={"bucket": law_module.bucket_labels(options)} if hasattr(law_module, "bucket_labels") else None,
         ),
+        predictions_constant_data=xr.Dataset({"compute": ("target", targets)}),
+        observed_data=xr.Dataset({law_module.OBSERVED: ("row", fit_table[law_module.OBSERVED].to_numpy())}),
+        constant_data=constant,
     )
     idata.attrs[_ATTR] = json.dumps(
         {
             "law": law_module.NAME,
-            "quantity": quantity,
-            "parameters": list(law_module.PARAMETERS + law_module.DERIVED),
+            "quantities": law_module.quantities(options),
+            "observed": law_module.OBSERVED,
+            "options": options,
+            "parameters": list(law_module.DIAGNOSED),
             "priors": prior_descriptions(law_module, overrides),
-            "data_sha256": data_hash(runs),
-            "data_source": str(runs.attrs.get("source", "DataFrame")),
+            "data_sha256": data_hash(table),
+            "data_source": str(table.attrs.get("source", "DataFrame")),
             "seed": settings.seed,
             "draws": settings.draws,
             "tune": settings.tune,
@@ -133,15 +157,37 @@ class Forecast:
     def targets(self) -> np.ndarray:
         return self.idata.predictions_constant_data["compute"].to_numpy()
 
+    @property
+    def quantities(self) -> list[str]:
+        """What is forecast; the first is the default of ``interval``, ``prob_below``..."""
+        return list(self.settings["quantities"])
+
+    @property
+    def bucket_labels(self) -> list[str] | None:
+        predictions = self.idata.predictions
+        return [str(b) for b in predictions["bucket"].to_numpy()] if "bucket" in predictions.dims else None
+
     @cached_property
     def runs(self) -> pd.DataFrame:
-        """The table the law was fitted on."""
-        columns = {name: self.idata.constant_data[name].to_numpy() for name in self.idata.constant_data.data_vars}
-        quantity = self.settings["quantity"]
-        columns[quantity] = self.idata.observed_data[quantity].to_numpy()
+        """The table the law was fitted on (runs, or pass counts of the kept problems)."""
+        constant = self.idata.constant_data
+        columns = {name: constant[name].to_numpy() for name in constant.data_vars if constant[name].dims == ("row",)}
+        observed = self.settings["observed"]
+        columns[observed] = self.idata.observed_data[observed].to_numpy()
         frame = pd.DataFrame(columns)
-        first = [name for name in ("run", "compute", quantity) if name in frame]
+        first = [name for name in ("run", "compute", "problem", observed) if name in frame]
         return frame[first + [name for name in frame.columns if name not in first]]
+
+    @cached_property
+    def buckets(self) -> pd.DataFrame | None:
+        """Pass-rate law: each problem's difficulty score and bucket (0 = left out as too hard)."""
+        constant = self.idata.constant_data
+        if "benchmark_problem" not in constant.dims:
+            return None
+        frame = pd.DataFrame(
+            {name: constant[name].to_numpy() for name in constant.data_vars if constant[name].dims == ("benchmark_problem",)}
+        )
+        return frame.rename(columns={"problem_name": "problem"})
 
     @cached_property
     def diagnostics(self) -> sampling.Diagnostics:
@@ -152,16 +198,33 @@ class Forecast:
         return self.diagnostics.ok
 
     # -- the answers ---------------------------------------------------------------------
-    def draws(self, kind: str = "predictive") -> np.ndarray:
-        """Draws at the targets, shape (n_draws, n_targets): one new run, or the mean curve."""
-        quantity = self.settings["quantity"]
+    def draws(self, kind: str = "predictive", quantity: str | None = None, bucket: str | None = None) -> np.ndarray:
+        """Draws at the targets, shape (n_draws, n_targets).
+
+        ``kind="predictive"``: one new run (with run-to-run noise, where the law has it);
+        ``"mean"``: the mean curve. ``quantity`` defaults to the law's first (``loss``,
+        ``pass_rate``); ``bucket`` to ``"all"`` for per-bucket laws.
+        """
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-        name = quantity if kind == "predictive" else f"mean_{quantity}"
-        values = self.idata.predictions[name].to_numpy()
+        quantity = self.quantities[0] if quantity is None else quantity
+        if quantity not in self.quantities:
+            raise ValueError(f"quantity must be one of {self.quantities}, got {quantity!r}")
+        name = f"mean_{quantity}" if kind == "mean" and f"mean_{quantity}" in self.idata.predictions else quantity
+        values = self.idata.predictions[name]
+        labels = self.bucket_labels
+        if labels is None:
+            if bucket is not None:
+                raise ValueError(f"the {self.law!r} law has no buckets")
+        else:
+            bucket = "all" if bucket is None else str(bucket)
+            if bucket not in labels:
+                raise ValueError(f"bucket must be one of {labels}, got {bucket!r}")
+            values = values.sel(bucket=bucket)
+        values = values.to_numpy()
         return values.reshape(-1, values.shape[-1])
 
-    def interval(self, prob: float = 0.9, kind: str = "predictive"):
+    def interval(self, prob: float = 0.9, kind: str = "predictive", quantity: str | None = None, bucket: str | None = None):
         """Equal-tailed credible interval ``(lower, upper)``: floats for one target, arrays for several.
 
         Equal-tailed (not HDI) so that ``P(below lower) = P(above upper) = (1 - prob)/2``,
@@ -169,36 +232,38 @@ class Forecast:
         """
         if not 0 < prob < 1:
             raise ValueError(f"prob must lie in (0, 1), got {prob!r}")
-        lower, upper = np.quantile(self.draws(kind), [(1 - prob) / 2, (1 + prob) / 2], axis=0)
+        draws = self.draws(kind, quantity, bucket)
+        lower, upper = np.quantile(draws, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
         return self._per_target(lower), self._per_target(upper)
 
-    def prob_below(self, threshold: float, kind: str = "predictive"):
+    def prob_below(self, threshold: float, kind: str = "predictive", quantity: str | None = None, bucket: str | None = None):
         """P(value < threshold) at each target."""
-        return self._per_target((self.draws(kind) < threshold).mean(axis=0))
+        return self._per_target((self.draws(kind, quantity, bucket) < threshold).mean(axis=0))
 
-    def prob_above(self, threshold: float, kind: str = "predictive"):
+    def prob_above(self, threshold: float, kind: str = "predictive", quantity: str | None = None, bucket: str | None = None):
         """P(value > threshold) at each target."""
-        return self._per_target((self.draws(kind) > threshold).mean(axis=0))
+        return self._per_target((self.draws(kind, quantity, bucket) > threshold).mean(axis=0))
 
     def to_frame(self, kind: str = "predictive") -> pd.DataFrame:
-        """One row per target: compute, mean, median, lower_50, upper_50, lower_90, upper_90."""
-        draws = self.draws(kind)
-        q = np.quantile(draws, [0.5, 0.25, 0.75, 0.05, 0.95], axis=0)
-        return pd.DataFrame(
-            {
-                "compute": self.targets,
-                "mean": draws.mean(axis=0),
-                "median": q[0],
-                "lower_50": q[1],
-                "upper_50": q[2],
-                "lower_90": q[3],
-                "upper_90": q[4],
-            }
-        )
+        """One row per target (and bucket and quantity, for per-bucket laws).
 
-    def parameters(self) -> pd.DataFrame:
+        Columns: compute, mean, median, lower_50, upper_50, lower_90, upper_90, and for
+        per-bucket laws also ``bucket`` (``"all"`` for all kept problems) and ``quantity``.
+        """
+        labels = self.bucket_labels
+        if labels is None:
+            return _summary(self.targets, self.draws(kind))
+        frames = [
+            _summary(self.targets, self.draws(kind, quantity, bucket)).assign(bucket=bucket, quantity=quantity)
+            for quantity in self.quantities
+            for bucket in labels
+        ]
+        return pd.concat(frames, ignore_index=True)
+
+    def parameters(self, var_names=None) -> pd.DataFrame:
         """Posterior summary of the law's parameters (``az.summary``)."""
-        return az.summary(self.idata, var_names=list(self.settings["parameters"]))
+        names = [n for n in self.settings["parameters"] if n != "alpha"] if var_names is None else var_names
+        return az.summary(self.idata, var_names=list(names))
 
     # -- output ----------------------------------------------------------------------------
     def save(self, path) -> Path:
@@ -220,15 +285,70 @@ class Forecast:
         return write_report(self, path, thresholds=thresholds)
 
     def __repr__(self) -> str:
-        frame = self.to_frame().to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        frame = self.to_frame()
+        if "quantity" in frame:
+            frame = frame[frame["quantity"] == self.quantities[0]]
+            what = f"{self.quantities[0]} per bucket"
+        else:
+            what = "predictive intervals for one new run"
+        table = frame.to_string(index=False, float_format=lambda v: f"{v:.4g}")
         health = "ok" if self.ok else "FAILED: " + "; ".join(self.diagnostics.problems())
         return (
-            f"Forecast(law={self.law!r}, {len(self.runs)} runs, seed={self.settings['seed']})\n"
-            f"predictive intervals for one new run:\n{frame}\ndiagnostics: {health}"
+            f"Forecast(law={self.law!r}, {len(self.runs)} rows, seed={self.settings['seed']})\n"
+            f"{what}:\n{table}\ndiagnostics: {health}"
         )
 
     def _per_target(self, values: np.ndarray):
         return float(values[0]) if values.shape[0] == 1 else values
+
+
+class PointForecast:
+    """GPT-4's point method: a straight line in log(−E[log pass rate]) vs log C per bucket.
+
+    Fitted only on problems every run solved at least once (``dropped`` says how many
+    that left out); no posterior, so no intervals. Kept to show beside the Bayesian fit.
+    """
+
+    def __init__(self, frame: pd.DataFrame, buckets: pd.DataFrame):
+        self.frame = frame
+        self.buckets = buckets
+
+    @classmethod
+    def fit(cls, counts: pd.DataFrame, targets, buckets: int = 6, exclude_hardest: int = 15, pass_at=None):
+        from bayes_scaling.buckets import assign_buckets, point_method
+
+        assignment = assign_buckets(counts, buckets=buckets, exclude_hardest=exclude_hardest)
+        return cls(point_method(counts, assignment, np.atleast_1d(targets)), assignment)
+
+    @property
+    def dropped(self) -> int:
+        """Problems left out because some run never solved them."""
+        return int(self.frame.attrs["dropped"]["count"])
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame.copy()
+
+    def __repr__(self) -> str:
+        table = self.frame[["compute", "bucket", "value", "k", "problems_used", "problems_dropped"]]
+        return (
+            f"PointForecast(GPT-4 point method, {self.dropped} problems dropped for a zero count)\n"
+            + table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        )
+
+
+def _summary(targets: np.ndarray, draws: np.ndarray) -> pd.DataFrame:
+    q = np.quantile(draws, [0.5, 0.25, 0.75, 0.05, 0.95], axis=0)
+    return pd.DataFrame(
+        {
+            "compute": targets,
+            "mean": draws.mean(axis=0),
+            "median": q[0],
+            "lower_50": q[1],
+            "upper_50": q[2],
+            "lower_90": q[3],
+            "upper_90": q[4],
+        }
+    )
 
 
 def _storable(column: pd.Series) -> bool:

@@ -1,4 +1,4 @@
-"""Figures people look at: the fan chart of a forecast."""
+"""Figures people look at: the fan chart of a loss forecast, the bucket chart of pass rates."""
 
 from __future__ import annotations
 
@@ -16,22 +16,19 @@ def fan_chart(fc, path=None, ax=None, kind: str = "predictive"):
 
     Bands are equal-tailed, like ``Forecast.interval``; ``kind="mean"`` draws the bands
     of the mean curve, ``"predictive"`` those of one new run (which include run noise).
-    Returns the matplotlib Figure; writes it to ``path`` when given.
+    Returns the matplotlib Figure; writes it to ``path`` when given. Per-bucket laws get
+    ``bucket_chart`` instead.
     """
-    import matplotlib
-
-    if ax is None and path is not None:
-        matplotlib.use("Agg", force=False)
+    if fc.bucket_labels is not None:
+        return bucket_chart(fc, path=path)
+    _backend(ax, path)
     import matplotlib.pyplot as plt
 
-    law = get_law(fc.law)
-    quantity = fc.settings["quantity"]
+    quantity = fc.quantities[0]
     runs = fc.runs
-    low = min(runs["compute"].min(), fc.targets.min())
-    high = max(runs["compute"].max(), fc.targets.max())
-    grid = np.geomspace(low, high, _GRID)
-    mean, predictive = law.predict(fc.idata.posterior, runs, grid, np.random.default_rng(fc.settings["seed"]))
-    draws = (predictive if kind == "predictive" else mean).reshape(-1, grid.size)
+    grid = _grid(fc)
+    predicted = _predict(fc, grid)
+    draws = predicted[quantity if kind == "predictive" else f"mean_{quantity}"].reshape(-1, grid.size)
     q05, q25, q50, q75, q95 = np.quantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
 
     if ax is None:
@@ -54,7 +51,7 @@ def fan_chart(fc, path=None, ax=None, kind: str = "predictive"):
         zorder=4,
         label="target (median, 90%)",
     )
-    ax.axvspan(runs["compute"].max(), high, color="0.92", zorder=0)
+    ax.axvspan(runs["compute"].max(), grid[-1], color="0.92", zorder=0)
     ax.set_xscale("log")
     ax.set_xlabel("training compute C (FLOPs)")
     what = "one new run" if kind == "predictive" else "mean curve"
@@ -66,3 +63,78 @@ def fan_chart(fc, path=None, ax=None, kind: str = "predictive"):
     if path is not None:
         fig.savefig(Path(path))
     return fig
+
+
+def bucket_chart(fc, path=None, quantity: str = "pass_rate"):
+    """One panel per difficulty bucket (and all kept problems): observed mean pass rates of
+    the fitted runs, and the posterior median with 50%/90% bands out to the targets."""
+    _backend(None, path)
+    import matplotlib.pyplot as plt
+
+    from bayes_scaling.buckets import observed_bucket_rates
+
+    labels = fc.bucket_labels
+    grid = _grid(fc)
+    predicted = _predict(fc, grid, max_draws=400)[quantity]  # (chain, draw, grid, bucket)
+    draws = predicted.reshape(-1, grid.size, len(labels))
+    observed = observed_bucket_rates(fc.runs, _assignment(fc.buckets))
+    columns = min(4, len(labels))
+    rows = int(np.ceil(len(labels) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 2.8 * rows), dpi=110, squeeze=False, sharex=True)
+    for i, (ax, label) in enumerate(zip(axes.flat, labels)):
+        q05, q25, q50, q75, q95 = np.quantile(draws[..., i], [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+        ax.fill_between(grid, q05, q95, color="tab:green", alpha=0.18, lw=0)
+        ax.fill_between(grid, q25, q75, color="tab:green", alpha=0.35, lw=0)
+        ax.plot(grid, q50, color="tab:green", lw=1.6)
+        points = observed[observed["bucket"] == label]
+        ax.scatter(points["compute"], points[quantity], color="black", s=12, zorder=3)
+        lower, upper = (np.atleast_1d(v) for v in fc.interval(0.9, quantity=quantity, bucket=label))
+        median = np.median(fc.draws(quantity=quantity, bucket=label), axis=0)
+        ax.errorbar(fc.targets, median, yerr=[median - lower, upper - median], fmt="D", color="tab:red", ms=4, capsize=3, zorder=4)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title("all kept problems" if label == "all" else f"bucket {label}" + (" (easiest)" if label == "1" else ""), fontsize=9)
+        ax.grid(True, which="major", alpha=0.3)
+    for ax in axes.flat[len(labels):]:
+        ax.set_visible(False)
+    fig.supxlabel("training compute C (FLOPs)", fontsize=9)
+    fig.supylabel(f"mean {quantity} (log scale)", fontsize=9)
+    fig.suptitle("pass-rate law by difficulty bucket: runs (dots), median and 50/90% bands, targets (red)", fontsize=10)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(Path(path))
+    return fig
+
+
+def _backend(ax, path) -> None:
+    """Draw off-screen when only writing a file (CI and servers have no display)."""
+    import matplotlib
+
+    if ax is None and path is not None:
+        matplotlib.use("Agg", force=False)
+
+
+def _grid(fc) -> np.ndarray:
+    compute = fc.runs["compute"]
+    return np.geomspace(min(compute.min(), fc.targets.min()), max(compute.max(), fc.targets.max()), _GRID)
+
+
+def _predict(fc, grid, max_draws=None) -> dict:
+    law = get_law(fc.law)
+    rng = np.random.default_rng(fc.settings["seed"])
+    return law.predict(fc.idata.posterior, fc.idata.constant_data, fc.settings["options"], grid, rng, max_draws=max_draws)
+
+
+def _assignment(buckets):
+    """The per-problem table saved with a forecast, in ``assign_buckets``' form."""
+    import pandas as pd
+
+    bucket = buckets["bucket"].astype(int)
+    return pd.DataFrame(
+        {
+            "problem": buckets["problem"].astype(str),
+            "score": buckets["difficulty_score"],
+            "bucket": pd.array(bucket.where(bucket > 0), dtype="Int64"),
+            "excluded": bucket.eq(0),
+        }
+    )

@@ -221,13 +221,16 @@ def register(
         )
 
     settings = fc.settings
+    quantity = fc.quantities[0]  # per-bucket laws: their headline quantity over all problems
     frame = fc.to_frame("predictive")
-    quantiles = np.quantile(fc.draws("predictive"), PERCENTILES, axis=0)  # (99, n_targets)
+    if "quantity" in frame:
+        frame = frame[(frame["quantity"] == quantity) & (frame["bucket"] == "all")]
+    quantiles = np.quantile(fc.draws("predictive", quantity), PERCENTILES, axis=0)  # (99, n_targets)
     shared = {
         "name": name,
         "note": note,
         "law": settings["law"],
-        "quantity": settings["quantity"],
+        "quantity": quantity,
         "kind": "predictive",
     }
     provenance = {

@@ -54,7 +54,7 @@ def write_report(fc, path, thresholds=()) -> Path:
 
 def _sections(fc, thresholds) -> dict:
     runs = fc.runs
-    quantity = fc.settings["quantity"]
+    quantity = fc.quantities[0]
     largest = float(runs["compute"].max())
     frame = fc.to_frame()
     mean_lower, mean_upper = (np.atleast_1d(v) for v in fc.interval(0.9, kind="mean"))
@@ -174,7 +174,7 @@ def _predictive_figure(fc, thresholds):
     import matplotlib.pyplot as plt
 
     draws = fc.draws("predictive")
-    quantity = fc.settings["quantity"]
+    quantity = fc.quantities[0]
     fig, axes = plt.subplots(1, len(fc.targets), figsize=(4.2 * len(fc.targets), 3.2), dpi=110, squeeze=False)
     for ax, column, compute in zip(axes[0], draws.T, fc.targets):
         ax.hist(column, bins=60, color="tab:blue", alpha=0.7)

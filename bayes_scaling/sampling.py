@@ -64,6 +64,7 @@ class SamplerSettings:
     target_accept: float = 0.8
     seed: int = 0
     progress: bool = True
+    dense_mass: bool = True
 
     def __post_init__(self):
         for name in ("draws", "tune", "chains"):
@@ -178,8 +179,9 @@ def _data_nodes(model: pm.Model) -> list:
 
 def _structure_key(model: pm.Model, key: tuple, settings: SamplerSettings) -> tuple:
     data_shapes = tuple((var.name, np.shape(var.get_value())) for var in _data_nodes(model))
-    values = tuple((var.name, tuple(var.type.shape)) for var in model.value_vars)
-    return (key, data_shapes, values, settings.draws, settings.tune, settings.chains, settings.target_accept)
+    values = tuple(var.name for var in model.value_vars)
+    coords = tuple(sorted((name, len(labels)) for name, labels in model.coords.items()))
+    return (key, data_shapes, values, coords, settings.draws, settings.tune, settings.chains, settings.target_accept, settings.dense_mass)
 
 
 def _chunk_size(tune: int, draws: int) -> int:
@@ -188,7 +190,7 @@ def _chunk_size(tune: int, draws: int) -> int:
     return max(k for k in range(1, _MAX_CHUNK + 1) if common % k == 0)
 
 
-def _compile(model: pm.Model, settings: SamplerSettings) -> _Compiled:
+def _compile(model: pm.Model, settings: SamplerSettings, data_values: list) -> _Compiled:
     data = _data_nodes(model)
     symbols = [var.type() for var in data]
     swap = dict(zip(data, symbols))
@@ -207,7 +209,8 @@ def _compile(model: pm.Model, settings: SamplerSettings) -> _Compiled:
     )
     start_fn = get_jaxified_graph(inputs=symbols, outputs=graph_replace(start, swap, strict=False))
 
-    shapes = [tuple(int(d) for d in var.type.shape) for var in model.value_vars]
+    # shapes set by coords are symbolic in the graph: read them off the initial point
+    shapes = [tuple(np.shape(value)) for value in start_fn(*data_values)]
     sizes = [int(np.prod(shape)) for shape in shapes]
     bounds = np.cumsum([0] + sizes)
 
@@ -224,7 +227,7 @@ def _compile(model: pm.Model, settings: SamplerSettings) -> _Compiled:
         return init_kernel(
             z0,
             num_warmup=settings.tune,
-            dense_mass=True,
+            dense_mass=settings.dense_mass,
             target_accept_prob=settings.target_accept,
             model_args=tuple(data_values),
             rng_key=key,
@@ -275,11 +278,11 @@ def sample(model: pm.Model, settings: SamplerSettings, key: tuple) -> az.Inferen
     data of equal shapes share one compiled sampler.
     """
     structure = _structure_key(model, key, settings)
+    data_values = [jnp.asarray(var.get_value()) for var in _data_nodes(model)]
     compiled = _COMPILED.get(structure)
     fresh = compiled is None
     if fresh:
-        compiled = _COMPILED[structure] = _compile(model, settings)
-    data_values = [jnp.asarray(var.get_value()) for var in _data_nodes(model)]
+        compiled = _COMPILED[structure] = _compile(model, settings, data_values)
 
     rng = np.random.default_rng(settings.seed)
     start = np.concatenate([np.ravel(v) for v in compiled.initial_point(data_values)])
@@ -315,7 +318,7 @@ def sample_with_pymc(model: pm.Model, settings: SamplerSettings, nuts_sampler: s
 
     ``nuts_sampler="pymc"`` with ``cores=None`` is PyMC's default sampler as a user gets it.
     """
-    extra = {"nuts_sampler_kwargs": {"nuts_kwargs": {"dense_mass": True}}} if nuts_sampler == "numpyro" else {}
+    extra = {"nuts_sampler_kwargs": {"nuts_kwargs": {"dense_mass": settings.dense_mass}}} if nuts_sampler == "numpyro" else {}
     with model:
         return pm.sample(
             draws=settings.draws,

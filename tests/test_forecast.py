@@ -189,7 +189,8 @@ def test_compiled_sampler_agrees_with_pm_sample(example, example_forecast):
 
     from bayes_scaling.laws import loss
 
-    model = loss.build_model(example, {})
+    table, per_problem, options = loss.prepare(example)
+    model = loss.build_model(table, per_problem, options, {})
     settings = sampling.SamplerSettings(target_accept=loss.TARGET_ACCEPT, seed=11, progress=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

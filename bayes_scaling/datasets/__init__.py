@@ -51,3 +51,42 @@ def example_runs() -> pd.DataFrame:
 
     with resources.as_file(example_runs_path()) as path:
         return load_runs(path)
+
+
+def make_example_pass_counts(
+    seed: int = 0,
+    problems: int = 164,
+    computes=(1e17, 3.16e17, 1e18, 3.16e18, 1e19, 3.16e19, 1e20),
+    n: int = 200,
+    buckets: int = 6,
+):
+    """Synthetic pass counts from the capability law with known α_i and k, and the truth.
+
+    Problem i has ``−log p_i(C) = α_i·(C/C_ref)^(−k_i)`` with ``log α_i ~ N(0.5, 1.5)`` and
+    ``k_i`` shared by problems of similar difficulty (``buckets`` groups by α_i, each with
+    its own ``k``). Returns ``(counts, truth)``; ``truth`` has ``problem, alpha, k`` and
+    ``attrs["compute_ref"]``, for ``true_pass_rates``.
+    """
+    rng = np.random.default_rng(seed)
+    computes = np.asarray(computes, dtype=float)
+    compute_ref = float(np.exp(np.log(computes).mean()))
+    alpha = np.exp(rng.normal(0.5, 1.5, problems))
+    group = np.empty(problems, dtype=int)
+    group[np.argsort(alpha)] = np.arange(problems) * buckets // problems
+    k = np.exp(rng.normal(np.log(0.3), 0.3, buckets))[group]
+    names = [f"task/{i:03d}" for i in range(problems)]
+    rows = []
+    for j, compute in enumerate(computes):
+        p = np.exp(-alpha * (compute / compute_ref) ** (-k))
+        correct = rng.binomial(n, p)
+        rows.append(pd.DataFrame({"run": f"model{j}", "compute": compute, "problem": names, "n": n, "correct": correct}))
+    truth = pd.DataFrame({"problem": names, "alpha": alpha, "k": k})
+    truth.attrs["compute_ref"] = compute_ref
+    return pd.concat(rows, ignore_index=True), truth
+
+
+def true_pass_rates(truth: pd.DataFrame, problems, compute: float) -> dict[str, float]:
+    """The true mean pass rate and −E[log pass rate] of ``problems`` at ``compute``."""
+    chosen = truth.set_index("problem").loc[list(problems)]
+    lam = chosen["alpha"].to_numpy() * (compute / truth.attrs["compute_ref"]) ** (-chosen["k"].to_numpy())
+    return {"pass_rate": float(np.exp(-lam).mean()), "neg_log_pass_rate": float(lam.mean())}

@@ -1,8 +1,12 @@
 """Scaling laws, one module each: a PyMC model, its mean function and its default priors.
 
-A law module exposes ``NAME``, ``QUANTITY``, ``PARAMETERS`` (sampled), ``DERIVED``,
-``PRIOR_NAMES`` (what a prior may be set on), ``SUPPORT``, ``PRIOR_REASONS``,
-``TARGET_ACCEPT``, ``build_model(data, priors)`` and ``predict(posterior, data, compute, rng)``.
+A law module exposes ``NAME``, ``OBSERVED`` (the observed column), ``PARAMETERS``
+(sampled), ``DERIVED``, ``DIAGNOSED``, ``PRIOR_NAMES`` (what a prior may be set on),
+``SUPPORT``, ``PRIOR_REASONS``, ``TARGET_ACCEPT``, ``DENSE_MASS`` and the steps of a fit:
+``load(data)`` -> table; ``prepare(table, **options)`` -> (fitted table, per-problem
+arrays, options); ``build_model(table, per_problem, options, priors)`` -> ``pm.Model``;
+``predict(posterior, constant_data, options, compute, rng)`` -> {name: draws};
+``quantities(options)`` -> output names, the default first.
 """
 
 from __future__ import annotations
@@ -11,9 +15,9 @@ from types import ModuleType
 
 from pymc_extras.prior import Prior
 
-from bayes_scaling.laws import loss
+from bayes_scaling.laws import loss, pass_rate
 
-LAWS: dict[str, ModuleType] = {loss.NAME: loss}
+LAWS: dict[str, ModuleType] = {loss.NAME: loss, pass_rate.NAME: pass_rate}
 
 PRIOR_CHECK_DRAWS = 4000
 

@@ -32,12 +32,16 @@ import pymc as pm
 import pytensor.tensor as pt
 from pymc_extras.prior import Prior
 
+from bayes_scaling.data import load_runs
+
 NAME = "loss"
+OBSERVED = "loss"
 PARAMETERS = ("loss_ref", "local_exponent", "reducible_fraction", "sigma")
 DERIVED = ("b", "a", "c")
+DIAGNOSED = PARAMETERS + DERIVED
+DENSE_MASS = True  # four parameters with strong linear correlations
 # Parameters a prior may be set on; "b" swaps places with "local_exponent" (see above).
 PRIOR_NAMES = PARAMETERS + ("b",)
-QUANTITY = "loss"
 # The posterior narrows with sigma (a mild funnel). At 0.95 one Porian et al. ladder
 # still had a divergent transition (1 in 4,000); at 0.99 none of 40 fits (5 ladders ×
 # 8 seeds) had any. It costs ~0.2 s per fit, against a 2 s budget.
@@ -100,12 +104,21 @@ def mean_loss(log_compute_ratio, loss_ref, reducible_fraction, b, xp=np):
     return loss_ref * (reducible_fraction * xp.exp(b * log_compute_ratio) + 1 - reducible_fraction)
 
 
-def reference_compute(runs: pd.DataFrame) -> float:
-    """C_ref: the geometric mean of the fitted compute, where the data say the most."""
-    return float(np.exp(np.log(runs["compute"].to_numpy()).mean()))
+def load(data) -> pd.DataFrame:
+    return load_runs(data)
 
 
-def build_model(runs: pd.DataFrame, priors: dict[str, Prior]) -> pm.Model:
+def quantities(options: dict) -> list[str]:
+    return ["loss"]
+
+
+def prepare(runs: pd.DataFrame):
+    """The loss law fits every run; C_ref is the geometric mean of the fitted compute."""
+    compute_ref = float(np.exp(np.log(runs["compute"].to_numpy()).mean()))
+    return runs, {}, {"compute_ref": compute_ref}
+
+
+def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: dict[str, Prior]) -> pm.Model:
     """The PyMC model of a validated runs table; data live in ``pm.Data`` nodes.
 
     Keeping every data-dependent number in a data node (not a constant) lets the
@@ -113,7 +126,7 @@ def build_model(runs: pd.DataFrame, priors: dict[str, Prior]) -> pm.Model:
     """
     compute = runs["compute"].to_numpy(dtype=float)
     loss = runs["loss"].to_numpy(dtype=float)
-    c_ref = reference_compute(runs)
+    c_ref = options["compute_ref"]
     with pm.Model() as model:
         x = pm.Data("log_compute_ratio", np.log(compute / c_ref))
         log_c_ref = pm.Data("log_compute_ref", np.log(c_ref))
@@ -136,15 +149,15 @@ def build_model(runs: pd.DataFrame, priors: dict[str, Prior]) -> pm.Model:
     return model
 
 
-def predict(posterior, runs: pd.DataFrame, compute: np.ndarray, rng: np.random.Generator):
-    """Draws of the mean curve and of one new run's loss at each ``compute``.
+def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.random.Generator, max_draws=None):
+    """Draws of one new run's loss (``loss``) and of the mean curve (``mean_loss``).
 
-    ``posterior`` maps parameter names to arrays of shape (chain, draw). Returns two
-    arrays of shape (chain, draw, len(compute)): the mean loss, and the predictive
-    loss of a single new run (the mean times log-normal run noise).
+    ``posterior`` maps parameter names to arrays of shape (chain, draw); the arrays
+    returned have shape (chain, draw, len(compute)). A new run's loss is the mean times
+    log-normal run noise.
     """
-    x = np.log(np.asarray(compute, dtype=float) / reference_compute(runs))
+    x = np.log(np.asarray(compute, dtype=float) / options["compute_ref"])
     p = {name: np.asarray(posterior[name])[..., None] for name in ("loss_ref", "reducible_fraction", "b", "sigma")}
     mean = mean_loss(x, p["loss_ref"], p["reducible_fraction"], p["b"])
     noise = rng.standard_normal(mean.shape)
-    return mean, mean * np.exp(p["sigma"] * noise)
+    return {"loss": mean * np.exp(p["sigma"] * noise), "mean_loss": mean}

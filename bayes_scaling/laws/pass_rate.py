@@ -1,0 +1,200 @@
+"""The GPT-4 capability law ``−log pass_rate_i(C) = α_i·C^(−k_g)``, per problem, as a PyMC model.
+
+Why per problem and binomial: GPT-4's method averaged ``−log(correct/n)`` over a bucket
+of problems and so had to drop every problem some model never solved (log 0 = −∞). Here
+each problem i in run j contributes ``correct_ij ~ Binomial(n_ij, p_ij)`` with
+``p_ij = exp(−α_i·(C_j/C_ref)^(−k_g))``: a problem at 0 of 1,000 still says "p below
+~0.3%", and the intervals carry that. A bucket-level model with problems pooled was
+overconfident on synthetic data (../shared/SAMPLING-NOTES.md), so problems are modelled
+individually and partially pooled:
+
+- ``log α_i = log_alpha_bucket[g] + log_alpha_spread[g]·z_i`` (non-centred), α_i being
+  ``−log p_i`` at ``C_ref``, the geometric mean of the fitted compute;
+- ``log k_g = log_k_mean + log_k_spread·w_g`` (non-centred): buckets share strength on how
+  fast problems get easier.
+
+Outputs at each target, per bucket and over all kept problems: ``neg_log_pass_rate``
+(GPT-4's ``−E_P[log pass_rate]``), ``pass_rate`` (mean pass@1) and ``pass@k``. They are
+expectations over the benchmark's problems given each posterior draw, so ``kind="mean"``
+and ``kind="predictive"`` coincide for this law.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+from pymc_extras.prior import Prior
+
+from bayes_scaling.buckets import assign_buckets
+from bayes_scaling.data import load_pass_counts
+
+NAME = "pass_rate"
+OBSERVED = "correct"
+PARAMETERS = ("log_alpha_bucket", "log_alpha_spread", "log_k_mean", "log_k_spread")
+DERIVED = ("k",)
+DIAGNOSED = PARAMETERS + ("alpha", "k")  # every problem's α must converge too
+PRIOR_NAMES = PARAMETERS
+BUCKET_PRIORS = ("log_alpha_bucket", "log_alpha_spread")
+TARGET_ACCEPT = 0.9
+DENSE_MASS = False  # ~190 parameters, mostly independent problem offsets
+ALL = "all"
+
+SUPPORT = {
+    "log_alpha_bucket": (-np.inf, np.inf),
+    "log_alpha_spread": (0.0, np.inf),
+    "log_k_mean": (-np.inf, np.inf),
+    "log_k_spread": (0.0, np.inf),
+}
+
+PRIOR_REASONS = {
+    "log_alpha_bucket": (
+        'Prior("Normal", mu=0, sigma=2.5, dims="bucket")',
+        "The typical log(−log pass rate) of a bucket's problems at C_ref. 0 means a pass rate of "
+        "e^-1 = 37%; ±5 (95%) spans pass rates from ~100% to e^-150, so any bucket fits.",
+    ),
+    "log_alpha_spread": (
+        'Prior("HalfNormal", sigma=1.5, dims="bucket")',
+        "How much problems in one bucket differ (sd of log α): buckets are built to hold "
+        "problems of similar difficulty, so a spread of a few units of log α is ample.",
+    ),
+    "log_k_mean": (
+        'Prior("Normal", mu=log(0.3), sigma=1)',
+        "The typical exponent k: with k = 0.3, 10× compute halves −log pass rate. 95% of the "
+        "prior lies in k = 0.04-2.1, wider than published capability trends.",
+    ),
+    "log_k_spread": (
+        'Prior("HalfNormal", sigma=0.5)',
+        "How much k differs between buckets (sd of log k): buckets of one benchmark and one "
+        "recipe should improve at related rates, so differences of a factor e^±1 are allowed.",
+    ),
+}
+
+
+def default_priors() -> dict[str, Prior]:
+    return {
+        "log_alpha_bucket": Prior("Normal", mu=0.0, sigma=2.5, dims="bucket"),
+        "log_alpha_spread": Prior("HalfNormal", sigma=1.5, dims="bucket"),
+        "log_k_mean": Prior("Normal", mu=np.log(0.3), sigma=1.0),
+        "log_k_spread": Prior("HalfNormal", sigma=0.5),
+    }
+
+
+def load(data) -> pd.DataFrame:
+    return load_pass_counts(data)
+
+
+def quantities(options: dict) -> list[str]:
+    """Output names; the first is what ``interval`` and ``prob_above`` answer by default."""
+    return ["pass_rate", "neg_log_pass_rate"] + [f"pass@{k}" for k in options["pass_at"] if k != 1]
+
+
+def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, pass_at=(10,)):
+    """Assign buckets from the fitting data and keep the problems the law is fitted on.
+
+    Returns the fitted table, per-problem data to keep with the forecast, and settings.
+    """
+    ks = sorted({int(k) for k in np.atleast_1d(pass_at)})
+    if not ks or ks[0] < 1:
+        raise ValueError(f"pass_at must be positive integers, got {pass_at!r}")
+    assignment = assign_buckets(counts, buckets=buckets, exclude_hardest=exclude_hardest)
+    kept = assignment.loc[~assignment["excluded"]].sort_values("problem").reset_index(drop=True)
+    table = counts[counts["problem"].isin(kept["problem"])].reset_index(drop=True)
+    run_compute = table.groupby("run", sort=False)["compute"].first()
+    options = {
+        "compute_ref": float(np.exp(np.log(run_compute.to_numpy()).mean())),
+        "buckets": int(buckets),
+        "exclude_hardest": int(exclude_hardest),
+        "pass_at": ks,
+    }
+    per_problem = {
+        "problem_name": assignment["problem"].astype(str).to_numpy(),
+        "difficulty_score": assignment["score"].to_numpy(dtype=float),
+        "bucket": assignment["bucket"].fillna(0).astype(int).to_numpy(),  # 0: excluded
+    }
+    return table, per_problem, options
+
+
+def _kept_buckets(per_problem) -> pd.Series:
+    """Bucket (1-based) of each fitted problem, in the model's problem order (sorted ids)."""
+    bucket = pd.Series(np.asarray(per_problem["bucket"]), index=np.asarray(per_problem["problem_name"]).astype(str))
+    return bucket[bucket > 0].sort_index()
+
+
+def _index(table: pd.DataFrame, per_problem: dict):
+    """Integer codes: run of each row, problem of each row, bucket (0-based) of each kept problem."""
+    kept = _kept_buckets(per_problem)
+    problem_code = pd.Index(kept.index).get_indexer(table["problem"])
+    runs = pd.Index(table["run"].unique())
+    run_code = runs.get_indexer(table["run"])
+    run_compute = table.groupby("run", sort=False)["compute"].first().reindex(runs).to_numpy(dtype=float)
+    return problem_code, run_code, run_compute, kept.to_numpy() - 1, list(kept.index)
+
+
+def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: dict[str, Prior]) -> pm.Model:
+    problem_code, run_code, run_compute, bucket_code, problems = _index(table, per_problem)
+    coords = {"bucket": [str(g + 1) for g in range(options["buckets"])], "problem": problems}
+    chosen = {**default_priors(), **{name: _with_bucket_dims(name, p) for name, p in priors.items()}}
+    with pm.Model(coords=coords) as model:
+        x = pm.Data("log_compute_ratio", np.log(run_compute / options["compute_ref"]))
+        run_of = pm.Data("run_code", run_code)
+        problem_of = pm.Data("problem_code", problem_code)
+        bucket_of = pm.Data("bucket_code", bucket_code)
+        n = pm.Data("n", table["n"].to_numpy())
+        correct = pm.Data("correct_data", table["correct"].to_numpy())
+
+        log_alpha_bucket = chosen["log_alpha_bucket"].create_variable("log_alpha_bucket")
+        log_alpha_spread = chosen["log_alpha_spread"].create_variable("log_alpha_spread")
+        # centred: each problem's counts (n samples × several runs) pin its α down well
+        log_alpha = pm.Normal(
+            "log_alpha", mu=log_alpha_bucket[bucket_of], sigma=log_alpha_spread[bucket_of], dims="problem"
+        )
+        pm.Deterministic("alpha", pt.exp(log_alpha), dims="problem")
+
+        log_k_mean = chosen["log_k_mean"].create_variable("log_k_mean")
+        log_k_spread = chosen["log_k_spread"].create_variable("log_k_spread")
+        k_offset = pm.Normal("k_offset", 0.0, 1.0, dims="bucket")
+        log_k = log_k_mean + log_k_spread * k_offset
+        pm.Deterministic("k", pt.exp(log_k), dims="bucket")
+
+        # −log p = α·exp(−k·x); logit p = −λ − log(1 − e^−λ), stable for tiny and huge λ.
+        log_lam = log_alpha[problem_of] - pt.exp(log_k)[bucket_of[problem_of]] * x[run_of]
+        lam = pt.exp(log_lam)
+        pm.Binomial("correct", n=n, logit_p=-lam - pt.log1mexp(-lam), observed=correct)
+    return model
+
+
+def _with_bucket_dims(name: str, prior: Prior) -> Prior:
+    if name in BUCKET_PRIORS and not prior.dims:
+        prior = prior.deepcopy()
+        prior.dims = ("bucket",)
+    return prior
+
+
+def predict(posterior, constant, options: dict, compute: np.ndarray, rng=None, max_draws: int | None = None):
+    """Per-bucket and overall outputs at each ``compute``: name -> array (chain, draw, target, bucket).
+
+    ``constant`` holds the per-problem ``bucket`` codes saved with the forecast. Arrays keep
+    the (chain, draw) axes of ``posterior``; ``max_draws`` thins them for plotting.
+    """
+    alpha = np.asarray(posterior["alpha"])  # (chain, draw, problem)
+    k = np.asarray(posterior["k"])  # (chain, draw, bucket)
+    if max_draws is not None:
+        flat_alpha, flat_k = alpha.reshape(-1, alpha.shape[-1]), k.reshape(-1, k.shape[-1])
+        step = max(1, flat_alpha.shape[0] // max_draws)
+        alpha, k = flat_alpha[None, ::step], flat_k[None, ::step]
+    order = _kept_buckets(constant).to_numpy() - 1
+    x = np.log(np.asarray(compute, dtype=float) / options["compute_ref"])
+    lam = alpha[..., None, :] * np.exp(-k[..., order][..., None, :] * x[:, None])  # (c, d, target, problem)
+    p = np.exp(-lam)
+    per_problem = {"neg_log_pass_rate": lam, "pass_rate": p}
+    for kk in options["pass_at"]:
+        if kk != 1:
+            per_problem[f"pass@{kk}"] = -np.expm1(kk * np.log1p(-np.minimum(p, 1 - 1e-16)))
+    groups = [order == g for g in range(options["buckets"])] + [np.ones_like(order, dtype=bool)]
+    return {name: np.stack([v[..., g].mean(axis=-1) for g in groups], axis=-1) for name, v in per_problem.items()}
+
+
+def bucket_labels(options: dict) -> list[str]:
+    return [str(g + 1) for g in range(options["buckets"])] + [ALL]
