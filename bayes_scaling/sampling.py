@@ -52,6 +52,10 @@ if jax.config.jax_compilation_cache_dir is None:
 R_HAT_MAX = 1.01
 ESS_MIN = 400
 _MAX_CHUNK = 100  # sampler steps per compiled call: the progress bar's granularity
+# Chains start this far (uniformly, in the unconstrained space) from the initial point.
+# PyMC uses 1; on the pass-rate law that sometimes started a chain with k ~ 10x too
+# large, where gradients are so steep that step-size adaptation collapsed.
+_JITTER = 0.5
 
 
 @dataclass(frozen=True)
@@ -204,7 +208,7 @@ def _compile(model: pm.Model, settings: SamplerSettings, data_values: list) -> _
     start = make_initial_point_expression(
         free_rvs=model.free_RVs,
         rvs_to_transforms=model.rvs_to_transforms,
-        initval_strategies={},
+        initval_strategies=model.rvs_to_initial_values,  # a law may start from its data
         return_transformed=True,
     )
     start_fn = get_jaxified_graph(inputs=symbols, outputs=graph_replace(start, swap, strict=False))
@@ -286,7 +290,7 @@ def sample(model: pm.Model, settings: SamplerSettings, key: tuple) -> az.Inferen
 
     rng = np.random.default_rng(settings.seed)
     start = np.concatenate([np.ravel(v) for v in compiled.initial_point(data_values)])
-    z0 = jnp.asarray(start + rng.uniform(-1, 1, size=(settings.chains, start.size)))
+    z0 = jnp.asarray(start + rng.uniform(-_JITTER, _JITTER, size=(settings.chains, start.size)))
     keys = jax.random.split(jax.random.PRNGKey(settings.seed), settings.chains)
     state = compiled.init(keys, z0, data_values)
 

@@ -59,20 +59,24 @@ def make_example_pass_counts(
     computes=(1e17, 3.16e17, 1e18, 3.16e18, 1e19, 3.16e19, 1e20),
     n: int = 200,
     buckets: int = 6,
+    exclude_hardest: int = 15,
 ):
     """Synthetic pass counts from the capability law with known α_i and k, and the truth.
 
-    Problem i has ``−log p_i(C) = α_i·(C/C_ref)^(−k_i)`` with ``log α_i ~ N(0.5, 1.5)`` and
-    ``k_i`` shared by problems of similar difficulty (``buckets`` groups by α_i, each with
-    its own ``k``). Returns ``(counts, truth)``; ``truth`` has ``problem, alpha, k`` and
-    ``attrs["compute_ref"]``, for ``true_pass_rates``.
+    Problem i has ``−log p_i(C) = α_i·(C/C_ref)^(−k_g)`` with ``log α_i ~ N(0.5, 1.5)``;
+    problems are grouped by difficulty the way ``assign_buckets`` does it (the
+    ``exclude_hardest`` hardest apart, the rest in ``buckets`` equal groups) and each
+    group has its own ``k_g``. Returns ``(counts, truth)``; ``truth`` has ``problem,
+    alpha, k`` and ``attrs["compute_ref"]``, for ``true_pass_rates``.
     """
     rng = np.random.default_rng(seed)
     computes = np.asarray(computes, dtype=float)
     compute_ref = float(np.exp(np.log(computes).mean()))
     alpha = np.exp(rng.normal(0.5, 1.5, problems))
-    group = np.empty(problems, dtype=int)
-    group[np.argsort(alpha)] = np.arange(problems) * buckets // problems
+    easiest_first = np.argsort(alpha)
+    group = np.full(problems, buckets - 1)
+    for g, members in enumerate(np.array_split(easiest_first[: problems - exclude_hardest], buckets)):
+        group[members] = g
     k = np.exp(rng.normal(np.log(0.3), 0.3, buckets))[group]
     names = [f"task/{i:03d}" for i in range(problems)]
     rows = []

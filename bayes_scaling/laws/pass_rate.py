@@ -37,8 +37,8 @@ DERIVED = ("k",)
 DIAGNOSED = PARAMETERS + ("alpha", "k")  # every problem's α must converge too
 PRIOR_NAMES = PARAMETERS
 BUCKET_PRIORS = ("log_alpha_bucket", "log_alpha_spread")
-TARGET_ACCEPT = 0.9
-DENSE_MASS = False  # ~190 parameters, mostly independent problem offsets
+TARGET_ACCEPT = 0.95
+DENSE_MASS = False  # ~190 parameters, mostly independent problem levels
 ALL = "all"
 
 SUPPORT = {
@@ -144,25 +144,57 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         n = pm.Data("n", table["n"].to_numpy())
         correct = pm.Data("correct_data", table["correct"].to_numpy())
 
-        log_alpha_bucket = chosen["log_alpha_bucket"].create_variable("log_alpha_bucket")
-        log_alpha_spread = chosen["log_alpha_spread"].create_variable("log_alpha_spread")
-        # centred: each problem's counts (n samples × several runs) pin its α down well
-        log_alpha = pm.Normal(
-            "log_alpha", mu=log_alpha_bucket[bucket_of], sigma=log_alpha_spread[bucket_of], dims="problem"
+        pivot_x, pivot_level = _information_pivots(
+            table, problem_code, run_code, np.log(run_compute / options["compute_ref"]), len(problems)
         )
-        pm.Deterministic("alpha", pt.exp(log_alpha), dims="problem")
-
+        pivot = pm.Data("problem_pivot", pivot_x)
+        # the chains start from each problem's observed level, not from the prior's centre
+        level_estimate = pm.Data("problem_level_estimate", pivot_level)
         log_k_mean = chosen["log_k_mean"].create_variable("log_k_mean")
         log_k_spread = chosen["log_k_spread"].create_variable("log_k_spread")
         k_offset = pm.Normal("k_offset", 0.0, 1.0, dims="bucket")
-        log_k = log_k_mean + log_k_spread * k_offset
-        pm.Deterministic("k", pt.exp(log_k), dims="bucket")
+        k = pm.Deterministic("k", pt.exp(log_k_mean + log_k_spread * k_offset), dims="bucket")
+        k_of_problem = k[bucket_of]
+
+        log_alpha_bucket = chosen["log_alpha_bucket"].create_variable("log_alpha_bucket")
+        log_alpha_spread = chosen["log_alpha_spread"].create_variable("log_alpha_spread")
+        # Each problem is sampled at its own pivot, the compute where its counts say the most
+        # (an easy problem early, a hard one late): there its level barely depends on k, so
+        # the sampler does not see 150 levels all correlated with k. log α at C_ref follows by
+        # a shear (unit Jacobian), so the prior on it is exactly N(bucket mean, bucket spread).
+        log_alpha_at_pivot = pm.Normal(
+            "log_alpha_at_pivot",
+            mu=log_alpha_bucket[bucket_of] - k_of_problem * pivot,
+            sigma=log_alpha_spread[bucket_of],
+            dims="problem",
+            initval=level_estimate,
+        )
+        log_alpha = log_alpha_at_pivot + k_of_problem * pivot
+        pm.Deterministic("alpha", pt.exp(log_alpha), dims="problem")
 
         # −log p = α·exp(−k·x); logit p = −λ − log(1 − e^−λ), stable for tiny and huge λ.
-        log_lam = log_alpha[problem_of] - pt.exp(log_k)[bucket_of[problem_of]] * x[run_of]
+        log_lam = log_alpha_at_pivot[problem_of] - k_of_problem[problem_of] * (x[run_of] - pivot[problem_of])
         lam = pt.exp(log_lam)
         pm.Binomial("correct", n=n, logit_p=-lam - pt.log1mexp(-lam), observed=correct)
     return model
+
+
+def _information_pivots(table, problem_code, run_code, x_run, problems: int) -> np.ndarray:
+    """Per problem, the log-compute where its counts carry most information about log λ,
+    and the observed log λ there.
+
+    Fisher information of one sample about log λ is λ²·p/(1 − p) for p = e^(−λ); with
+    smoothed rates p̂ = (c + ½)/(n + 1) each run gets weight n·λ̂²·p̂/(1 − p̂); the pivot is
+    the weighted mean of the runs' log compute, the level the weighted mean of log λ̂.
+    """
+    n = table["n"].to_numpy(dtype=float)
+    p = (table["correct"].to_numpy(dtype=float) + 0.5) / (n + 1)
+    lam = -np.log(p)
+    weight = n * lam**2 * p / (1 - p)
+    total = np.bincount(problem_code, weights=weight, minlength=problems)
+    moment = np.bincount(problem_code, weights=weight * x_run[run_code], minlength=problems)
+    level = np.bincount(problem_code, weights=weight * np.log(lam), minlength=problems)
+    return moment / total, level / total
 
 
 def _with_bucket_dims(name: str, prior: Prior) -> Prior:

@@ -1,0 +1,110 @@
+"""The pass-rate law: per-problem binomial counts, difficulty buckets, outputs, point method."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import bayes_scaling as bs
+from bayes_scaling.datasets import make_example_pass_counts
+
+COMPUTES = (1e17, 1e18, 1e19, 1e20)
+TARGET = 1e21
+
+
+@pytest.fixture(scope="module")
+def counts():
+    counts, _ = make_example_pass_counts(seed=0, problems=40, computes=COMPUTES, n=100, buckets=3, exclude_hardest=4)
+    return counts
+
+
+@pytest.fixture(scope="module")
+def fc(counts):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.SamplerWarning)
+        return bs.forecast(
+            counts, target=TARGET, law="pass_rate", buckets=3, exclude_hardest=4, pass_at=(1, 10), seed=0, progress=False
+        )
+
+
+def test_buckets_come_from_the_fitting_data_and_are_visible(fc, counts):
+    b = fc.buckets
+    assert len(b) == counts["problem"].nunique() == 40
+    assert (b["bucket"] == 0).sum() == 4  # the 4 hardest, left out
+    hardest = b.sort_values("difficulty_score").head(4)
+    assert (hardest["bucket"] == 0).all()
+    kept = b[b["bucket"] > 0]
+    assert kept.groupby("bucket")["difficulty_score"].mean().is_monotonic_decreasing  # 1 = easiest
+    assert fc.bucket_labels == ["1", "2", "3", "all"]
+
+
+def test_zero_counts_are_kept_and_give_finite_intervals(fc, counts):
+    smallest = fc.runs[fc.runs["compute"] == min(COMPUTES)]
+    assert (smallest["correct"] == 0).mean() > 0.2  # many problems never solved by the smallest run
+    assert set(fc.runs["problem"]) == set(fc.buckets.loc[fc.buckets["bucket"] > 0, "problem"])
+    lower, upper = fc.interval(0.9, quantity="pass_rate", bucket="all")
+    assert 0 < lower < upper < 1
+
+
+def test_to_frame_has_bucket_and_quantity_columns(fc):
+    frame = fc.to_frame()
+    assert list(frame.columns) == ["compute", "mean", "median", "lower_50", "upper_50", "lower_90", "upper_90", "bucket", "quantity"]
+    assert set(frame["quantity"]) == {"pass_rate", "neg_log_pass_rate", "pass@10"}
+    assert set(frame["bucket"]) == {"1", "2", "3", "all"}
+    assert len(frame) == 3 * 4
+
+
+def test_outputs_are_consistent(fc):
+    pass1 = fc.draws(quantity="pass_rate", bucket="all")
+    pass10 = fc.draws(quantity="pass@10", bucket="all")
+    neg_log = fc.draws(quantity="neg_log_pass_rate", bucket="all")
+    assert np.all(pass10 >= pass1 - 1e-12)
+    assert np.all(pass1 >= np.exp(-neg_log) - 1e-12)  # Jensen: E[e^-λ] >= e^-E[λ]
+    easy = np.median(fc.draws(quantity="pass_rate", bucket="1"))
+    hard = np.median(fc.draws(quantity="pass_rate", bucket="3"))
+    assert easy > hard
+    assert fc.prob_above(0.0) == 1.0 and fc.prob_above(1.0) == 0.0
+
+
+def test_bucket_arguments_are_checked(fc):
+    with pytest.raises(ValueError, match="bucket must be one of"):
+        fc.interval(bucket="7")
+    with pytest.raises(ValueError, match="quantity must be one of"):
+        fc.interval(quantity="loss")
+
+
+def test_save_load_keeps_buckets(fc, tmp_path):
+    loaded = bs.load_forecast(fc.save(tmp_path / "fc.nc"))
+    assert loaded.buckets.equals(fc.buckets)
+    np.testing.assert_array_equal(loaded.draws(quantity="pass@10", bucket="2"), fc.draws(quantity="pass@10", bucket="2"))
+
+
+def test_bucket_chart_is_drawn(fc, tmp_path):
+    import matplotlib.image
+
+    path = tmp_path / "buckets.png"
+    fc.plot(path=path)
+    pixels = matplotlib.image.imread(path)[..., :3]
+    greenish = pixels[..., 1] - pixels[..., 0] > 0.1
+    assert greenish.mean() > 0.005
+
+
+def test_point_method_drops_problems_with_a_zero(counts):
+    point = bs.forecast(counts, target=TARGET, law="pass_rate", method="point", buckets=3, exclude_hardest=4)
+    frame = point.to_frame()
+    assert set(frame["bucket"]) == {"1", "2", "3", "all"}
+    assert (frame["quantity"] == "neg_log_pass_rate").all()
+    zero_somewhere = counts.groupby("problem")["correct"].min().eq(0)
+    kept = point.buckets.loc[~point.buckets["excluded"], "problem"]
+    assert point.dropped == int(zero_somewhere[kept].sum()) > 0
+
+
+def test_options_belong_to_their_law(counts, example):
+    with pytest.raises(ValueError, match="point"):
+        bs.forecast(example, target=1e21, method="point")
+    with pytest.raises(ValueError, match="does not take"):
+        bs.forecast(example, target=1e21, buckets=6)
+    with pytest.raises(bs.DataError, match="correct"):
+        bs.forecast(counts.assign(correct=counts["n"] + 1), target=TARGET, law="pass_rate")
