@@ -81,6 +81,7 @@ def forecast(
         seed=int(seed),
         progress=progress,
         dense_mass=law_module.DENSE_MASS,
+        jitter=getattr(law_module, "JITTER", 1.0),
     )
 
     model = law_module.build_model(fit_table, per_problem, options, overrides)

@@ -52,10 +52,6 @@ if jax.config.jax_compilation_cache_dir is None:
 R_HAT_MAX = 1.01
 ESS_MIN = 400
 _MAX_CHUNK = 100  # sampler steps per compiled call: the progress bar's granularity
-# Chains start this far (uniformly, in the unconstrained space) from the initial point.
-# PyMC uses 1; on the pass-rate law that sometimes started a chain with k ~ 10x too
-# large, where gradients are so steep that step-size adaptation collapsed.
-_JITTER = 0.5
 
 
 @dataclass(frozen=True)
@@ -69,6 +65,9 @@ class SamplerSettings:
     seed: int = 0
     progress: bool = True
     dense_mass: bool = True
+    # Chains start up to this far (uniformly, in the unconstrained space) from the initial
+    # point, as in PyMC; a law may ask for less (see laws/pass_rate.py).
+    jitter: float = 1.0
 
     def __post_init__(self):
         for name in ("draws", "tune", "chains"):
@@ -185,7 +184,7 @@ def _structure_key(model: pm.Model, key: tuple, settings: SamplerSettings) -> tu
     data_shapes = tuple((var.name, np.shape(var.get_value())) for var in _data_nodes(model))
     values = tuple(var.name for var in model.value_vars)
     coords = tuple(sorted((name, len(labels)) for name, labels in model.coords.items()))
-    return (key, data_shapes, values, coords, settings.draws, settings.tune, settings.chains, settings.target_accept, settings.dense_mass)
+    return (key, data_shapes, values, coords, settings.draws, settings.tune, settings.chains, settings.target_accept, settings.dense_mass, settings.jitter)
 
 
 def _chunk_size(tune: int, draws: int) -> int:
@@ -290,7 +289,7 @@ def sample(model: pm.Model, settings: SamplerSettings, key: tuple) -> az.Inferen
 
     rng = np.random.default_rng(settings.seed)
     start = np.concatenate([np.ravel(v) for v in compiled.initial_point(data_values)])
-    z0 = jnp.asarray(start + rng.uniform(-_JITTER, _JITTER, size=(settings.chains, start.size)))
+    z0 = jnp.asarray(start + rng.uniform(-settings.jitter, settings.jitter, size=(settings.chains, start.size)))
     keys = jax.random.split(jax.random.PRNGKey(settings.seed), settings.chains)
     state = compiled.init(keys, z0, data_values)
 
