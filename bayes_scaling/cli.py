@@ -17,7 +17,8 @@ EXAMPLES = {
     "forecast": """examples:
   bayes-scaling forecast runs.csv --target 1e21
   bayes-scaling forecast runs.parquet --target 1e21 --target 1e22 --prob 0.8 --plot fan.png --seed 7
-  bayes-scaling forecast runs.csv --target 1e21 --threshold 2.1 --save fc.nc --report review.html""",
+  bayes-scaling forecast runs.csv --target 1e21 --threshold 2.1 --save fc.nc --report review.html
+  bayes-scaling forecast passcounts.csv --law pass_rate --target 1e21 --buckets 6 --exclude-hardest 15""",
     "report": """examples:
   bayes-scaling report fc.nc --out review.html --threshold 2.1
   bayes-scaling report fc.nc --out review.md      # Markdown, PNG figures beside it""",
@@ -55,7 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     fc = command("forecast", "Fit a law to a runs table and print credible intervals at the targets.")
     fc.add_argument("runs", help="CSV, Parquet or JSON Lines file with columns compute, loss")
     fc.add_argument("--target", type=float, action="append", required=True, help="target compute in FLOPs (repeatable)")
-    fc.add_argument("--law", default="loss", help="law to fit (default: loss)")
+    fc.add_argument("--law", default="loss", choices=["loss", "pass_rate"], help="law to fit (default: loss)")
+    fc.add_argument("--buckets", type=int, help="pass_rate: difficulty buckets (default 6)")
+    fc.add_argument("--exclude-hardest", type=int, help="pass_rate: hardest problems left out (default 15)")
+    fc.add_argument("--pass-at", type=int, action="append", help="pass_rate: also forecast pass@k (repeatable; default 10)")
     _sampling_options(fc)
     fc.add_argument("--threshold", type=float, action="append", default=[], help="print P(loss < threshold) (repeatable)")
     fc.add_argument("--plot", type=Path, help="write the fan chart to this PNG")
@@ -106,18 +110,23 @@ def _probability(text: str) -> float:
 
 
 def _print_forecast(fc, prob: float, thresholds=()) -> None:
+    quantity = fc.quantities[0]
     frame = fc.to_frame()
-    if prob not in (0.5, 0.9):  # those two are in the table already
+    if "quantity" in frame:  # per-bucket law: its headline quantity, every bucket
+        frame = frame[frame["quantity"] == quantity].drop(columns="quantity")
+    elif prob not in (0.5, 0.9):  # those two are in the table already
         lower, upper = fc.interval(prob)
         frame[f"lower_{prob:g}"] = lower
         frame[f"upper_{prob:g}"] = upper
-    print(f"{fc.law} law fitted on {len(fc.runs)} runs (seed {fc.settings['seed']}, data sha256 {fc.settings['data_sha256'][:12]})")
-    print("predictive distribution of one new run's final loss at each target:")
+    fitted = f"{len(fc.runs)} runs" if "quantity" not in fc.to_frame() else f"{len(fc.runs)} pass counts"
+    print(f"{fc.law} law fitted on {fitted} (seed {fc.settings['seed']}, data sha256 {fc.settings['data_sha256'][:12]})")
+    print(f"predictive distribution of one new run's {quantity} at each target:")
     print(frame.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    lower_is_better = quantity == "loss"
     for threshold in thresholds:
-        probs = np.atleast_1d(fc.prob_below(threshold))
+        probs = np.atleast_1d(fc.prob_below(threshold) if lower_is_better else fc.prob_above(threshold))
         joined = ", ".join(f"C={c:.3g}: {p:.1%}" for c, p in zip(fc.targets, probs))
-        print(f"P(loss < {threshold:g}): {joined}")
+        print(f"P({quantity} {'<' if lower_is_better else '>'} {threshold:g}): {joined}")
     d = fc.diagnostics
     verdict = "ok" if d.ok else "FAILED"
     print(
@@ -129,10 +138,16 @@ def _print_forecast(fc, prob: float, thresholds=()) -> None:
 def _run_forecast(args) -> int:
     import bayes_scaling as bs
 
+    options = {
+        name: value
+        for name, value in (("buckets", args.buckets), ("exclude_hardest", args.exclude_hardest), ("pass_at", args.pass_at))
+        if value is not None
+    }
     fc = bs.forecast(
         args.runs,
         target=args.target,
         law=args.law,
+        **options,
         draws=args.draws,
         tune=args.tune,
         chains=args.chains,

@@ -81,3 +81,17 @@ def test_register_verify_score_report_round_trip(runs_csv, tmp_path, capsys):
 def test_score_needs_actuals_in_a_known_form(tmp_path, capsys):
     assert cli.main(["score", str(tmp_path / "p.jsonl"), "--actual", "oops"]) == 2
     assert "NAME=VALUE" in capsys.readouterr().err
+
+
+def test_forecast_pass_rate_prints_buckets(tmp_path, capsys):
+    from bayes_scaling.datasets import make_example_pass_counts
+
+    counts, _ = make_example_pass_counts(seed=0, problems=40, computes=(1e17, 1e18, 1e19, 1e20), n=100, buckets=3)
+    path = tmp_path / "passcounts.csv"
+    counts.to_csv(path, index=False)
+    code = cli.main(["forecast", str(path), "--law", "pass_rate", "--target", "1e21", "--buckets", "3",
+                     "--exclude-hardest", "4", "--threshold", "0.5", "--no-progress", "--seed", "0"])
+    out = capsys.readouterr().out
+    assert code in (0, 3)
+    assert "pass_rate law fitted on" in out and "P(pass_rate > 0.5)" in out
+    assert out.count(" all\n") == 1 and "bucket" in out
