@@ -22,6 +22,7 @@ import pandas as pd
 from bayes_scaling.laws import get_law
 from bayes_scaling.sampling import ESS_MIN, R_HAT_MAX
 
+_FORMULA = {"loss": "L(C) = a·C^b + c", "pass_rate": "−log pass_rate_i(C) = α_i·C^(−k_g), per problem"}
 # GPT-4's loss prediction extrapolated 1,000-10,000x; past that, say so louder.
 _FAR = 1e4
 _FEW_POINTS = 5
@@ -57,9 +58,17 @@ def _sections(fc, thresholds) -> dict:
     quantity = fc.quantities[0]
     largest = float(runs["compute"].max())
     frame = fc.to_frame()
-    mean_lower, mean_upper = (np.atleast_1d(v) for v in fc.interval(0.9, kind="mean"))
+    per_bucket = "quantity" in frame
+    if per_bucket:  # the headline quantity, every bucket: one row per target and bucket
+        frame = frame[frame["quantity"] == quantity].reset_index(drop=True)
+        mean = fc.to_frame("mean")
+        mean = mean[mean["quantity"] == quantity].reset_index(drop=True)
+        mean_lower, mean_upper = mean["lower_90"], mean["upper_90"]
+    else:
+        mean_lower, mean_upper = (np.atleast_1d(v) for v in fc.interval(0.9, kind="mean"))
     targets = pd.DataFrame(
         {
+            **({"bucket": frame["bucket"]} if per_bucket else {}),
             "target compute": frame["compute"].map(lambda c: f"{c:.3g}"),
             "× largest run": (frame["compute"] / largest).map(lambda r: f"{r:,.0f}×" if r >= 1 else f"{r:.2g}×"),
             "median": frame["median"].map("{:.4f}".format),
@@ -72,7 +81,7 @@ def _sections(fc, thresholds) -> dict:
     if thresholds:
         rows = []
         for threshold in thresholds:
-            below = np.atleast_1d(fc.prob_below(threshold))
+            below = np.atleast_1d(fc.prob_below(threshold))  # headline quantity; all problems
             for compute, p in zip(fc.targets, below):
                 rows.append(
                     {
@@ -89,10 +98,12 @@ def _sections(fc, thresholds) -> dict:
     return {
         "title": f"{fc.law.capitalize()} forecast at {', '.join(f'{c:.3g}' for c in fc.targets)} FLOPs",
         "lead": (
-            f"Fitted {fc.law!r} law (L(C) = a·C^b + c) to {len(runs)} runs spanning "
+            f"Fitted the {fc.law!r} law ({_FORMULA.get(fc.law, fc.law)}) to {len(runs)} "
+            f"{'pass counts' if per_bucket else 'runs'} spanning "
             f"{runs['compute'].min():.3g}–{largest:.3g} FLOPs from {fc.settings['data_source']}. "
-            f"Intervals are for the final {quantity} of one new run at each target (they include "
+            f"Intervals are for the {quantity} of one new run at each target (they include "
             "run-to-run noise); the last column is for the mean curve alone."
+            + (" Buckets: 1 = easiest; 'all' = every kept problem." if per_bucket else "")
         ),
         "targets": targets,
         "probabilities": probabilities,
@@ -130,7 +141,8 @@ def _verdict(fc) -> tuple[bool, str]:
 def _caveats(fc, largest: float) -> list[str]:
     out = []
     ratio = float(fc.targets.max() / largest)
-    n = len(fc.runs)
+    runs = fc.runs
+    n = runs["run"].nunique() if "run" in runs else len(runs)  # pass counts: many rows per run
     out.append(
         f"The largest target is {ratio:,.0f}× the compute of the largest fitted run"
         + (
@@ -146,11 +158,16 @@ def _caveats(fc, largest: float) -> list[str]:
         f"The fit rests on {n} runs"
         + (f"; with fewer than {_FEW_POINTS} the exponent and the irreducible loss are mostly prior." if n < _FEW_POINTS else ".")
     )
+    assumption = (
+        "one power law plus a constant" if fc.law == "loss" else "that every problem gets easier as a power of compute"
+    )
     out.append(
-        "The law assumes one power law plus a constant across the whole ladder and beyond: a change "
+        f"The law assumes {assumption} across the whole ladder and beyond: a change "
         "of recipe, data or architecture between the ladder and the target run is not in these intervals, "
         "and small rungs that are off-trend (e.g. too-short warmup) bias the forecast."
     )
+    if fc.law == "pass_rate":
+        out.append("The pass-rate law is experimental: its intervals have not yet met this project's calibration target.")
     return out
 
 
@@ -185,7 +202,7 @@ def _predictive_figure(fc, thresholds):
             ax.axvline(threshold, color="tab:red", ls="--", lw=1.5)
             ax.text(threshold, ax.get_ylim()[1] * 0.92, f" {threshold:g}", color="tab:red", fontsize=8)
         ax.set_title(f"C = {compute:.3g} FLOPs", fontsize=10)
-        ax.set_xlabel(f"final {quantity} of one new run")
+        ax.set_xlabel(f"{quantity} of one new run" + (" (all kept problems)" if fc.bucket_labels else ""))
         ax.set_yticks([])
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()

@@ -108,3 +108,10 @@ def test_options_belong_to_their_law(counts, example):
         bs.forecast(example, target=1e21, buckets=6)
     with pytest.raises(bs.DataError, match="correct"):
         bs.forecast(counts.assign(correct=counts["n"] + 1), target=TARGET, law="pass_rate")
+
+
+def test_report_of_a_pass_rate_forecast(fc, tmp_path):
+    text = fc.report(tmp_path / "review.html", thresholds=[0.5]).read_text()
+    assert "per problem" in text and "experimental" in text
+    assert text.count("<td>all</td>") >= 1
+    assert "P(pass_rate &lt; threshold)" in text or "P(pass_rate < threshold)" in text
