@@ -2,7 +2,9 @@
 
 A law module exposes ``NAME``, ``OBSERVED`` (the observed column), ``PARAMETERS``
 (sampled), ``DERIVED``, ``DIAGNOSED``, ``PRIOR_NAMES`` (what a prior may be set on),
-``SUPPORT``, ``PRIOR_REASONS``, ``TARGET_ACCEPT``, ``DENSE_MASS`` and the steps of a fit:
+``SUPPORT``, ``PRIOR_REASONS``, ``TARGET_ACCEPT``, ``DENSE_MASS``, optionally
+``PRIOR_ALTERNATIVES`` (a prior on key X replaces the default one on value Y) and
+``JITTER``, and the steps of a fit:
 ``load(data)`` -> table; ``prepare(table, **options)`` -> (fitted table, per-problem
 arrays, options); ``build_model(table, per_problem, options, priors)`` -> ``pm.Model``;
 ``predict(posterior, constant_data, options, compute, rng)`` -> {name: draws};
@@ -54,11 +56,11 @@ def resolve_priors(law: ModuleType, prior: dict | None) -> dict[str, Prior]:
             )
         _check_support(law, name, value)
         checked[name] = value
-    if "b" in checked and "local_exponent" in checked:
-        raise ValueError(
-            "give a prior on 'b' or on 'local_exponent', not both: with reducible_fraction "
-            "each determines the other"
-        )
+    for given, replaced in getattr(law, "PRIOR_ALTERNATIVES", {}).items():
+        if given in checked and replaced in checked:
+            raise ValueError(
+                f"give a prior on {given!r} or on {replaced!r}, not both: the law derives one from the other"
+            )
     return checked
 
 
@@ -88,6 +90,8 @@ def prior_descriptions(law: ModuleType, overrides: dict[str, Prior]) -> dict[str
     for name in law.PRIOR_NAMES:
         if name in overrides:
             described[name] = repr(overrides[name])
-        elif name in law.PRIOR_REASONS and not (name == "local_exponent" and "b" in overrides):
+        elif name in law.PRIOR_REASONS and not any(
+            replaced == name and given in overrides for given, replaced in getattr(law, "PRIOR_ALTERNATIVES", {}).items()
+        ):
             described[name] = law.PRIOR_REASONS[name][0]
     return described

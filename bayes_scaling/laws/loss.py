@@ -42,6 +42,7 @@ DIAGNOSED = PARAMETERS + DERIVED
 DENSE_MASS = True  # four parameters with strong linear correlations
 # Parameters a prior may be set on; "b" swaps places with "local_exponent" (see above).
 PRIOR_NAMES = PARAMETERS + ("b",)
+PRIOR_ALTERNATIVES = {"b": "local_exponent"}
 # The posterior narrows with sigma (a mild funnel). At 0.95 one Porian et al. ladder
 # still had a divergent transition (1 in 4,000); at 0.99 none of 40 fits (5 ladders ×
 # 8 seeds) had any. It costs ~0.2 s per fit, against a 2 s budget.
