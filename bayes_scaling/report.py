@@ -57,15 +57,11 @@ def _sections(fc, thresholds) -> dict:
     runs = fc.runs
     quantity = fc.quantities[0]
     largest = float(runs["compute"].max())
-    frame = fc.to_frame()
-    per_bucket = "quantity" in frame
-    if per_bucket:  # the headline quantity, every bucket: one row per target and bucket
-        frame = frame[frame["quantity"] == quantity].reset_index(drop=True)
-        mean = fc.to_frame("mean")
-        mean = mean[mean["quantity"] == quantity].reset_index(drop=True)
-        mean_lower, mean_upper = mean["lower_90"], mean["upper_90"]
-    else:
-        mean_lower, mean_upper = (np.atleast_1d(v) for v in fc.interval(0.9, kind="mean"))
+    per_bucket = fc.bucket_labels is not None
+    # the headline quantity; for per-bucket laws one row per target and bucket
+    frame = fc.to_frame(quantity=quantity)
+    mean = fc.to_frame("mean", quantity=quantity)
+    mean_lower, mean_upper = mean["lower_90"], mean["upper_90"]
     targets = pd.DataFrame(
         {
             **({"bucket": frame["bucket"]} if per_bucket else {}),
@@ -232,74 +228,78 @@ img { max-width: 100%; } footer { margin-top: 2em; font-size: 0.8em; color: #555
 """
 
 
-def _html(sections: dict, figures: dict) -> str:
-    def table(frame: pd.DataFrame) -> str:
-        return frame.to_html(index=False, border=0, float_format=lambda v: f"{v:.4g}", escape=True)
-
-    def image(key: str, alt: str) -> str:
-        data = base64.b64encode(figures[key]).decode("ascii")
-        return f'<img id="{key}" alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
-
+def _blocks(sections: dict) -> list[tuple]:
+    """The report body in reading order, independent of the format that renders it."""
     ok, verdict = sections["verdict"]
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(sections['title'])}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{html.escape(sections['title'])}</h1>",
-        f"<p>{html.escape(sections['lead'])}</p>",
-        table(sections["targets"]),
-        f'<p class="verdict {"ok" if ok else "bad"}"><strong>Sampler: {"trustworthy" if ok else "NOT trustworthy"}.</strong> {html.escape(verdict)}</p>',
-    ]
+    blocks = [("text", sections["lead"]), ("table", sections["targets"]), ("verdict", ok, verdict)]
     if sections["probabilities"] is not None:
-        parts += ["<h2>Threshold probabilities</h2>", table(sections["probabilities"])]
-    parts += [
-        "<h2>Fan chart</h2>",
-        image("fan_chart", "fan chart: fitted runs, median and 50%/90% bands out to the targets"),
-        "<h2>Predictive distribution at each target</h2>",
-        image("predictive", "histograms of the predictive draws at each target"),
-        "<h2>Caveats</h2><ul>",
-        *[f"<li>{html.escape(c)}</li>" for c in sections["caveats"]],
-        "</ul>",
-        "<h2>Fitted runs</h2>",
-        table(sections["data"]),
-        "<h2>Posterior of the parameters</h2>",
-        table(sections["parameters"]),
-        "<h2>Priors</h2>",
-        table(sections["priors"]),
-        "<footer><h2>Reproducibility</h2><table>",
-        *[f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in sections["footer"]],
-        "</table></footer></body></html>",
+        blocks += [("heading", "Threshold probabilities"), ("table", sections["probabilities"])]
+    return blocks + [
+        ("heading", "Fan chart"),
+        ("image", "fan_chart", "fan chart: fitted runs, median and 50%/90% bands out to the targets"),
+        ("heading", "Predictive distribution at each target"),
+        ("image", "predictive", "histograms of the predictive draws at each target"),
+        ("heading", "Caveats"),
+        ("list", sections["caveats"]),
+        ("heading", "Fitted runs"),
+        ("table", sections["data"]),
+        ("heading", "Posterior of the parameters"),
+        ("table", sections["parameters"]),
+        ("heading", "Priors"),
+        ("table", sections["priors"]),
     ]
-    return "\n".join(parts)
+
+
+def _html(sections: dict, figures: dict) -> str:
+    def render(block) -> str:
+        kind = block[0]
+        if kind == "text":
+            return f"<p>{html.escape(block[1])}</p>"
+        if kind == "heading":
+            return f"<h2>{html.escape(block[1])}</h2>"
+        if kind == "table":
+            return block[1].to_html(index=False, border=0, float_format=lambda v: f"{v:.4g}", escape=True)
+        if kind == "verdict":
+            _, ok, text = block
+            word = "trustworthy" if ok else "NOT trustworthy"
+            return f'<p class="verdict {"ok" if ok else "bad"}"><strong>Sampler: {word}.</strong> {html.escape(text)}</p>'
+        if kind == "image":
+            _, key, alt = block
+            data = base64.b64encode(figures[key]).decode("ascii")
+            return f'<img id="{key}" alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+        return "<ul>" + "".join(f"<li>{html.escape(item)}</li>" for item in block[1]) + "</ul>"
+
+    title = html.escape(sections["title"])
+    footer = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in sections["footer"])
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>{title}</title><style>{_CSS}</style></head><body>",
+            f"<h1>{title}</h1>",
+            *[render(block) for block in _blocks(sections)],
+            f"<footer><h2>Reproducibility</h2><table>{footer}</table></footer></body></html>",
+        ]
+    )
 
 
 def _markdown(sections: dict, figure_names: dict) -> str:
-    def table(frame: pd.DataFrame) -> str:
-        return frame.to_markdown(index=False, floatfmt=".4g")
+    def render(block) -> str:
+        kind = block[0]
+        if kind == "text":
+            return block[1]
+        if kind == "heading":
+            return f"## {block[1]}"
+        if kind == "table":
+            return block[1].to_markdown(index=False, floatfmt=".4g")
+        if kind == "verdict":
+            _, ok, text = block
+            return f"**Sampler: {'trustworthy' if ok else 'NOT trustworthy'}.** {text}"
+        if kind == "image":
+            _, key, alt = block
+            return f"![{alt}]({figure_names[key]})"
+        return "\n".join(f"- {item}" for item in block[1])
 
-    ok, verdict = sections["verdict"]
-    parts = [
-        f"# {sections['title']}",
-        sections["lead"],
-        table(sections["targets"]),
-        f"**Sampler: {'trustworthy' if ok else 'NOT trustworthy'}.** {verdict}",
-    ]
-    if sections["probabilities"] is not None:
-        parts += ["## Threshold probabilities", table(sections["probabilities"])]
-    parts += [
-        "## Fan chart",
-        f"![fan chart]({figure_names['fan_chart']})",
-        "## Predictive distribution at each target",
-        f"![predictive distribution]({figure_names['predictive']})",
-        "## Caveats",
-        "\n".join(f"- {c}" for c in sections["caveats"]),
-        "## Fitted runs",
-        table(sections["data"]),
-        "## Posterior of the parameters",
-        table(sections["parameters"]),
-        "## Priors",
-        table(sections["priors"]),
-        "## Reproducibility",
-        "\n".join(f"- **{k}**: {v}" for k, v in sections["footer"]),
-    ]
+    parts = [f"# {sections['title']}", *[render(block) for block in _blocks(sections)], "## Reproducibility"]
+    parts.append("\n".join(f"- **{k}**: {v}" for k, v in sections["footer"]))
     return "\n\n".join(parts) + "\n"
