@@ -111,14 +111,15 @@ def _probability(text: str) -> float:
 
 def _print_forecast(fc, prob: float, thresholds=()) -> None:
     quantity = fc.quantities[0]
-    frame = fc.to_frame()
-    if "quantity" in frame:  # per-bucket law: its headline quantity, every bucket
-        frame = frame[frame["quantity"] == quantity].drop(columns="quantity")
+    per_bucket = fc.bucket_labels is not None
+    frame = fc.to_frame(quantity=quantity)  # per-bucket law: its headline quantity, every bucket
+    if per_bucket:
+        frame = frame.drop(columns="quantity")
     elif prob not in (0.5, 0.9):  # those two are in the table already
         lower, upper = fc.interval(prob)
         frame[f"lower_{prob:g}"] = lower
         frame[f"upper_{prob:g}"] = upper
-    fitted = f"{len(fc.runs)} runs" if "quantity" not in fc.to_frame() else f"{len(fc.runs)} pass counts"
+    fitted = f"{len(fc.runs)} pass counts" if per_bucket else f"{len(fc.runs)} runs"
     print(f"{fc.law} law fitted on {fitted} (seed {fc.settings['seed']}, data sha256 {fc.settings['data_sha256'][:12]})")
     print(f"predictive distribution of one new run's {quantity} at each target:")
     print(frame.to_string(index=False, float_format=lambda v: f"{v:.4g}"))

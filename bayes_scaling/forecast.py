@@ -245,18 +245,19 @@ class Forecast:
         """P(value > threshold) at each target."""
         return self._per_target((self.draws(kind, quantity, bucket) > threshold).mean(axis=0))
 
-    def to_frame(self, kind: str = "predictive") -> pd.DataFrame:
+    def to_frame(self, kind: str = "predictive", quantity: str | None = None) -> pd.DataFrame:
         """One row per target (and bucket and quantity, for per-bucket laws).
 
         Columns: compute, mean, median, lower_50, upper_50, lower_90, upper_90, and for
-        per-bucket laws also ``bucket`` (``"all"`` for all kept problems) and ``quantity``.
+        per-bucket laws also ``bucket`` (``"all"`` for all kept problems) and ``quantity``;
+        ``quantity`` keeps only that one's rows (default: every quantity).
         """
         labels = self.bucket_labels
         if labels is None:
-            return _summary(self.targets, self.draws(kind))
+            return _summary(self.targets, self.draws(kind, quantity))
         frames = [
-            _summary(self.targets, self.draws(kind, quantity, bucket)).assign(bucket=bucket, quantity=quantity)
-            for quantity in self.quantities
+            _summary(self.targets, self.draws(kind, name, bucket)).assign(bucket=bucket, quantity=name)
+            for name in (self.quantities if quantity is None else [quantity])
             for bucket in labels
         ]
         return pd.concat(frames, ignore_index=True)
@@ -286,12 +287,8 @@ class Forecast:
         return write_report(self, path, thresholds=thresholds)
 
     def __repr__(self) -> str:
-        frame = self.to_frame()
-        if "quantity" in frame:
-            frame = frame[frame["quantity"] == self.quantities[0]]
-            what = f"{self.quantities[0]} per bucket"
-        else:
-            what = "predictive intervals for one new run"
+        frame = self.to_frame(quantity=self.quantities[0])
+        what = f"{self.quantities[0]} per bucket" if "bucket" in frame else "predictive intervals for one new run"
         table = frame.to_string(index=False, float_format=lambda v: f"{v:.4g}")
         health = "ok" if self.ok else "FAILED: " + "; ".join(self.diagnostics.problems())
         return (

@@ -222,9 +222,9 @@ def register(
 
     settings = fc.settings
     quantity = fc.quantities[0]  # per-bucket laws: their headline quantity over all problems
-    frame = fc.to_frame("predictive")
-    if "quantity" in frame:
-        frame = frame[(frame["quantity"] == quantity) & (frame["bucket"] == "all")]
+    frame = fc.to_frame("predictive", quantity=quantity)
+    if "bucket" in frame:
+        frame = frame[frame["bucket"] == "all"]
     quantiles = np.quantile(fc.draws("predictive", quantity), PERCENTILES, axis=0)  # (99, n_targets)
     shared = {
         "name": name,
