@@ -19,6 +19,7 @@ from pathlib import Path
 import arviz as az
 import numpy as np
 import pandas as pd
+import pymc as pm
 import xarray as xr
 
 from bayes_scaling import sampling
@@ -57,7 +58,8 @@ def forecast(
     """
     law_module = get_law(law)
     table = law_module.load(data)
-    targets = check_targets(table, target, stacklevel=3)  # point at the caller of forecast()
+    # point at the caller of forecast(); a law whose targets are not compute checks its own
+    targets = getattr(law_module, "check_targets", check_targets)(table, target, stacklevel=3)
     if method not in ("bayes", "point"):
         raise ValueError(f"method must be 'bayes' or 'point', got {method!r}")
     if method == "point":
@@ -87,6 +89,8 @@ def forecast(
     model = law_module.build_model(fit_table, per_problem, options, overrides)
     structure = (law_module.NAME, tuple(sorted((k, repr(v)) for k, v in overrides.items())))
     idata = sampling.sample(model, settings, key=structure)
+    with model:  # pointwise, one value per fitted row: what az.loo and bs.compare read
+        pm.compute_log_likelihood(idata, progressbar=False, compile_kwargs={"mode": "JAX"})
 
     constant = xr.Dataset(
         {name: ("row", fit_table[name].to_numpy()) for name in fit_table.columns if name != law_module.OBSERVED and _storable(fit_table[name])}
@@ -103,7 +107,7 @@ def forecast(
             {name: (_DIMS[: values.ndim], values) for name, values in predictions.items()},
             coords={"bucket": law_module.bucket_labels(options)} if hasattr(law_module, "bucket_labels") else None,
         ),
-        predictions_constant_data=xr.Dataset({"compute": ("target", targets)}),
+        predictions_constant_data=xr.Dataset(_target_columns(targets)),
         observed_data=xr.Dataset({law_module.OBSERVED: ("row", fit_table[law_module.OBSERVED].to_numpy())}),
         constant_data=constant,
     )
@@ -264,7 +268,8 @@ class Forecast:
 
     def parameters(self, var_names=None) -> pd.DataFrame:
         """Posterior summary of the law's parameters (``az.summary``)."""
-        names = [n for n in self.settings["parameters"] if n != "alpha"] if var_names is None else var_names
+        per_problem = ("alpha",) if self.law == "pass_rate" else ()  # one per problem: too many rows
+        names = [n for n in self.settings["parameters"] if n not in per_problem] if var_names is None else var_names
         return az.summary(self.idata, var_names=list(names))
 
     # -- output ----------------------------------------------------------------------------
@@ -347,6 +352,13 @@ def _summary(targets: np.ndarray, draws: np.ndarray) -> pd.DataFrame:
             "upper_90": q[4],
         }
     )
+
+
+def _target_columns(targets) -> dict:
+    """Targets as data variables: compute alone, or every column a law's targets have."""
+    if isinstance(targets, pd.DataFrame):
+        return {name: ("target", targets[name].to_numpy()) for name in targets.columns}
+    return {"compute": ("target", targets)}
 
 
 def _storable(column: pd.Series) -> bool:
