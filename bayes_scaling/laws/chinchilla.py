@@ -157,8 +157,13 @@ def quantities(options: dict) -> list[str]:
 
 
 def prepare(runs: pd.DataFrame):
-    """Every run is fitted; the pivots are the geometric means of the fitted N and D."""
+    """Every run is fitted; the pivots are the geometric means of the fitted N and D.
+
+    ``tokens_per_param`` (the fitted runs' median D/N) places a bare compute on the
+    (N, D) plane, for the fan chart's curve.
+    """
     options = {name + "_ref": float(np.exp(np.log(runs[name].to_numpy()).mean())) for name in TARGET_COLUMNS}
+    options["tokens_per_param"] = float(np.median(runs["tokens"] / runs["params"]))
     return runs, {}, options
 
 
@@ -181,8 +186,17 @@ def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: di
     return model
 
 
-def predict(posterior, constant, options: dict, targets: pd.DataFrame, rng: np.random.Generator):
-    """Draws of one new run's loss (``loss``) and of the mean (``mean_loss``) at each (N, D)."""
+def predict(posterior, constant, options: dict, targets, rng: np.random.Generator, max_draws=None):
+    """Draws of one new run's loss (``loss``) and of the mean (``mean_loss``) at each (N, D).
+
+    ``targets`` is a DataFrame with ``params`` and ``tokens``, or bare compute, placed at
+    the fitted runs' median tokens per parameter (``D = r·N``, ``C = 6·N·D``).
+    """
+    if not isinstance(targets, pd.DataFrame):
+        compute = np.asarray(targets, dtype=float)
+        ratio = options["tokens_per_param"]
+        params = np.sqrt(compute / (FLOPS_PER_PARAM_TOKEN * ratio))
+        targets = pd.DataFrame({"params": params, "tokens": ratio * params})
     log_n = np.log(targets["params"].to_numpy(dtype=float) / options["params_ref"])
     log_d = np.log(targets["tokens"].to_numpy(dtype=float) / options["tokens_ref"])
     p = {name: np.asarray(posterior[name])[..., None] for name in PARAMETERS}
