@@ -31,6 +31,12 @@ EXAMPLES = {
   bayes-scaling score predictions.jsonl --actuals actuals.csv   # columns name, target, actual""",
     "verify": """examples:
   bayes-scaling verify predictions.jsonl""",
+    "backtest": """examples:
+  bayes-scaling backtest runs.csv --holdout-fraction 0.25
+  bayes-scaling backtest runs.csv --holdout-above 1e19 --plot calibration.png --out backtest.csv
+  bayes-scaling backtest chinchilla.csv --law chinchilla --fit-up-to 1e20 --holdout-above 1e21
+  bayes-scaling backtest runs.csv --law loss --law chinchilla --holdout-fraction 0.2   # stacked
+  bayes-scaling backtest runs.csv --holdout-fraction 0.25 --method bootstrap           # curve_fit baseline""",
     "demo": """examples:
   bayes-scaling demo                 # forecast the shipped example ladder, write out/demo/report.html
   bayes-scaling demo --out /tmp/x --no-progress""",
@@ -85,6 +91,18 @@ def _parser() -> argparse.ArgumentParser:
 
     verify = command("verify", "Check that no registered prediction was edited, deleted or reordered.")
     verify.add_argument("registry", type=Path, help="registry file")
+
+    bt = command("backtest", "Hold out the largest runs, forecast them from the rest and score the intervals.")
+    bt.add_argument("runs", help="CSV, Parquet or JSON Lines file (compute, loss; params, tokens for chinchilla)")
+    held = bt.add_mutually_exclusive_group(required=True)
+    held.add_argument("--holdout-above", type=float, help="hold out the runs with compute above this (FLOPs)")
+    held.add_argument("--holdout-fraction", type=_probability, help="hold out this share of runs, the largest by compute")
+    bt.add_argument("--fit-up-to", type=float, help="fit only the runs with compute up to this (default: all not held out)")
+    bt.add_argument("--law", action="append", choices=["loss", "chinchilla"], help="law (repeat to stack several; default loss)")
+    bt.add_argument("--method", default="bayes", choices=["bayes", "bootstrap"], help="bayes (default) or the curve_fit + bootstrap baseline")
+    _sampling_options(bt)
+    bt.add_argument("--plot", type=Path, help="write the calibration chart to this PNG")
+    bt.add_argument("--out", type=Path, help="write the per-run scores to this CSV")
 
     demo = command("demo", "Forecast the shipped synthetic example ladder: print intervals, write a report and a fan chart.")
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder (default: out/demo)")
@@ -235,6 +253,33 @@ def _run_verify(args) -> int:
     return 1
 
 
+def _run_backtest(args) -> int:
+    import bayes_scaling as bs
+
+    laws = args.law or ["loss"]
+    result = bs.backtest(
+        args.runs,
+        law=laws[0] if len(laws) == 1 else laws,
+        holdout_above=args.holdout_above,
+        holdout_fraction=args.holdout_fraction,
+        fit_up_to=args.fit_up_to,
+        method=args.method,
+        seed=0 if args.seed is None else args.seed,
+        **({} if args.method == "bootstrap" else {
+            "draws": args.draws, "tune": args.tune, "chains": args.chains,
+            "progress": not args.no_progress, "target_accept": args.target_accept,
+        }),
+    )
+    print(result)
+    if args.plot:
+        result.plot(path=args.plot)
+        print(f"calibration chart: {args.plot}")
+    if args.out:
+        result.to_frame().to_csv(args.out, index=False)
+        print(f"scores: {args.out}")
+    return 0
+
+
 def _run_demo(args) -> int:
     import bayes_scaling as bs
     from bayes_scaling.datasets import EXAMPLE_TARGETS, example_runs_path, true_example_loss
@@ -273,6 +318,7 @@ def main(argv=None) -> int:
         "register": _run_register,
         "score": _run_score,
         "verify": _run_verify,
+        "backtest": _run_backtest,
         "demo": _run_demo,
     }[args.command]
     try:

@@ -89,8 +89,9 @@ def forecast(
     model = law_module.build_model(fit_table, per_problem, options, overrides)
     structure = (law_module.NAME, tuple(sorted((k, repr(v)) for k, v in overrides.items())))
     idata = sampling.sample(model, settings, key=structure)
-    with model:  # pointwise, one value per fitted row: what az.loo and bs.compare read
-        pm.compute_log_likelihood(idata, progressbar=False, compile_kwargs={"mode": "JAX"})
+    if getattr(law_module, "LOG_LIKELIHOOD", True):  # pointwise, one per fitted row: for az.loo, bs.compare
+        with model:
+            pm.compute_log_likelihood(idata, progressbar=False, compile_kwargs={"mode": "JAX"})
 
     constant = xr.Dataset(
         {name: ("row", fit_table[name].to_numpy()) for name in fit_table.columns if name != law_module.OBSERVED and _storable(fit_table[name])}

@@ -4,7 +4,8 @@ A law module exposes ``NAME``, ``OBSERVED`` (the observed column), ``PARAMETERS`
 (sampled), ``DERIVED``, ``DIAGNOSED``, ``PRIOR_NAMES`` (what a prior may be set on),
 ``SUPPORT``, ``PRIOR_REASONS``, ``TARGET_ACCEPT``, ``DENSE_MASS``, optionally
 ``PRIOR_ALTERNATIVES`` (a prior on key X replaces the default one on value Y) and
-``JITTER``, ``check_targets`` (targets that are not compute) and
+``JITTER``, ``LOG_LIKELIHOOD`` (False: no pointwise log-likelihood, so no LOO),
+``check_targets`` (targets that are not compute) and
 ``TARGET_COLUMNS``, and the steps of a fit:
 ``load(data)`` -> table; ``prepare(table, **options)`` -> (fitted table, per-problem
 arrays, options); ``build_model(table, per_problem, options, priors)`` -> ``pm.Model``;
