@@ -65,11 +65,11 @@ def backtest(
     def targets(module, table):
         columns = getattr(module, "TARGET_COLUMNS", None)
         rows = table[held].reset_index(drop=True)
-        return rows[list(columns)] if columns else rows["compute"].to_numpy()
+        return rows[["compute", *columns]] if columns else rows["compute"].to_numpy()
 
     if method == "bootstrap":
         fit_table = tables[0][fitted].reset_index(drop=True)
-        _, draws = bootstrap_draws(fit_table, tables[0][held].reset_index(drop=True), laws[0], resamples, seed)
+        point, draws = bootstrap_draws(fit_table, tables[0][held].reset_index(drop=True), laws[0], resamples, seed)
         made = None
     else:
         fits = [
@@ -77,19 +77,20 @@ def backtest(
             for module, table in zip(modules, tables)
         ]
         made = fits[0] if len(fits) == 1 else stack(fits, seed=seed)
-        draws = made.draws()
+        draws, point = made.draws(), None
     actual = tables[0].loc[held, "loss"].to_numpy()
     frame = pd.concat(
-        [pd.DataFrame({"compute": compute[held], "actual": actual}), score_draws(draws, actual)], axis=1
+        [pd.DataFrame({"compute": compute[held], "actual": actual}), score_draws(draws, actual, point)], axis=1
     )
     label = "+".join(laws)
     return BacktestResult(frame=frame, law=label, method=method, fitted=int(fitted.sum()), cut=cut, forecast=made)
 
 
-def score_draws(draws: np.ndarray, actual: np.ndarray) -> pd.DataFrame:
+def score_draws(draws: np.ndarray, actual: np.ndarray, point: np.ndarray | None = None) -> pd.DataFrame:
     """Score draws (n_draws, n_targets) against the actual values, one row per target.
 
-    PIT is the share of draws below the actual; CRPS is the energy form
+    ``abs_pct_error`` is that of the point forecast: ``point`` when given (curve_fit's
+    own fit, for the bootstrap baseline), else the median of the draws. PIT is the share of draws below the actual; CRPS is the energy form
     ``E|X - y| - ½·E|X - X'|`` over the draws (exact for the empirical distribution).
     """
     draws = np.asarray(draws, dtype=float)
@@ -107,7 +108,7 @@ def score_draws(draws: np.ndarray, actual: np.ndarray) -> pd.DataFrame:
             "upper_90": q[4],
             "covered_50": (q[1] <= actual) & (actual <= q[2]),
             "covered_90": (q[3] <= actual) & (actual <= q[4]),
-            "abs_pct_error": np.abs(q[0] / actual - 1) * 100,
+            "abs_pct_error": np.abs((q[0] if point is None else point) / actual - 1) * 100,
             "pit": (draws < actual).mean(axis=0),
             "crps": np.abs(draws - actual).mean(axis=0) - 0.5 * spread,
         }
