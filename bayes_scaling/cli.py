@@ -100,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--fit-up-to", type=float, help="fit only the runs with compute up to this (default: all not held out)")
     bt.add_argument("--law", action="append", choices=["loss", "chinchilla"], help="law (repeat to stack several; default loss)")
     bt.add_argument("--method", default="bayes", choices=["bayes", "bootstrap"], help="bayes (default) or the curve_fit + bootstrap baseline")
-    _sampling_options(bt)
+    _sampling_options(bt, prob=False)
     bt.add_argument("--plot", type=Path, help="write the calibration chart to this PNG")
     bt.add_argument("--out", type=Path, help="write the per-run scores to this CSV")
 
@@ -110,9 +110,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _sampling_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--prob", type=_probability, default=0.9, help="credible level of the printed interval (default 0.9)")
-    parser.add_argument("--seed", type=int, help="random seed (forecast: drawn and printed; demo: 0)")
+def _sampling_options(parser: argparse.ArgumentParser, prob: bool = True) -> None:
+    if prob:
+        parser.add_argument("--prob", type=_probability, default=0.9, help="credible level of the printed interval (default 0.9)")
+    parser.add_argument("--seed", type=int, help="random seed (forecast: drawn and printed; demo, backtest: 0)")
     parser.add_argument("--target-accept", type=float, help="NUTS target acceptance rate (default: the law's, 0.99 for loss)")
     parser.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
     parser.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (default 1000)")
@@ -277,7 +278,7 @@ def _run_backtest(args) -> int:
     if args.out:
         result.to_frame().to_csv(args.out, index=False)
         print(f"scores: {args.out}")
-    return 0
+    return 3 if getattr(result.forecast, "ok", True) is False else 0
 
 
 def _run_demo(args) -> int:
