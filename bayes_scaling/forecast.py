@@ -19,7 +19,6 @@ from pathlib import Path
 import arviz as az
 import numpy as np
 import pandas as pd
-import pymc as pm
 import xarray as xr
 
 from bayes_scaling import sampling
@@ -84,14 +83,12 @@ def forecast(
         progress=progress,
         dense_mass=law_module.DENSE_MASS,
         jitter=getattr(law_module, "JITTER", 1.0),
+        log_likelihood=getattr(law_module, "LOG_LIKELIHOOD", True),  # pointwise per fitted row, for LOO
     )
 
     model = law_module.build_model(fit_table, per_problem, options, overrides)
     structure = (law_module.NAME, tuple(sorted((k, repr(v)) for k, v in overrides.items())))
     idata = sampling.sample(model, settings, key=structure)
-    if getattr(law_module, "LOG_LIKELIHOOD", True):  # pointwise, one per fitted row: for az.loo, bs.compare
-        with model:
-            pm.compute_log_likelihood(idata, progressbar=False, compile_kwargs={"mode": "JAX"})
 
     constant = xr.Dataset(
         {name: ("row", fit_table[name].to_numpy()) for name in fit_table.columns if name != law_module.OBSERVED and _storable(fit_table[name])}

@@ -90,3 +90,17 @@ def test_loo_picks_the_true_law_on_every_seed(truth):
         picked.append((table.index[0], round(float(table.iloc[1]["elpd_diff"]), 1), round(float(table.iloc[1]["dse"]), 1)))
     print(truth, picked)
     assert all(name == truth for name, _, _ in picked), picked
+
+
+def test_log_likelihood_matches_pymc(example_forecast):
+    """The compiled sampler's pointwise log-likelihood equals pm.compute_log_likelihood's."""
+    import pymc as pm
+
+    from bayes_scaling.laws import loss
+
+    runs = example_forecast.runs
+    table, per_problem, options = loss.prepare(runs)
+    model = loss.build_model(table, per_problem, options, {})
+    idata = example_forecast.idata.sel(draw=slice(0, 50))
+    reference = pm.compute_log_likelihood(idata.copy(), model=model, extend_inferencedata=False, progressbar=False)
+    np.testing.assert_allclose(idata.log_likelihood["log_loss_obs"], reference["log_loss_obs"], rtol=1e-9)
