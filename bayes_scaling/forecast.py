@@ -50,8 +50,9 @@ def forecast(
     ``law="loss"``: ``data`` has columns ``compute`` and ``loss``. ``law="pass_rate"``:
     per-problem pass counts (``compute, problem, n, correct``), with the options
     ``buckets=6``, ``exclude_hardest=15`` and ``pass_at=(10,)``; ``method="point"``
-    returns GPT-4's point method instead of a posterior. ``target`` is a number or a
-    sequence. ``prior`` overrides default priors by parameter name with pymc-extras
+    returns GPT-4's point method instead of a posterior. ``law="chinchilla"``: runs with
+    ``params``, ``tokens``, ``loss``. ``target`` is a compute number or a sequence; for
+    the chinchilla law a DataFrame with ``params`` and ``tokens``. ``prior`` overrides default priors by parameter name with pymc-extras
     ``Prior`` objects. ``seed=None`` draws a seed and records it, so every forecast can
     be reproduced. Warns (``SamplerWarning``) when diagnostics fail.
     """
