@@ -88,7 +88,11 @@ def forecast(
     )
 
     model = law_module.build_model(fit_table, per_problem, options, overrides)
-    structure = (law_module.NAME, tuple(sorted((k, repr(v)) for k, v in overrides.items())))
+    structure = (
+        law_module.NAME,
+        tuple(sorted((k, repr(v)) for k, v in overrides.items())),
+        getattr(law_module, "structure", lambda _: ())(options),  # e.g. the likelihood a law was asked for
+    )
     idata = sampling.sample(model, settings, key=structure)
 
     constant = xr.Dataset(

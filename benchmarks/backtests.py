@@ -8,7 +8,8 @@ Data (not shipped with the package; ../shared/data, or --data):
   Epoch did): fit C <= 1e20, forecast every run with C > 1e21.
 
 Methods, all through ``bs.backtest`` in this one process, seed 0:
-- ``bayes``: each law with default priors and sampler settings; ``stacked``: the loss
+- ``bayes``: each law with default priors and sampler settings (and the chinchilla law
+  with ``likelihood="student_t"``); ``stacked``: the loss
   and chinchilla laws mixed by their stacking weights (``bs.compare``, PSIS-LOO on the
   fitted runs);
 - ``bootstrap``: scipy curve_fit of the same law with 1,000 bootstrap refits.
@@ -28,12 +29,13 @@ import pandas as pd
 import bayes_scaling as bs
 
 PORIAN_CONFIG = ["hparams", "warmup", "decay", "param_count", "val"]
-CASES = [  # (label, law, method)
-    ("loss law, bayes", "loss", "bayes"),
-    ("chinchilla law, bayes", "chinchilla", "bayes"),
-    ("stacked loss+chinchilla", ["loss", "chinchilla"], "bayes"),
-    ("loss law, curve_fit + bootstrap", "loss", "bootstrap"),
-    ("chinchilla law, curve_fit + bootstrap", "chinchilla", "bootstrap"),
+CASES = [  # (label, law, method, law options)
+    ("loss law, bayes", "loss", "bayes", {}),
+    ("chinchilla law, bayes", "chinchilla", "bayes", {}),
+    ("chinchilla law (student_t), bayes", "chinchilla", "bayes", {"likelihood": "student_t"}),
+    ("stacked loss+chinchilla", ["loss", "chinchilla"], "bayes", {}),
+    ("loss law, curve_fit + bootstrap", "loss", "bootstrap", {}),
+    ("chinchilla law, curve_fit + bootstrap", "chinchilla", "bootstrap", {}),
 ]
 
 
@@ -61,11 +63,11 @@ def chinchilla_runs(data_dir: Path) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def run_case(runs, law, method, holdout_above, fit_up_to):
+def run_case(runs, law, method, options, holdout_above, fit_up_to):
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = bs.backtest(runs, law=law, holdout_above=holdout_above, fit_up_to=fit_up_to, method=method, seed=0, progress=False)
+        result = bs.backtest(runs, law=law, holdout_above=holdout_above, fit_up_to=fit_up_to, method=method, seed=0, progress=False, **options)
     unhealthy = sum(issubclass(w.category, bs.SamplerWarning) for w in caught)
     return result, time.perf_counter() - start, unhealthy
 
@@ -92,11 +94,11 @@ def score_table(results: dict) -> pd.DataFrame:
 
 def backtest_all(ladders) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(per-forecast rows, pooled score table) over ``ladders`` for every case."""
-    pooled = {label: ([], 0.0, 0) for label, _, _ in CASES}
+    pooled = {label: ([], 0.0, 0) for label, *_ in CASES}
     rows = []
     for name, runs, holdout_above, fit_up_to in ladders:
-        for label, law, method in CASES:
-            result, seconds, unhealthy = run_case(runs, law, method, holdout_above, fit_up_to)
+        for label, law, method, options in CASES:
+            result, seconds, unhealthy = run_case(runs, law, method, options, holdout_above, fit_up_to)
             frames, total, bad = pooled[label]
             pooled[label] = (frames + [result.frame], total + seconds, bad + unhealthy)
             rows.append(result.frame.assign(ladder=name, method=label))
@@ -135,7 +137,7 @@ def main() -> None:
     print("Porian et al. (2024): fit budgets <= 1/16 of the largest, forecast the two largest")
     porian_rows, porian = backtest_all(porian_ladders(args.data))
     show("Porian et al., 5 configurations x 2 largest budgets", porian)
-    errors = {label: porian_rows.loc[porian_rows["method"] == label, "abs_pct_error"].to_numpy() for label, _, _ in CASES}
+    errors = {label: porian_rows.loc[porian_rows["method"] == label, "abs_pct_error"].to_numpy() for label, *_ in CASES}
     wins = int((errors["loss law, bayes"] < errors["loss law, curve_fit + bootstrap"]).sum())
     print(f"loss law: the posterior median is closer than curve_fit's point fit in {wins} of {len(errors['loss law, bayes'])}")
 

@@ -4,11 +4,12 @@ Data: ../shared/data/chinchilla_epoch_svg_extracted.csv (not shipped), less the 
 highest-loss points as Epoch dropped them (240 left); D = C / (6N). Fits the chinchilla
 law with default priors and sampler settings (seed 0) and prints
 
-- the posterior of E, A, B, alpha, beta (median, 95% interval) beside Epoch's refit and
+- for the default (normal) likelihood and for ``likelihood="student_t"``: the posterior
+  of E, A, B, alpha, beta (median, 95% interval) beside Epoch's refit and
   its 95% CIs, and Hoffmann et al.'s Approach-3 values;
 - the compute-optimal tokens per parameter at Chinchilla's budget (5.76e23 FLOPs), and
   the same closed form evaluated at Epoch's and Hoffmann's point estimates;
-- PSIS-LOO of the loss law against the chinchilla law on the same 240 runs.
+- PSIS-LOO of the loss law against both chinchilla fits on the same 240 runs.
 
     python benchmarks/chinchilla_epoch.py [--data ../shared/data]
 """
@@ -42,18 +43,10 @@ def tokens_per_param(p: dict, budget: float = BUDGET) -> float:
     return budget / 6 / params**2
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
-    args = parser.parse_args()
-    raw = pd.read_csv(args.data / "chinchilla_epoch_svg_extracted.csv").nsmallest(240, "loss")
-    runs = pd.DataFrame(
-        {"params": raw["Model Size"], "tokens": raw["Training FLOP"] / (6 * raw["Model Size"]), "loss": raw["loss"]}
-    ).reset_index(drop=True)
-    target = pd.DataFrame({"params": [70e9], "tokens": [1.4e12]})  # Chinchilla itself
-
+def fit_and_report(runs: pd.DataFrame, target: pd.DataFrame, likelihood: str):
+    """Fit with default priors and settings (seed 0); print the parameter and allocation tables."""
     start = time.perf_counter()
-    fc = bs.forecast(runs, target=target, law="chinchilla", seed=0, progress=False)
+    fc = bs.forecast(runs, target=target, law="chinchilla", likelihood=likelihood, seed=0, progress=False)
     seconds = time.perf_counter() - start
     d = fc.diagnostics
     print(f"chinchilla law on {len(runs)} runs: {seconds:.1f} s, divergences {d.divergences}, "
@@ -89,11 +82,29 @@ def main() -> None:
     print(f"tokens per parameter 95% interval: {lo95:.1f}–{hi95:.1f}")
     print(f"same closed form at Epoch's point estimates: {tokens_per_param({k: v[0] for k, v in EPOCH.items()}):.1f}; "
           f"at Hoffmann's Approach-3 values: {tokens_per_param(HOFFMANN):.1f}; Chinchilla itself: 1.4e12/70e9 = 20")
+    return fc
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    args = parser.parse_args()
+    raw = pd.read_csv(args.data / "chinchilla_epoch_svg_extracted.csv").nsmallest(240, "loss")
+    runs = pd.DataFrame(
+        {"params": raw["Model Size"], "tokens": raw["Training FLOP"] / (6 * raw["Model Size"]), "loss": raw["loss"]}
+    ).reset_index(drop=True)
+    target = pd.DataFrame({"params": [70e9], "tokens": [1.4e12]})  # Chinchilla itself
+
+    fits = {}
+    for likelihood in ("normal", "student_t"):
+        print(f"\n=== likelihood={likelihood!r}")
+        fits[likelihood] = fit_and_report(runs, target, likelihood)
 
     loss_fc = bs.forecast(runs.assign(compute=6 * runs["params"] * runs["tokens"]), target=6 * 70e9 * 1.4e12, seed=0, progress=False)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print("\nPSIS-LOO on the same 240 runs (az.compare, stacking weights):")
-        print(bs.compare([loss_fc, fc]).to_string(float_format=lambda v: f"{v:.4g}"))
+        named = {"loss": loss_fc, **{f"chinchilla ({name})": fc for name, fc in fits.items()}}
+        print(bs.compare(named).to_string(float_format=lambda v: f"{v:.4g}"))
 
 
 if __name__ == "__main__":

@@ -88,3 +88,23 @@ def test_epoch_refit_overlaps_the_posterior(shared_data):
     for name, (low, high) in EPOCH.items():
         lower, upper = np.quantile(fc.idata.posterior[name].to_numpy(), [0.025, 0.975])
         assert lower < high and low < upper, (name, (lower, upper), (low, high))
+
+
+def test_student_t_likelihood_shrugs_off_outlying_runs():
+    """Two runs 10% off the law: the Student-t fit still recovers the truth; the normal one is pulled."""
+    runs = isoflop_ladder("chinchilla", seed=0)
+    runs.loc[[2, 9], "loss"] *= 1.10
+    fits = {
+        likelihood: bs.forecast(runs, target=TARGET, law="chinchilla", likelihood=likelihood, seed=0, **{"draws": 500, "tune": 500, "progress": False})
+        for likelihood in ("normal", "student_t")
+    }
+    assert fits["student_t"].settings["options"]["likelihood"] == "student_t"
+    robust = fits["student_t"].idata.posterior
+    for name in ("E", "alpha", "beta"):
+        lower, upper = np.quantile(robust[name].to_numpy(), [0.005, 0.995])
+        assert lower < CHINCHILLA_TRUTH[name] < upper, (name, lower, upper)
+    # the outliers inflate the normal fit's noise far more than the Student-t scale
+    sigma = {k: float(np.median(fc.idata.posterior["sigma"])) for k, fc in fits.items()}
+    assert sigma["normal"] > 2 * sigma["student_t"], sigma
+    with pytest.raises(ValueError, match="likelihood must be one of"):
+        bs.forecast(runs, target=TARGET, law="chinchilla", likelihood="cauchy")

@@ -5,8 +5,8 @@ A law module exposes ``NAME``, ``OBSERVED`` (the observed column), ``PARAMETERS`
 ``SUPPORT``, ``PRIOR_REASONS``, ``TARGET_ACCEPT``, ``DENSE_MASS``, optionally
 ``PRIOR_ALTERNATIVES`` (a prior on key X replaces the default one on value Y) and
 ``JITTER``, ``LOG_LIKELIHOOD`` (False: no pointwise log-likelihood, so no LOO),
-``check_targets`` (targets that are not compute) and
-``TARGET_COLUMNS``, and the steps of a fit:
+``check_targets`` (targets that are not compute),
+``TARGET_COLUMNS`` and ``structure(options)`` (options that change the model's graph), and the steps of a fit:
 ``load(data)`` -> table; ``prepare(table, **options)`` -> (fitted table, per-problem
 arrays, options); ``build_model(table, per_problem, options, priors)`` -> ``pm.Model``;
 ``predict(posterior, constant_data, options, compute, rng)`` -> {name: draws};

@@ -39,6 +39,8 @@ TARGET_ACCEPT = 0.95
 # Columns a run needs to be a target of this law (the backtest hands held-out runs over).
 TARGET_COLUMNS = ("params", "tokens")
 FLOPS_PER_PARAM_TOKEN = 6.0  # C = 6·N·D, training FLOPs of a dense transformer
+LIKELIHOODS = ("normal", "student_t")
+STUDENT_T_NU = 3.0  # heavy tails: a run 5 sigma off the law weighs like one 1.4 sigma off
 
 SUPPORT = {
     "E": (0.0, np.inf),
@@ -156,15 +158,25 @@ def quantities(options: dict) -> list[str]:
     return ["loss"]
 
 
-def prepare(runs: pd.DataFrame):
+def prepare(runs: pd.DataFrame, likelihood: str = "normal"):
     """Every run is fitted; the pivots are the geometric means of the fitted N and D.
 
     ``tokens_per_param`` (the fitted runs' median D/N) places a bare compute on the
-    (N, D) plane, for the fan chart's curve.
+    (N, D) plane, for the fan chart's curve. ``likelihood="student_t"`` gives the log
+    loss Student-t noise (ν = 3): runs far off the law then pull the fit less, as in
+    Epoch's Huber-loss refit (docs/chinchilla-law.md).
     """
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
     options = {name + "_ref": float(np.exp(np.log(runs[name].to_numpy()).mean())) for name in TARGET_COLUMNS}
     options["tokens_per_param"] = float(np.median(runs["tokens"] / runs["params"]))
+    options["likelihood"] = likelihood
     return runs, {}, options
+
+
+def structure(options: dict) -> tuple:
+    """What changes the model's graph besides the priors: a compiled sampler is reused only within it."""
+    return (options["likelihood"],)
 
 
 def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: dict[str, Prior]) -> pm.Model:
@@ -182,7 +194,10 @@ def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: di
         pm.Deterministic("A", p["params_term"] * pm.math.exp(p["alpha"] * log_n_ref))
         pm.Deterministic("B", p["tokens_term"] * pm.math.exp(p["beta"] * log_d_ref))
         mu = mean_loss(log_n, log_d, p["E"], p["params_term"], p["tokens_term"], p["alpha"], p["beta"], xp=pm.math)
-        pm.Normal("log_loss_obs", mu=pm.math.log(mu), sigma=p["sigma"], observed=log_loss)
+        if options.get("likelihood", "normal") == "student_t":
+            pm.StudentT("log_loss_obs", nu=STUDENT_T_NU, mu=pm.math.log(mu), sigma=p["sigma"], observed=log_loss)
+        else:
+            pm.Normal("log_loss_obs", mu=pm.math.log(mu), sigma=p["sigma"], observed=log_loss)
     return model
 
 
@@ -201,7 +216,9 @@ def predict(posterior, constant, options: dict, targets, rng: np.random.Generato
     log_d = np.log(targets["tokens"].to_numpy(dtype=float) / options["tokens_ref"])
     p = {name: np.asarray(posterior[name])[..., None] for name in PARAMETERS}
     mean = mean_loss(log_n, log_d, p["E"], p["params_term"], p["tokens_term"], p["alpha"], p["beta"])
-    return {"loss": mean * np.exp(p["sigma"] * rng.standard_normal(mean.shape)), "mean_loss": mean}
+    robust = options.get("likelihood", "normal") == "student_t"
+    noise = rng.standard_t(STUDENT_T_NU, mean.shape) if robust else rng.standard_normal(mean.shape)
+    return {"loss": mean * np.exp(p["sigma"] * noise), "mean_loss": mean}
 
 
 def compute_optimal(fc, budget) -> pd.DataFrame:
