@@ -161,13 +161,13 @@ class GPT(nn.Module):
         positions = torch.arange(start, start + steps, device=idx.device)
         x = self.token_embedding(idx) + self.position_embedding(positions)
         for layer, block in enumerate(self.blocks):
-            past = cache[layer] if cache else None
+            past = cache[layer] if start else None
             x, present = block(x, past)
             if cache is not None:
-                if past is None:
-                    cache.append(present)
-                else:
+                if start:
                     cache[layer] = present
+                else:
+                    cache.append(present)
         logits = F.linear(self.norm(x), self.token_embedding.weight)  # tied output head
         if targets is None:
             return logits
