@@ -34,8 +34,8 @@ EXAMPLES = {
     "ladder": """examples:
   bayes-scaling ladder run models/tiny-cpu/ladder.toml                  # train every unfinished rung
   bayes-scaling ladder run models/python-ladder/ladder.toml --dry-run   # sizes, tokens, FLOPs, time
-  bayes-scaling ladder run models/python-ladder/ladder.toml --rungs r3,r4 --device cuda:1
-  torchrun --nproc-per-node 8 -m bayes_scaling.cli ladder run models/python-ladder/ladder.toml --rungs r6""",
+  bayes-scaling ladder run models/python-ladder/ladder.toml --rungs d64-l3,d96-l3 --device cuda:1
+  torchrun --nproc-per-node 8 -m bayes_scaling.cli ladder run models/python-ladder/ladder.toml --rungs d320-l6""",
     "demo": """examples:
   bayes-scaling demo                 # forecast the shipped example ladder, write out/demo/report.html
   bayes-scaling demo --out /tmp/x --no-progress""",

@@ -85,6 +85,16 @@ def test_tiny_ladder_trains_and_its_runs_csv_goes_into_a_forecast(tmp_path):
     assert np.isfinite([lower, upper]).all() and lower < upper
     assert float(fc.to_frame()["median"].iloc[0]) < runs["loss"].max()
 
+    from tokenizers import Tokenizer
+
+    from bayes_scaling.ladder.model import load_model
+
+    model, extra = load_model(tmp_path / "rungs" / "d64-l4" / "model.pt")  # what code sampling starts from
+    tokenizer = Tokenizer.from_str(extra["tokenizer"])
+    prompt = torch.tensor([tokenizer.encode("def main():\n").ids])
+    completion = model.generate(prompt, max_new_tokens=8, temperature=0)
+    assert completion.shape == (1, 8) and isinstance(tokenizer.decode(completion[0].tolist()), str)
+
     again = run_ladder(tmp_path / "ladder.toml", progress=False)  # everything finished: nothing retrains
     assert [m["finished_at"] for m in again] == [m["finished_at"] for m in metrics]
     assert len(bs.load_runs(tmp_path / "runs.csv")) == 3

@@ -32,7 +32,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["GPT", "GPTConfig", "KVCache"]
+__all__ = ["GPT", "GPTConfig", "KVCache", "load_model"]
 
 
 @dataclass(frozen=True)
@@ -191,6 +191,18 @@ class GPT(nn.Module):
                 break
             logits = self(token, cache=cache)[:, -1]
         return torch.cat(new, dim=1) if new else idx[:, :0]
+
+
+def load_model(path, device="cpu") -> tuple[GPT, dict]:
+    """A trained rung's ``model.pt``: the model (eval mode) and the file's other fields.
+
+    The other fields include ``tokenizer`` (the tokenizer as JSON text, for
+    ``tokenizers.Tokenizer.from_str``) and ``config_hash``.
+    """
+    state = torch.load(path, map_location=device, weights_only=True)
+    model = GPT(GPTConfig(**state.pop("config"))).to(device)
+    model.load_state_dict(state.pop("model"))
+    return model.eval(), state
 
 
 def cache_length(cache: KVCache | None) -> int:

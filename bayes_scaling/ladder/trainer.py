@@ -9,7 +9,7 @@ validation split, cut into non-overlapping windows.
 
 A checkpoint (model, optimizer, step) is written every ``checkpoint_every`` steps with
 write-then-``os.replace``, so a killed rung resumes from its last checkpoint. When the rung
-finishes it writes ``model.pt`` (weights and config, for sampling), ``metrics.json``, and
+finishes it writes ``model.pt`` (weights, config and tokenizer, for sampling: ``model.load_model``), ``metrics.json``, and
 its row of ``runs.csv``, in that order, and then drops the checkpoint.
 
 Under ``torchrun`` (``WORLD_SIZE`` > 1) the rung runs data-parallel with DDP; only rank 0
@@ -164,7 +164,8 @@ def train_rung(rung: Rung, rung_dir, runs_path, corpus: Corpus, device=None, pro
             "torch": torch.__version__,
         }
         _save_atomic(rung_dir / "model.pt", {"model": model.state_dict(), "config": config.to_dict(),
-                                             "config_hash": rung.config_hash})
+                                             "config_hash": rung.config_hash,
+                                             "tokenizer": corpus.tokenizer_path.read_text()})
         write_json_atomic(rung_dir / "metrics.json", {**metrics, "training": training})
         record_run(runs_path, metrics)
         checkpoint_path.unlink(missing_ok=True)
