@@ -98,3 +98,27 @@ def test_the_committed_ladders_meet_their_design():
     assert compute[0] <= 2e14 and compute[-1] >= 1e16 and compute[-1] / compute[0] >= 100
     for row in rows:  # the compute column is FLOPs per token times the tokens trained
         assert row["compute"] == row["flops_per_token"] * row["tokens"]
+
+
+def test_corpus_paths_are_relative_to_the_ladder_and_left_out_of_the_hash(tmp_path):
+    text = GOOD.replace("vocab_size = 512", 'vocab_size = 512\ndirs = ["src"]\ncache_dir = "cache"')
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    here, there = (load_ladder(write(tmp_path / folder, text)).rungs[0] for folder in ("a", "b"))
+    assert here.corpus_dirs == [(tmp_path / "a" / "src").resolve()]
+    assert there.corpus_dirs == [(tmp_path / "b" / "src").resolve()]
+    assert here.config_hash == there.config_hash  # the same definition on another machine or folder
+    moved = load_ladder(write(tmp_path / "a", text.replace('["src"]', '["other"]'))).rungs[0]
+    assert moved.config_hash != here.config_hash
+
+
+def test_the_package_and_the_ladder_definitions_do_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, bayes_scaling, bayes_scaling.cli, bayes_scaling.ladder; "
+            "bayes_scaling.ladder.load_ladder(sys.argv[1]); "
+            "assert 'torch' not in sys.modules and 'tokenizers' not in sys.modules, 'torch imported'")
+    result = subprocess.run([sys.executable, "-c", code, str(MODELS / "tiny-cpu")], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0, result.stderr

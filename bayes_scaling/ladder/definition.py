@@ -49,7 +49,7 @@ TRAINING_DEFAULTS = {
     "compile": True,  # torch.compile on CUDA (never on CPU)
 }
 _MODEL_KEYS = ("d_model", "n_layer", "n_head")
-_POSITIVE_INTS = {"seq_len", "batch_size", "micro_batch_size", "val_tokens", "checkpoint_every", "tokens",
+_POSITIVE_INTS = {"seq_len", "batch_size", "micro_batch_size", "val_tokens", "checkpoint_every",
                   "max_files", "max_bytes", "vocab_size"}
 _NON_NEGATIVE_FLOATS = {"weight_decay", "grad_clip", "min_lr_ratio", "warmup_fraction", "beta1", "beta2"}
 
@@ -63,11 +63,18 @@ class Rung:
     n_layer: int
     n_head: int
     training: dict
-    corpus: dict
+    corpus: dict  # as written in the file: dirs and cache_dir relative to ladder_dir
+    ladder_dir: Path = Path(".")
     vocab_size: int = field(init=False)
 
     def __post_init__(self):
         object.__setattr__(self, "vocab_size", self.corpus["vocab_size"])
+
+    @property
+    def corpus_dirs(self) -> list[Path] | None:
+        """The corpus directories, resolved against the ladder's folder (None: the defaults)."""
+        dirs = self.corpus["dirs"]
+        return None if dirs is None else [(self.ladder_dir / d).resolve() for d in dirs]
 
     def model_config(self):
         """The rung's ``GPTConfig`` (imports torch)."""
@@ -87,7 +94,12 @@ class Rung:
 
     @property
     def config_hash(self) -> str:
-        """Hash of everything that decides what this rung trains: a finished rung with another hash is stale."""
+        """Hash of everything that decides what this rung trains: a finished rung with another hash is stale.
+
+        It covers the definition as written (corpus paths relative to the ladder's folder), so
+        a ladder moved to another machine keeps its hashes; the corpus contents are recorded
+        separately, as ``corpus_hash``.
+        """
         settings = {"model": {k: getattr(self, k) for k in _MODEL_KEYS}, "training": self.training,
                     "corpus": {k: v for k, v in self.corpus.items() if k != "cache_dir"}}
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
@@ -134,10 +146,6 @@ def load_ladder(path) -> Ladder:
         raise ValueError(f"{path}: not valid TOML: {err}") from None
     _check_keys(raw, {"name", "corpus", "training", "rungs"}, f"{path}")
     corpus = _section(raw.get("corpus", {}), CORPUS_DEFAULTS, f"{path} [corpus]")
-    if corpus["dirs"] is not None:  # relative to the ladder's folder
-        corpus["dirs"] = [str((path.parent / d).resolve()) for d in corpus["dirs"]]
-    if corpus["cache_dir"] is not None:
-        corpus["cache_dir"] = str((path.parent / corpus["cache_dir"]).resolve())
     if corpus["vocab_size"] < 258:
         raise ValueError(f"{path} [corpus]: vocab_size {corpus['vocab_size']} is too small (a byte-level BPE needs at least 258)")
     training = _section(raw.get("training", {}), TRAINING_DEFAULTS, f"{path} [training]")
@@ -174,7 +182,7 @@ def _rung(entry, index: int, training: dict, corpus: dict, path: Path) -> Rung:
     if micro is not None and batch % micro:
         raise ValueError(f"{where}: field 'batch_size' ({batch}) is not a multiple of field 'micro_batch_size' ({micro})")
     return Rung(name=entry["name"], d_model=entry["d_model"], n_layer=entry["n_layer"], n_head=entry["n_head"],
-                training=rung_training, corpus=dict(corpus))
+                training=rung_training, corpus=dict(corpus), ladder_dir=path.parent)
 
 
 def _section(raw, defaults: dict, where: str) -> dict:
@@ -199,7 +207,7 @@ def _check_value(key: str, value, where: str) -> None:
 
     if key in _POSITIVE_INTS and not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
         fail("a positive integer")
-    if key in ("learning_rate", "tokens_per_param", "val_fraction") and not (
+    if key in ("learning_rate", "tokens", "tokens_per_param", "val_fraction") and not (
             isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0):
         fail("a positive number")
     if key in _NON_NEGATIVE_FLOATS and not (

@@ -21,7 +21,9 @@ ASSUMED_MFU = 0.4
 
 def cache_dir(rung: Rung) -> Path:
     """Where corpora and tokenizers are kept: ``[corpus] cache_dir``, $BAYES_SCALING_CACHE, or ~/.cache/bayes_scaling."""
-    configured = rung.corpus["cache_dir"] or os.environ.get("BAYES_SCALING_CACHE")
+    if rung.corpus["cache_dir"]:
+        return rung.ladder_dir / rung.corpus["cache_dir"]
+    configured = os.environ.get("BAYES_SCALING_CACHE")
     return Path(configured) if configured else Path.home() / ".cache" / "bayes_scaling"
 
 
@@ -30,7 +32,7 @@ def prepare_ladder_corpus(rung: Rung):
     from bayes_scaling.ladder.corpus import prepare_corpus
 
     spec = rung.corpus
-    return prepare_corpus(spec["dirs"], vocab_size=spec["vocab_size"], cache_dir=cache_dir(rung),
+    return prepare_corpus(rung.corpus_dirs, vocab_size=spec["vocab_size"], cache_dir=cache_dir(rung),
                           val_fraction=spec["val_fraction"], max_files=spec["max_files"], max_bytes=spec["max_bytes"])
 
 
