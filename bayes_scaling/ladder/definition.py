@@ -220,8 +220,8 @@ def _check_value(key: str, value, where: str) -> None:
     if key in ("dirs", "cache_dir") and value is not None and not (
             isinstance(value, str) if key == "cache_dir" else isinstance(value, list) and all(isinstance(d, str) for d in value)):
         fail("a path" if key == "cache_dir" else "a list of directory paths")
-    if key == "seed" and not (isinstance(value, int) and not isinstance(value, bool)):
-        fail("an integer")
+    if key == "seed" and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        fail("an integer >= 0")
     if key == "compile" and not isinstance(value, bool):
         fail("true or false")
 

@@ -77,6 +77,8 @@ def train_rung(rung: Rung, rung_dir, runs_path, corpus: Corpus, device=None, pro
     optimizer = _optimizer(model, training, fused=cuda)
     checkpoint_path = rung_dir / "checkpoint.pt"
     start, elapsed_before = _resume(checkpoint_path, rung, model, optimizer, device)
+    if world > 1:
+        _check_same_start(start, rung, device)
     session_start = time.perf_counter()
     compiled = torch.compile(model) if cuda and training["compile"] else model
     if world > 1:
@@ -238,6 +240,17 @@ def _resume(path: Path, rung: Rung, model, optimizer, device) -> tuple[int, floa
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     return int(state["step"]), float(state["elapsed"])
+
+
+def _check_same_start(start: int, rung: Rung, device) -> None:
+    """Every process must resume from the same step (the checkpoint must be on storage all of them see)."""
+    low = torch.tensor([start], device=device)
+    high = low.clone()
+    torch.distributed.all_reduce(low, op=torch.distributed.ReduceOp.MIN)
+    torch.distributed.all_reduce(high, op=torch.distributed.ReduceOp.MAX)
+    if low.item() != high.item():
+        raise RuntimeError(f"rung {rung.name!r}: processes would resume from steps {low.item()} and {high.item()}; "
+                           "put the ladder folder on a filesystem that every node sees")
 
 
 def _save_atomic(path: Path, state: dict) -> None:
