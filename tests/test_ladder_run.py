@@ -166,3 +166,19 @@ def test_a_rung_under_torchrun_ddp_matches_one_process(tmp_path):
     assert len(runs["ddp"]) == 1 and runs["ddp"]["world_size"].item() == 2
     assert runs["ddp"]["loss"].item() == pytest.approx(runs["single"]["loss"].item(), rel=1e-4)
     assert runs["ddp"]["compute"].item() == runs["single"]["compute"].item()
+
+
+@pytest.mark.gpu
+def test_a_rung_trains_on_cuda_with_bf16_and_compile(tmp_path):
+    """The GPU path (fused AdamW, bf16 autocast, torch.compile, MFU) on a small rung; run by hand on a GPU machine."""
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    from bayes_scaling.ladder.hardware import peak_flops
+
+    (tmp_path / "ladder.toml").write_text(KILL_LADDER.replace("seq_len = 32", "seq_len = 256")
+                                          .replace("batch_size = 8", "batch_size = 32"))
+    _, trained = run_ladder(tmp_path / "ladder.toml", device="cuda", progress=False)
+    assert trained["steps"] == 10 and np.isfinite(trained["loss"]) and trained["loss"] < np.log(1024)
+    assert trained["tokens_per_second"] > 0
+    assert (trained["mfu"] is None) == (peak_flops("cuda") is None)
+    assert list(pd.read_csv(tmp_path / "runs.csv")["run"]) == ["done-first", "killed"]
