@@ -31,6 +31,11 @@ EXAMPLES = {
   bayes-scaling score predictions.jsonl --actuals actuals.csv   # columns name, target, actual""",
     "verify": """examples:
   bayes-scaling verify predictions.jsonl""",
+    "ladder": """examples:
+  bayes-scaling ladder run models/tiny-cpu/ladder.toml                  # train every unfinished rung
+  bayes-scaling ladder run models/python-ladder/ladder.toml --dry-run   # sizes, tokens, FLOPs, time
+  bayes-scaling ladder run models/python-ladder/ladder.toml --rungs d64-l3,d96-l3 --device cuda:1
+  torchrun --nproc-per-node 8 -m bayes_scaling.cli ladder run models/python-ladder/ladder.toml --rungs d320-l6""",
     "demo": """examples:
   bayes-scaling demo                 # forecast the shipped example ladder, write out/demo/report.html
   bayes-scaling demo --out /tmp/x --no-progress""",
@@ -85,6 +90,20 @@ def _parser() -> argparse.ArgumentParser:
 
     verify = command("verify", "Check that no registered prediction was edited, deleted or reordered.")
     verify.add_argument("registry", type=Path, help="registry file")
+
+    ladder = command("ladder", "Train a ladder of small GPTs on Python code and write its runs.csv.")
+    ladder_commands = ladder.add_subparsers(dest="ladder_command", required=True, metavar="ACTION")
+    ladder_run = ladder_commands.add_parser(
+        "run", help="train the unfinished rungs of a ladder.toml", description="Train the unfinished rungs of a ladder.toml; finished rungs are skipped.",
+        epilog=EXAMPLES["ladder"], formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ladder_run.add_argument("definition", type=Path, help="models/<name>/ladder.toml (or its folder)")
+    ladder_run.add_argument("--rungs", type=lambda text: [n for n in text.split(",") if n], help="comma-separated rung names (default: all)")
+    ladder_run.add_argument("--device", help="torch device, e.g. cuda, cuda:1, cpu (default: cuda if available)")
+    ladder_run.add_argument("--dry-run", action="store_true", help="print each rung's parameters, tokens, FLOPs and estimated time; train nothing")
+    ladder_run.add_argument("--flops-per-second", type=float, help="dry run: sustained FLOP/s to estimate time with (default: 40%% of the GPU's peak)")
+    ladder_run.add_argument("--corpus", action="store_true", help="dry run: also build the corpus and print each rung's passes over it")
+    ladder_run.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
     demo = command("demo", "Forecast the shipped synthetic example ladder: print intervals, write a report and a fan chart.")
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder (default: out/demo)")
@@ -235,6 +254,46 @@ def _run_verify(args) -> int:
     return 1
 
 
+def _run_ladder(args) -> int:
+    from bayes_scaling import ladder
+
+    try:
+        ladder.require_ladder_extra()
+    except ModuleNotFoundError as err:
+        raise ValueError(str(err)) from None
+    if args.dry_run:
+        return _print_ladder_plan(ladder.load_ladder(args.definition), args)
+    for metrics in ladder.run_ladder(args.definition, rungs=args.rungs, device=args.device, progress=not args.no_progress) or []:
+        if metrics:  # None on the ranks > 0 of a torchrun job
+            print(f"{metrics['run']}: loss {metrics['loss']:.4f}, {metrics['params']:,} params, "
+                  f"{metrics['tokens']:,} tokens, {metrics['compute']:.3g} FLOPs")
+    return 0
+
+
+def _duration(seconds) -> str:
+    if seconds is None:
+        return "unknown"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+def _print_ladder_plan(definition, args) -> int:
+    import pandas as pd
+    import torch
+
+    from bayes_scaling import ladder
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else None)
+    frame = pd.DataFrame(ladder.plan(definition, rungs=args.rungs, device=device, flops_per_second=args.flops_per_second,
+                                     with_corpus=args.corpus))
+    frame["estimated_time"] = [_duration(s) for s in frame.pop("estimated_seconds")]
+    print(f"ladder {definition.name} ({definition.path}): {len(frame)} rungs, compute "
+          f"{frame['compute'].min():.3g}..{frame['compute'].max():.3g} FLOPs ({frame['compute'].max() / frame['compute'].min():.0f}x)")
+    print(frame.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    if (frame["estimated_time"] == "unknown").any():
+        print("estimated time unknown without a GPU from the peak table: pass --flops-per-second")
+    return 0
+
+
 def _run_demo(args) -> int:
     import bayes_scaling as bs
     from bayes_scaling.datasets import EXAMPLE_TARGETS, example_runs_path, true_example_loss
@@ -274,6 +333,7 @@ def main(argv=None) -> int:
         "score": _run_score,
         "verify": _run_verify,
         "demo": _run_demo,
+        "ladder": _run_ladder,
     }[args.command]
     try:
         return run(args)
