@@ -16,13 +16,10 @@ would not tell it apart from the right one.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import random
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 __all__ = ["DEFAULT_SEED", "SUITE_PREFIX", "easy_suite", "write_suite"]
 
@@ -322,17 +319,3 @@ def write_suite(path, seed: int = DEFAULT_SEED) -> int:
         for problem in problems:
             out.write(json.dumps(problem) + "\n")
     return len(problems)
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Write the easy code suite as HumanEval-format JSON Lines.")
-    parser.add_argument("out", type=Path, help="output .jsonl path")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"suite seed (default {DEFAULT_SEED})")
-    args = parser.parse_args(argv)
-    count = write_suite(args.out, args.seed)
-    print(f"wrote {count} problems to {args.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,8 +10,9 @@ then, before any untrusted code runs:
   and its process count (``RLIMIT_NPROC`` is per user) is its own;
 - sets the resource limits (address space, CPU seconds, file size, processes, open files,
   no core dumps);
-- without a network namespace: replaces socket creation and ``os.kill`` by functions
-  that raise (a guard against accidents, not against a determined program).
+- makes ``os.kill`` refuse any process but itself and its children, and without a network
+  namespace makes socket creation raise (guards that make naive attempts fail loudly; a
+  determined program gets past them, e.g. via ctypes: the namespaces are the real barrier).
 
 The program passed only if this process reaches the end of it and writes the secret
 token, which it got on stdin, to RESULT_FD. An early ``sys.exit(0)`` or ``os._exit(0)``
@@ -96,10 +97,9 @@ def _set_limits(limits: dict) -> None:
         resource.setrlimit(getattr(resource, name), (value, value))
 
 
-def _guard_without_namespaces() -> None:
-    """Fallback guards: refuse sockets and signals to other processes (bypassable, e.g. via ctypes)."""
+def _refuse_sockets() -> None:
+    """Without a network namespace: socket creation raises (bypassable, e.g. via ctypes)."""
     import _socket
-    import signal
     import socket
 
     def refuse(*args, **kwargs):
@@ -109,18 +109,31 @@ def _guard_without_namespaces() -> None:
         for name in ("socket", "socketpair", "fromfd", "create_connection", "create_server", "getaddrinfo"):
             if hasattr(module, name):
                 setattr(module, name, refuse)
-    own = os.getpid()
+
+
+def _refuse_foreign_signals() -> None:
+    """Signals only to itself and its own children, so a naive attack fails loudly (the real barrier
+    is the PID namespace and the uid; without them this guard is bypassable, e.g. via ctypes)."""
+    import signal
+
+    real_kill, own = os.kill, os.getpid()
+
+    def own_child(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                return int(stat.read().rsplit(b")", 1)[1].split()[1]) == own
+        except (OSError, ValueError, IndexError):
+            return False
 
     def kill(pid, sig):
-        if pid != own:
-            raise PermissionError("signals to other processes are disabled in the sandbox")
+        if pid != own and not (pid > 0 and own_child(pid)):
+            raise PermissionError(f"signals to process {pid} are disabled in the sandbox")
         return real_kill(pid, sig)
 
-    def killpg(*args):
-        raise PermissionError("signals to process groups are disabled in the sandbox")
+    def refuse(*args):
+        raise PermissionError("signals to process groups and threads are disabled in the sandbox")
 
-    real_kill = os.kill
-    os.kill, os.killpg, signal.pthread_kill = kill, killpg, killpg
+    os.kill, os.killpg, signal.pthread_kill = kill, refuse, refuse
 
 
 def main() -> None:
@@ -141,8 +154,10 @@ def main() -> None:
         if uid is not None:
             _drop_privileges(uid)
         _set_limits(request["limits"])
+        os.environ.clear()  # started with env={}; this drops what Python adds itself (LC_CTYPE coercion)
+        _refuse_foreign_signals()
         if not request["namespaces"]:
-            _guard_without_namespaces()
+            _refuse_sockets()
     except BaseException as error:  # noqa: BLE001 - reported to the evaluator, which raises
         write(result_fd, f"setup error: {type(error).__name__}: {error}".encode())
         leave(SETUP_FAILED)
