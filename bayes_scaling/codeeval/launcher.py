@@ -114,7 +114,7 @@ def _refuse_sockets() -> None:
 def _refuse_foreign_signals() -> None:
     """Signals only to itself and its own children, so a naive attack fails loudly (the real barrier
     is the PID namespace and the uid; without them this guard is bypassable, e.g. via ctypes)."""
-    import signal
+    import _signal  # not `signal`: importing it (and enum) costs more than the rest of the setup
 
     real_kill, own = os.kill, os.getpid()
 
@@ -133,7 +133,7 @@ def _refuse_foreign_signals() -> None:
     def refuse(*args):
         raise PermissionError("signals to process groups and threads are disabled in the sandbox")
 
-    os.kill, os.killpg, signal.pthread_kill = kill, refuse, refuse
+    os.kill, os.killpg, _signal.pthread_kill = kill, refuse, refuse  # `signal` re-exports _signal's
 
 
 def main() -> None:
