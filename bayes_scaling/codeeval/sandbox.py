@@ -122,7 +122,7 @@ def run_program(program: str, limits: Limits = Limits()) -> Outcome:
             try:
                 timed_out = _wait(process, marshal.dumps(request), limits.timeout)
             finally:
-                _kill_group(process)
+                _kill_group(process, mode)
                 message = _read_available(read_end)
                 os.close(read_end)
     return _verdict(process.returncode, message, token, timed_out)
@@ -166,13 +166,37 @@ def _wait(process: subprocess.Popen, request: bytes, timeout: float) -> bool:
         os.close(pidfd)
 
 
-def _kill_group(process: subprocess.Popen) -> None:
-    """Kill the program's process group (under unshare, killing the group ends its whole PID namespace)."""
+def _kill_group(process: subprocess.Popen, mode: str) -> None:
+    """Kill what is left of the program; return only once all of it is gone.
+
+    Under unshare the program is PID 1 of its namespace: killing it makes the kernel kill
+    every process in the namespace (setsid or not), and unshare exits only after they are
+    all reaped, so unshare's exit is the signal that nothing is left. Killing unshare first
+    would return while the namespace is still being torn down.
+    """
+    if mode != RLIMITS_ONLY and process.poll() is None:
+        for child in _children(process.pid):
+            try:
+                os.kill(child, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
     process.wait()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(child) for child in children.read().split()]
+    except OSError:
+        return []
 
 
 def _read_available(fd: int) -> bytes:
