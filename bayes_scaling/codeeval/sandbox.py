@@ -27,7 +27,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["Limits", "Outcome", "SandboxError", "isolation", "run_program"]
+__all__ = ["Limits", "Outcome", "SandboxError", "isolation", "run_program", "self_check"]
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
 NAMESPACES = "namespaces"
@@ -85,6 +85,16 @@ def isolation() -> str:
         if probe.returncode == 0:
             return mode
     return RLIMITS_ONLY
+
+
+@functools.cache
+def self_check() -> str:
+    """Run a trivial program once per process; raise SandboxError if it fails, so a broken sandbox
+    (e.g. an interpreter the sandbox uid cannot read) is an error, not every sample failing. Returns the mode."""
+    outcome = run_program("import json, collections.abc, math\nassert math.isqrt(16) == 4\n", Limits(timeout=30))
+    if not outcome.passed:
+        raise SandboxError(f"the sandbox ({isolation()}) cannot run a trivial program: {outcome.result}")
+    return isolation()
 
 
 def _unshare(mode: str) -> list[str]:
