@@ -93,6 +93,22 @@ def test_writing_outside_the_temporary_directory_fails(tmp_path):
 
 
 @needs_namespaces
+def test_undoing_the_read_only_mounts_fails():
+    # As root of a user namespace, a program with its capabilities could clear the read-only flag
+    # or unmount the private /tmp and write to the host; without them both calls fail.
+    completion = (
+        "    import ctypes\n"
+        "    libc = ctypes.CDLL(None, use_errno=True)\n"
+        "    attr = (ctypes.c_uint64 * 4)(0, 1, 0, 0)  # attr_clr = MOUNT_ATTR_RDONLY\n"
+        "    writable = libc.syscall(442, -100, b'/', 0x8000, attr, 32) == 0\n"
+        "    unmounted = libc.umount2(b'/tmp', 2) == 0\n"
+        "    assert writable or unmounted, 'mounts stayed'\n"
+        "    return 1"
+    )
+    assert "mounts stayed" in evaluate(completion)["result"]
+
+
+@needs_namespaces
 def test_deleting_files_in_the_working_directory_fails(tmp_path, monkeypatch):
     canary = tmp_path / "canary.txt"
     canary.write_text("still here")

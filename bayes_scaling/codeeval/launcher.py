@@ -7,7 +7,9 @@ then, before any untrusted code runs:
 - with namespaces (started under ``unshare``): makes every mount read-only, mounts small
   private tmpfs over ``/tmp``, ``/var/tmp`` and ``/dev/shm`` and works in ``/tmp/work``;
 - when it is real root: drops to an unused uid, so the program owns nothing on the host
-  and its process count (``RLIMIT_NPROC`` is per user) is its own;
+  and its process count (``RLIMIT_NPROC`` is per user) is its own; as root of a user
+  namespace instead: drops every capability, so it cannot undo the read-only mounts;
+  in every mode sets no-new-privileges (setuid binaries give nothing back);
 - sets the resource limits (address space, CPU seconds, file size, processes, open files,
   no core dumps);
 - makes ``os.kill`` refuse any process but itself and its children, and without a network
@@ -32,6 +34,9 @@ _AT_RECURSIVE = 0x8000
 _AT_FDCWD = -100
 _SYS_MOUNT_SETATTR = 442  # the same number on every Linux architecture
 _MS_BIND, _MS_REC = 4096, 16384
+_PR_CAPBSET_DROP, _PR_SET_SECUREBITS, _PR_SET_NO_NEW_PRIVS = 24, 28, 38
+_SECUREBITS_LOCKED_DOWN = 0xEF  # NOROOT, NO_SETUID_FIXUP, NO_CAP_AMBIENT_RAISE, KEEP_CAPS off: each locked
+_CAPABILITY_VERSION_3 = 0x20080522
 
 
 class _MountAttr(ctypes.Structure):
@@ -87,6 +92,26 @@ def _drop_privileges(uid: int) -> None:
     os.setgroups([])
     os.setgid(uid)
     os.setuid(uid)
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_capabilities(libc) -> None:
+    """As root of a user namespace it could undo the read-only mounts: give up every capability for
+    good (bounding set, securebits, then capset to nothing)."""
+    for cap in range(64):
+        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == 22:  # EINVAL: past the last cap
+            break
+    if libc.prctl(_PR_SET_SECUREBITS, _SECUREBITS_LOCKED_DOWN, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECUREBITS) failed")
+    if libc.capset(ctypes.byref(_CapHeader(_CAPABILITY_VERSION_3, 0)), (_CapData * 2)()) != 0:
+        raise OSError(ctypes.get_errno(), "capset to no capabilities failed")
 
 
 def _set_limits(limits: dict) -> None:
@@ -153,6 +178,10 @@ def main() -> None:
         os.chdir(workdir)
         if uid is not None:
             _drop_privileges(uid)
+        elif request["namespaces"]:
+            _drop_capabilities(libc)
+        if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:  # no setuid binary gives privileges back
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
         _set_limits(request["limits"])
         os.environ.clear()  # started with env={}; this drops what Python adds itself (LC_CTYPE coercion)
         _refuse_foreign_signals()
