@@ -110,7 +110,8 @@ def run_program(program: str, limits: Limits = Limits()) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="bayes-scaling-sandbox-") as private:
         workdir = Path(private) / "work"
         workdir.mkdir(mode=0o700)
-        if uid is not None and mode == RLIMITS_ONLY:
+        if uid is not None and mode == RLIMITS_ONLY:  # the dropped uid works in the host's directory
+            os.chmod(private, 0o711)
             os.chown(workdir, uid, uid)
         request = {
             "token": token,
@@ -120,21 +121,23 @@ def run_program(program: str, limits: Limits = Limits()) -> Outcome:
             "workdir": str(workdir),
             "limits": {**asdict(limits), "cpu_seconds": int(limits.timeout) + 1, "processes": _process_limit(limits, uid, mode)},
         }
+        command = (_unshare(mode) if mode != RLIMITS_ONLY else []) + [sys.executable, "-I", "-S", str(LAUNCHER)]
         read_end, write_end = os.pipe()
-        command = (_unshare(mode) if mode != RLIMITS_ONLY else []) + [
-            sys.executable, "-I", "-S", str(LAUNCHER), str(write_end)]
-        with open(Path(private) / "output", "wb") as output:
-            try:
-                process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT,
-                                           env={}, cwd=workdir, pass_fds=(write_end,), start_new_session=True)
-            finally:
-                os.close(write_end)
-            try:
-                timed_out = _wait(process, marshal.dumps(request), limits.timeout)
-            finally:
-                _kill_group(process, mode)
-                message = _read_available(read_end)
-                os.close(read_end)
+        try:
+            with open(Path(private) / "output", "wb") as output:
+                try:
+                    process = subprocess.Popen(command + [str(write_end)], stdin=subprocess.PIPE, stdout=output,
+                                               stderr=subprocess.STDOUT, env={}, cwd=workdir, pass_fds=(write_end,),
+                                               start_new_session=True)
+                finally:
+                    os.close(write_end)
+                try:
+                    timed_out = _wait(process, marshal.dumps(request), limits.timeout)
+                finally:
+                    _kill_group(process, mode)
+            message = _read_available(read_end)
+        finally:
+            os.close(read_end)
     return _verdict(process.returncode, message, token, timed_out)
 
 
