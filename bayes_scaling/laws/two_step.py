@@ -229,22 +229,19 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.ran
     return {"accuracy": run_accuracy, "mean_accuracy": mean_accuracy, "task_loss": new_loss, "mean_task_loss": mean_loss}
 
 
-def run_performance(posterior, runs: pd.DataFrame, options: dict, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Each fitted run's accuracy as the data say it is: draws of shape (chain, draw, row of ``runs``).
+def run_performance(posterior, constant, runs: pd.DataFrame, options: dict, rng: np.random.Generator):
+    """Each fitted run's accuracy as its measurement says: (compute per run, {"accuracy": draws}).
 
-    The measured accuracy of a run carries item-sampling noise: with ``items`` known, its
-    posterior is conjugate, Beta(p·κ + correct, (1 − p)·κ + items − correct), given that
-    draw's curve value p and concentration κ; without ``items`` the measured accuracy is
-    taken as it is. Used by the trend-reversal check (``bayes_scaling/trend_reversal.py``).
+    Draws have shape (chain, draw, run). With ``items`` known, a run's accuracy on the
+    task's population of items has the Jeffreys posterior Beta(correct + ½, items − correct
+    + ½) given its score: the data alone, not pulled towards the (rising) fitted curve.
+    Without ``items`` the measured accuracy is taken as it is. Used by the trend-reversal
+    check (``bayes_scaling/trend_reversal.py``).
     """
     accuracy = runs["accuracy"].to_numpy(dtype=float)
+    compute = runs["compute"].to_numpy(dtype=float)
     shape = np.shape(posterior["b"]) + accuracy.shape
     if options["items"] is None:
-        return {"accuracy": np.broadcast_to(accuracy, shape).copy()}
-    p = {name: np.asarray(posterior[name])[..., None] for name in ("accuracy_ref", "ceiling", "slope_ref", "accuracy_noise")}
-    u = runs["task_loss"].to_numpy(dtype=float) / options["task_loss_ref"] - 1
-    expected = np.clip(accuracy_curve(u, options["floor"], p["accuracy_ref"], p["ceiling"], p["slope_ref"]), 1e-12, 1 - 1e-12)
-    concentration = 0.25 / p["accuracy_noise"] ** 2
+        return compute, {"accuracy": np.broadcast_to(accuracy, shape).copy()}
     correct = np.round(accuracy * options["items"])
-    draws = rng.beta(expected * concentration + correct, (1 - expected) * concentration + options["items"] - correct)
-    return {"accuracy": draws}
+    return compute, {"accuracy": rng.beta(correct + 0.5, options["items"] - correct + 0.5, size=shape)}
