@@ -164,7 +164,7 @@ def main() -> None:
     print("trend-reversal check on the fitted runs:")
     print(fc.trend_reversal.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     for w in caught:
-        if not issubclass(w.category, bs.ExtrapolationWarning):
+        if issubclass(w.category, (bs.SamplerWarning, bs.TrendReversalWarning)):
             print(f"warning: {w.category.__name__}: {w.message}")
 
 

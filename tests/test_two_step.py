@@ -118,3 +118,9 @@ def test_bad_input_is_named(runs, change, options, error, match):
 def test_missing_column_is_named(runs):
     with pytest.raises(bs.DataError, match="missing required column 'task_loss'"):
         fit(runs.drop(columns="task_loss"))
+
+
+def test_report_names_the_law_and_the_trend_check(fc, tmp_path):
+    text = fc.report(tmp_path / "review.md").read_text(encoding="utf-8")
+    assert "two_step" in text and "sigmoid" in text
+    assert "Trend-reversal check: no sign that the fitted runs fall with compute" in text
