@@ -124,3 +124,17 @@ def test_report_names_the_law_and_the_trend_check(fc, tmp_path):
     text = fc.report(tmp_path / "review.md").read_text(encoding="utf-8")
     assert "two_step" in text and "sigmoid" in text
     assert "Trend-reversal check: no sign that the fitted runs fall with compute" in text
+
+
+def test_cli_fits_the_two_step_law(runs, tmp_path, capsys):
+    from bayes_scaling import cli
+
+    path = tmp_path / "accuracy.csv"
+    runs.to_csv(path, index=False)
+    args = ["forecast", str(path), "--law", "two_step", "--target", "1e22", "--items", str(ITEMS), "--floor", "0.25"]
+    code = cli.main(args + ["--seed", "0", "--draws", "400", "--tune", "400", "--no-progress"])
+    out = capsys.readouterr().out
+    assert code in (0, 3)  # 3: diagnostics short of the default ESS with few draws
+    assert "two_step law fitted on 8 runs" in out and "accuracy" in out
+    assert cli.main(args[:-2] + ["--floor", "1.5", "--no-progress"]) == 2
+    assert capsys.readouterr().err.startswith("error: floor")
