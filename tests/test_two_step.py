@@ -105,6 +105,8 @@ def test_without_items_a_beta_likelihood_is_used(runs):
         ({"accuracy": 0.0}, {"items": None}, bs.DataError, r"row 2.*exactly 0 or 1.*items="),
         ({}, {"floor": 1.0}, ValueError, r"floor .* must lie in \[0, 1\)"),
         ({}, {"items": 2.5}, ValueError, r"items .* positive integer"),
+        ({}, {"items": "many"}, ValueError, r"items .* positive integer.*many"),
+        ({}, {"floor": "chance"}, ValueError, r"floor .* must lie in"),
     ],
 )
 def test_bad_input_is_named(runs, change, options, error, match):
@@ -138,3 +140,18 @@ def test_cli_fits_the_two_step_law(runs, tmp_path, capsys):
     assert "two_step law fitted on 8 runs" in out and "accuracy" in out
     assert cli.main(args[:-2] + ["--floor", "1.5", "--no-progress"]) == 2
     assert capsys.readouterr().err.startswith("error: floor")
+
+
+@pytest.mark.slow
+def test_mean_curve_intervals_cover_the_truth_across_seeds():
+    """Ten synthetic ladders, default sampler: the 90% interval of the mean accuracy at 10× the
+    largest run holds the true value in at least 7 (P(≤ 6 of 10) = 1.3% at 90% coverage)."""
+    truth = true_capability([TARGET])["accuracy"][0]
+    covered = 0
+    for seed in range(10):
+        table = make_example_capability_runs(seed=seed, items=ITEMS)
+        fc = fit(table, draws=1000, tune=1000, seed=seed)
+        assert fc.diagnostics.divergences == 0
+        lower, upper = fc.interval(0.9, kind="mean")
+        covered += lower < truth < upper
+    assert covered >= 7

@@ -124,12 +124,12 @@ def prepare(table: pd.DataFrame, floor: float = 0.0, items: int | None = None):
     ``floor``: the chance level of the task (0.25 for 4-way multiple choice). ``items``:
     the number of items the accuracy was measured on (binomial likelihood), or None.
     """
-    floor = float(floor)
-    if not 0 <= floor < 1:
+    if isinstance(floor, bool) or not isinstance(floor, (int, float, np.integer, np.floating)) or not 0 <= floor < 1:
         raise ValueError(f"floor (the chance level of the task) must lie in [0, 1), got {floor!r}")
     accuracy = table["accuracy"].to_numpy(dtype=float)
     if items is not None:
-        if isinstance(items, bool) or not float(items).is_integer() or int(items) < 1:
+        whole = isinstance(items, (int, np.integer, float, np.floating)) and not isinstance(items, bool) and float(items).is_integer()
+        if not whole or items < 1:
             raise ValueError(f"items (the number of task items) must be a positive integer, got {items!r}")
         items = int(items)
         counts = accuracy * items
@@ -151,7 +151,7 @@ def prepare(table: pd.DataFrame, floor: float = 0.0, items: int | None = None):
     options = {
         "compute_ref": float(np.exp(np.log(table["compute"].to_numpy()).mean())),
         "task_loss_ref": float(np.exp(np.log(table["task_loss"].to_numpy()).mean())),
-        "floor": floor,
+        "floor": float(floor),
         "items": items,
     }
     return table, {}, options
