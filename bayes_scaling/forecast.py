@@ -54,10 +54,11 @@ def forecast(
     ``buckets=6``, ``exclude_hardest=15`` and ``pass_at=(10,)``; ``method="point"``
     returns GPT-4's point method instead of a posterior. ``target`` is a number or a
     sequence. ``law="two_step"``: ``compute, task_loss, accuracy`` with the options
-``floor`` (chance level) and ``items`` (task size). ``prior`` overrides default priors by parameter name with pymc-extras
-    ``Prior`` objects. ``seed=None`` draws a seed and records it, so every forecast can
-    be reproduced. Warns (``SamplerWarning``) when diagnostics fail, and
-    (``TrendReversalWarning``) when a capability law's runs fall with compute.
+    ``floor`` (chance level) and ``items`` (task size). ``prior`` overrides default
+    priors by parameter name with pymc-extras ``Prior`` objects. ``seed=None`` draws a
+    seed and records it, so every forecast can be reproduced. Warns (``SamplerWarning``)
+    when diagnostics fail, and (``TrendReversalWarning``) when a capability law's runs
+    fall with compute.
     """
     law_module = get_law(law)
     table = law_module.load(data)

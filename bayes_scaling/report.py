@@ -171,6 +171,8 @@ def _caveats(fc, largest: float) -> list[str]:
     )
     if fc.law == "pass_rate":
         out.append("The pass-rate law is experimental: its intervals have not yet met this project's calibration target.")
+    if fc.law == "two_step":
+        out.append("The two-step law is experimental: on Pythia its accuracy intervals were too narrow (docs/two-step-law.md).")
     out += _trend_reversal_caveats(fc)
     return out
 
