@@ -15,11 +15,19 @@ from importlib import metadata
 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS", category=UserWarning)
 warnings.filterwarnings("ignore", message=".*ArviZ is undergoing a major refactor", category=FutureWarning)
 
-from bayes_scaling.data import DataError, ExtrapolationWarning, IncompleteRunsWarning, load_pass_counts, load_runs
+from bayes_scaling.data import (
+    DataError,
+    ExtrapolationWarning,
+    IncompleteRunsWarning,
+    load_capability_runs,
+    load_pass_counts,
+    load_runs,
+)
 from bayes_scaling.datasets import example_runs
 from bayes_scaling.forecast import Forecast, PointForecast, forecast, load_forecast
 from bayes_scaling.registry import RegistryError, register, score, verify
 from bayes_scaling.sampling import SamplerWarning
+from bayes_scaling.trend_reversal import TrendReversalWarning
 
 try:
     __version__ = metadata.version("bayes_scaling")
@@ -34,9 +42,11 @@ __all__ = [
     "PointForecast",
     "RegistryError",
     "SamplerWarning",
+    "TrendReversalWarning",
     "example_runs",
     "forecast",
     "load_forecast",
+    "load_capability_runs",
     "load_pass_counts",
     "load_runs",
     "register",

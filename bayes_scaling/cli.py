@@ -18,7 +18,8 @@ EXAMPLES = {
   bayes-scaling forecast runs.csv --target 1e21
   bayes-scaling forecast runs.parquet --target 1e21 --target 1e22 --prob 0.8 --plot fan.png --seed 7
   bayes-scaling forecast runs.csv --target 1e21 --threshold 2.1 --save fc.nc --report review.html
-  bayes-scaling forecast passcounts.csv --law pass_rate --target 1e21 --buckets 6 --exclude-hardest 15""",
+  bayes-scaling forecast passcounts.csv --law pass_rate --target 1e21 --buckets 6 --exclude-hardest 15
+  bayes-scaling forecast accuracy.csv --law two_step --target 1e22 --items 2376 --floor 0.25""",
     "report": """examples:
   bayes-scaling report fc.nc --out review.html --threshold 2.1
   bayes-scaling report fc.nc --out review.md      # Markdown, PNG figures beside it""",
@@ -67,10 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     fc = command("forecast", "Fit a law to a runs table and print credible intervals at the targets.")
     fc.add_argument("runs", help="CSV, Parquet or JSON Lines file with columns compute, loss")
     fc.add_argument("--target", type=float, action="append", required=True, help="target compute in FLOPs (repeatable)")
-    fc.add_argument("--law", default="loss", choices=["loss", "pass_rate"], help="law to fit (default: loss)")
+    fc.add_argument("--law", default="loss", choices=["loss", "pass_rate", "two_step"], help="law to fit (default: loss)")
     fc.add_argument("--buckets", type=int, help="pass_rate: difficulty buckets (default 6)")
     fc.add_argument("--exclude-hardest", type=int, help="pass_rate: hardest problems left out (default 15)")
     fc.add_argument("--pass-at", type=int, action="append", help="pass_rate: also forecast pass@k (repeatable; default 10)")
+    fc.add_argument("--floor", type=float, help="two_step: chance accuracy of the task (default 0; 0.25 for 4-way choice)")
+    fc.add_argument("--items", type=int, help="two_step: number of task items the accuracy was measured on")
     _sampling_options(fc)
     fc.add_argument("--threshold", type=float, action="append", default=[], help="print P(loss < threshold) (repeatable)")
     fc.add_argument("--plot", type=Path, help="write the fan chart to this PNG")
@@ -175,7 +178,13 @@ def _run_forecast(args) -> int:
 
     options = {
         name: value
-        for name, value in (("buckets", args.buckets), ("exclude_hardest", args.exclude_hardest), ("pass_at", args.pass_at))
+        for name, value in (
+            ("buckets", args.buckets),
+            ("exclude_hardest", args.exclude_hardest),
+            ("pass_at", args.pass_at),
+            ("floor", args.floor),
+            ("items", args.items),
+        )
         if value is not None
     }
     fc = bs.forecast(

@@ -22,12 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import curve_fit
+from baselines import BOOTSTRAPS, curve_fit_bootstrap_draws
 
 import bayes_scaling as bs
 
 CONFIG = ["hparams", "warmup", "decay", "param_count", "val"]
-BOOTSTRAPS = 1000
 
 
 def power_law(x, a, b, c):
@@ -40,19 +39,8 @@ def curve_fit_bootstrap(compute, loss, targets, rng):
     x, xt = np.log(compute / c_ref), np.log(targets / c_ref)
     start = (loss.max() - 0.8 * loss.min(), -0.2, 0.8 * loss.min())
     bounds = ([0, -5, 0], [np.inf, 0, loss.min()])
-    params, _ = curve_fit(power_law, x, loss, p0=start, bounds=bounds, maxfev=20000)
-    point = power_law(xt, *params)
-    boot = []
-    for _ in range(BOOTSTRAPS):
-        pick = rng.integers(0, len(x), len(x))
-        if np.unique(x[pick]).size < 3:
-            continue
-        try:
-            refit, _ = curve_fit(power_law, x[pick], loss[pick], p0=params, bounds=bounds, maxfev=20000)
-        except RuntimeError:
-            continue
-        boot.append(power_law(xt, *refit))
-    lower, upper = np.quantile(np.array(boot), [0.05, 0.95], axis=0)
+    point, boot = curve_fit_bootstrap_draws(power_law, x, loss, xt, start, bounds, rng, BOOTSTRAPS)
+    lower, upper = np.quantile(boot, [0.05, 0.95], axis=0)
     return point, lower, upper
 
 

@@ -17,9 +17,9 @@ from types import ModuleType
 
 from pymc_extras.prior import Prior
 
-from bayes_scaling.laws import loss, pass_rate
+from bayes_scaling.laws import loss, pass_rate, two_step
 
-LAWS: dict[str, ModuleType] = {loss.NAME: loss, pass_rate.NAME: pass_rate}
+LAWS: dict[str, ModuleType] = {loss.NAME: loss, pass_rate.NAME: pass_rate, two_step.NAME: two_step}
 
 PRIOR_CHECK_DRAWS = 4000
 
