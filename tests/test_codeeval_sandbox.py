@@ -198,3 +198,8 @@ def test_token_is_not_in_the_program_environment_or_arguments():
     # A program that prints what it can see of its own invocation must not find a pass token there.
     result = run_program("import os, sys\nassert not os.environ, dict(os.environ)\nassert len(sys.argv) == 2\n", LIMITS)
     assert result.passed, result.result
+
+
+def test_a_program_faking_a_sandbox_setup_error_only_fails_itself():
+    result = evaluate("    import os\n    os.write(3, b'setup error: fake')\n    os._exit(86)\n    return 1")
+    assert result["result"] == "failed: sandbox setup error: fake"

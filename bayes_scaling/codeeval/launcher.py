@@ -20,7 +20,8 @@ untrusted code runs:
 The program passed only if this process reaches the end of it and writes the secret
 token, which it got on stdin, to RESULT_FD. An early ``sys.exit(0)`` or ``os._exit(0)``
 never gets there. Exit status 86 with a ``setup error:`` message means the sandbox itself
-could not be built: the evaluator raises instead of scoring the program.
+could not be built: the program fails with that message, and ``sandbox.self_check`` raises
+when even a trivial program gets it.
 """
 
 import ctypes
