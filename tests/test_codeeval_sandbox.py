@@ -201,5 +201,5 @@ def test_token_is_not_in_the_program_environment_or_arguments():
 
 
 def test_a_program_faking_a_sandbox_setup_error_only_fails_itself():
-    result = evaluate("    import os\n    os.write(3, b'setup error: fake')\n    os._exit(86)\n    return 1")
+    result = evaluate("    import os, sys\n    os.write(int(sys.argv[1]), b'setup error: fake')\n    os._exit(86)\n    return 1")
     assert result["result"] == "failed: sandbox setup error: fake"
