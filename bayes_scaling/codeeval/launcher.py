@@ -1,8 +1,9 @@
 """The trusted first part of every sandboxed process: lock it down, then run the program.
 
 Started by ``sandbox.run_program`` as ``python -I -S launcher.py RESULT_FD`` (standard
-library only: no site-packages, no environment), it reads one request (a ``marshal``-ed dict: cheaper to import than json) from stdin,
-then, before any untrusted code runs:
+library only: no site-packages, no environment), it reads one request from stdin (a
+``marshal``-ed dict: json's import costs more than the rest of the setup), then, before any
+untrusted code runs:
 
 - with namespaces (started under ``unshare``): makes every mount read-only, mounts small
   private tmpfs over ``/tmp``, ``/var/tmp`` and ``/dev/shm`` and works in ``/tmp/work``;
@@ -19,7 +20,8 @@ then, before any untrusted code runs:
 The program passed only if this process reaches the end of it and writes the secret
 token, which it got on stdin, to RESULT_FD. An early ``sys.exit(0)`` or ``os._exit(0)``
 never gets there. Exit status 86 with a ``setup error:`` message means the sandbox itself
-could not be built: the evaluator raises instead of scoring the program.
+could not be built: the program fails with that message, and ``sandbox.self_check`` raises
+when even a trivial program gets it.
 """
 
 import ctypes

