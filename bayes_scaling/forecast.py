@@ -24,6 +24,8 @@ import xarray as xr
 from bayes_scaling import sampling
 from bayes_scaling.data import check_targets, data_hash
 from bayes_scaling.laws import get_law, prior_descriptions, resolve_priors
+from bayes_scaling.trend_reversal import check as check_trend_reversal
+from bayes_scaling.trend_reversal import warn_if_reversing
 
 KINDS = ("predictive", "mean")
 _DIMS = ("chain", "draw", "target", "bucket")
@@ -50,11 +52,15 @@ def forecast(
     ``law="loss"``: ``data`` has columns ``compute`` and ``loss``. ``law="pass_rate"``:
     per-problem pass counts (``compute, problem, n, correct``), with the options
     ``buckets=6``, ``exclude_hardest=15`` and ``pass_at=(10,)``; ``method="point"``
-    returns GPT-4's point method instead of a posterior. ``law="chinchilla"``: runs with
-    ``params``, ``tokens``, ``loss``. ``target`` is a compute number or a sequence; for
-    the chinchilla law a DataFrame with ``params`` and ``tokens``. ``prior`` overrides default priors by parameter name with pymc-extras
-    ``Prior`` objects. ``seed=None`` draws a seed and records it, so every forecast can
-    be reproduced. Warns (``SamplerWarning``) when diagnostics fail.
+    returns GPT-4's point method instead of a posterior. ``target`` is a number or a
+    sequence. ``law="two_step"``: ``compute, task_loss, accuracy`` with the options
+    ``floor`` (chance level) and ``items`` (task size). ``law="chinchilla"``: runs with
+    ``params``, ``tokens``, ``loss``, and ``target`` a DataFrame with ``params`` and
+    ``tokens``. ``prior`` overrides default
+    priors by parameter name with pymc-extras ``Prior`` objects. ``seed=None`` draws a
+    seed and records it, so every forecast can be reproduced. Warns (``SamplerWarning``)
+    when diagnostics fail, and (``TrendReversalWarning``) when a capability law's runs
+    fall with compute.
     """
     law_module = get_law(law)
     table = law_module.load(data)
@@ -135,6 +141,7 @@ def forecast(
     )
     result = Forecast(idata)
     sampling.warn_if_unhealthy(result.diagnostics)
+    warn_if_reversing(result)
     return result
 
 
@@ -204,6 +211,11 @@ class Forecast:
     @property
     def ok(self) -> bool:
         return self.diagnostics.ok
+
+    @cached_property
+    def trend_reversal(self) -> pd.DataFrame | None:
+        """Capability laws: P(the fitted runs' performance falls with compute); docs/trend-reversal.md."""
+        return check_trend_reversal(self)
 
     # -- the answers ---------------------------------------------------------------------
     def draws(self, kind: str = "predictive", quantity: str | None = None, bucket: str | None = None) -> np.ndarray:

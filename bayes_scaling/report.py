@@ -21,8 +21,18 @@ import pandas as pd
 
 from bayes_scaling.laws import get_law
 from bayes_scaling.sampling import ESS_MIN, R_HAT_MAX
+from bayes_scaling.trend_reversal import REVERSAL_PROB, describe
 
-_FORMULA = {"loss": "L(C) = a·C^b + c", "pass_rate": "−log pass_rate_i(C) = α_i·C^(−k_g), per problem"}
+_FORMULA = {
+    "loss": "L(C) = a·C^b + c",
+    "pass_rate": "−log pass_rate_i(C) = α_i·C^(−k_g), per problem",
+    "two_step": "task loss ℓ(C) = a·C^b + c, accuracy = floor + (ceiling − floor)·sigmoid(−steepness·(ℓ − loss_mid)/ℓ_ref)",
+}
+_ASSUMPTION = {
+    "loss": "one power law plus a constant",
+    "pass_rate": "that every problem gets easier as a power of compute",
+    "two_step": "that the task loss follows one power law plus a constant and accuracy one sigmoid of it",
+}
 # GPT-4's loss prediction extrapolated 1,000-10,000x; past that, say so louder.
 _FAR = 1e4
 _FEW_POINTS = 5
@@ -154,17 +164,33 @@ def _caveats(fc, largest: float) -> list[str]:
         f"The fit rests on {n} runs"
         + (f"; with fewer than {_FEW_POINTS} the exponent and the irreducible loss are mostly prior." if n < _FEW_POINTS else ".")
     )
-    assumption = (
-        "one power law plus a constant" if fc.law == "loss" else "that every problem gets easier as a power of compute"
-    )
     out.append(
-        f"The law assumes {assumption} across the whole ladder and beyond: a change "
+        f"The law assumes {_ASSUMPTION.get(fc.law, fc.law)} across the whole ladder and beyond: a change "
         "of recipe, data or architecture between the ladder and the target run is not in these intervals, "
         "and small rungs that are off-trend (e.g. too-short warmup) bias the forecast."
     )
     if fc.law == "pass_rate":
         out.append("The pass-rate law is experimental: its intervals have not yet met this project's calibration target.")
+    if fc.law == "two_step":
+        out.append("The two-step law is experimental: on Pythia its accuracy intervals were too narrow (docs/two-step-law.md).")
+    out += _trend_reversal_caveats(fc)
     return out
+
+
+def _trend_reversal_caveats(fc) -> list[str]:
+    """Capability laws: say where the fitted runs fall with compute (docs/trend-reversal.md)."""
+    frame = fc.trend_reversal
+    if frame is None:
+        return []
+    falling = frame[frame["prob_falls"] >= REVERSAL_PROB]
+    if not len(falling):
+        worst = frame["prob_falls"].max()
+        return [f"Trend-reversal check: no sign that the fitted runs fall with compute (largest probability {worst:.0%})."]
+    return [
+        "Trend reversal: " + describe(row) + ". A monotone law cannot follow a reversal, so the forecast is then likely optimistic "
+        "(it extends the rising trend)."
+        for _, row in falling.iterrows()
+    ]
 
 
 def _footer(fc) -> list[tuple[str, str]]:

@@ -464,9 +464,9 @@ def pass_tables(draw) -> tuple[pd.DataFrame, bool]:
             elif action == "drop" and frame.shape[1] > 1:
                 frame = frame.drop(columns=frame.columns[draw(st.integers(0, frame.shape[1] - 1))])
             elif action == "add":
-                frame[draw(st.sampled_from(["model", "suite", "nll", "other"]))] = draw(
-                    st.lists(CELLS, min_size=len(frame), max_size=len(frame))
-                )
+                values = draw(st.lists(CELLS, min_size=len(frame), max_size=len(frame)))
+                # object dtype, like the rest of a damaged frame: a later "cell" may put any value here
+                frame[draw(st.sampled_from(["model", "suite", "nll", "other"]))] = pd.Series(values, index=frame.index, dtype=object)
         return frame, False
     n_rows = draw(st.integers(0, 8))
     names = draw(st.lists(st.sampled_from(NAMES), max_size=7))

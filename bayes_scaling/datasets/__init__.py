@@ -94,3 +94,39 @@ def true_pass_rates(truth: pd.DataFrame, problems, compute: float) -> dict[str, 
     chosen = truth.set_index("problem").loc[list(problems)]
     lam = chosen["alpha"].to_numpy() * (compute / truth.attrs["compute_ref"]) ** (-chosen["k"].to_numpy())
     return {"pass_rate": float(np.exp(-lam).mean()), "neg_log_pass_rate": float(lam.mean())}
+
+
+CAPABILITY_TRUTH = {
+    "a": 40.0, "b": -0.1, "c": 1.2, "loss_noise": 0.01,
+    "floor": 0.25, "ceiling": 0.9, "steepness": 6.0, "loss_mid": 1.7, "accuracy_noise": 0.005,
+}
+
+
+def true_capability(compute) -> dict[str, np.ndarray]:
+    """Noise-free task loss and accuracy of the synthetic capability ladder at ``compute``."""
+    t = CAPABILITY_TRUTH
+    task_loss = t["a"] * np.asarray(compute, dtype=float) ** t["b"] + t["c"]
+    accuracy = t["floor"] + (t["ceiling"] - t["floor"]) / (1 + np.exp(t["steepness"] * (task_loss - t["loss_mid"])))
+    return {"task_loss": task_loss, "accuracy": accuracy}
+
+
+def make_example_capability_runs(seed: int = 0, computes=np.geomspace(1e18, 1e21, 8), items: int = 2000, reverse_top: int = 0):
+    """Synthetic two-step data (``compute, task_loss, accuracy``) from ``CAPABILITY_TRUTH``.
+
+    A run's task loss is the curve times 1% log-normal noise; its accuracy the sigmoid of
+    that loss with Beta run noise, scored on ``items`` items (4-way: floor 0.25).
+    ``reverse_top=m`` swaps in the accuracies of the m largest runs in reverse order, so
+    that they *fall* with compute (inverse scaling at the top of the ladder).
+    """
+    rng = np.random.default_rng(seed)
+    computes = np.asarray(computes, dtype=float)
+    t = CAPABILITY_TRUTH
+    task_loss = true_capability(computes)["task_loss"] * np.exp(t["loss_noise"] * rng.standard_normal(computes.size))
+    expected = t["floor"] + (t["ceiling"] - t["floor"]) / (1 + np.exp(t["steepness"] * (task_loss - t["loss_mid"])))
+    concentration = 0.25 / t["accuracy_noise"] ** 2
+    correct = rng.binomial(items, rng.beta(expected * concentration, (1 - expected) * concentration))
+    if reverse_top:
+        correct[-reverse_top:] = np.sort(correct[-reverse_top:])[::-1]
+    return pd.DataFrame(
+        {"run": [f"model{i}" for i in range(computes.size)], "compute": computes, "task_loss": task_loss, "accuracy": correct / items}
+    )

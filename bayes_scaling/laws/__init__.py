@@ -19,9 +19,14 @@ from types import ModuleType
 
 from pymc_extras.prior import Prior
 
-from bayes_scaling.laws import chinchilla, loss, pass_rate
+from bayes_scaling.laws import chinchilla, loss, pass_rate, two_step
 
-LAWS: dict[str, ModuleType] = {loss.NAME: loss, pass_rate.NAME: pass_rate, chinchilla.NAME: chinchilla}
+LAWS: dict[str, ModuleType] = {
+    loss.NAME: loss,
+    pass_rate.NAME: pass_rate,
+    two_step.NAME: two_step,
+    chinchilla.NAME: chinchilla,
+}
 
 PRIOR_CHECK_DRAWS = 4000
 

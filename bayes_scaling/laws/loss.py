@@ -133,21 +133,31 @@ def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: di
         log_c_ref = pm.Data("log_compute_ref", np.log(c_ref))
         loss_scale = pm.Data("loss_scale", float(np.median(loss)))
         log_loss = pm.Data("log_loss", np.log(loss))
-        chosen = {**default_priors(loss_scale), **priors}
-        loss_ref = chosen["loss_ref"].create_variable("loss_ref")
-        fraction = chosen["reducible_fraction"].create_variable("reducible_fraction")
-        if "b" in priors:
-            b = priors["b"].create_variable("b")
-            pm.Deterministic("local_exponent", -b * fraction)
-        else:
-            local_exponent = chosen["local_exponent"].create_variable("local_exponent")
-            b = pm.Deterministic("b", -local_exponent / fraction)
-        sigma = chosen["sigma"].create_variable("sigma")
-        pm.Deterministic("c", loss_ref * (1 - fraction))
-        pm.Deterministic("a", pm.math.exp(pm.math.log(fraction * loss_ref) - b * log_c_ref))
+        loss_ref, fraction, b, sigma = power_law_variables(priors, loss_scale, log_c_ref)
         mu = mean_loss(x, loss_ref, fraction, b, xp=pm.math)
         pm.Normal("log_loss_obs", mu=pm.math.log(mu), sigma=sigma, observed=log_loss)
     return model
+
+
+def power_law_variables(priors: dict[str, Prior], loss_scale, log_c_ref):
+    """The law's random variables inside the current model: (loss_ref, reducible_fraction, b, sigma).
+
+    Also adds the derived ``local_exponent`` or ``b``, ``c`` and ``a``. The two-step
+    capability law reuses this for its task loss, so both laws sample the same geometry.
+    """
+    chosen = {**default_priors(loss_scale), **priors}
+    loss_ref = chosen["loss_ref"].create_variable("loss_ref")
+    fraction = chosen["reducible_fraction"].create_variable("reducible_fraction")
+    if "b" in priors:
+        b = priors["b"].create_variable("b")
+        pm.Deterministic("local_exponent", -b * fraction)
+    else:
+        local_exponent = chosen["local_exponent"].create_variable("local_exponent")
+        b = pm.Deterministic("b", -local_exponent / fraction)
+    sigma = chosen["sigma"].create_variable("sigma")
+    pm.Deterministic("c", loss_ref * (1 - fraction))
+    pm.Deterministic("a", pm.math.exp(pm.math.log(fraction * loss_ref) - b * log_c_ref))
+    return loss_ref, fraction, b, sigma
 
 
 def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.random.Generator, max_draws=None):

@@ -270,6 +270,26 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng=None, m
     return out
 
 
+def run_performance(posterior, constant, runs: pd.DataFrame, options: dict, rng=None):
+    """Each fitted run's mean pass rate per bucket and over all kept problems, as fitted.
+
+    Returns (compute per run, {"pass_rate": draws of shape (chain, draw, run, bucket)}),
+    runs in the model's order. A run's pass rates include its own shift off the trend
+    (``run_shift``), so they follow what the run measured, not the monotone law; used by
+    the trend-reversal check (``bayes_scaling/trend_reversal.py``).
+    """
+    order = _kept_buckets(constant).to_numpy() - 1
+    names = pd.Index(runs["run"].unique())
+    compute = runs.groupby("run", sort=False)["compute"].first().reindex(names).to_numpy(dtype=float)
+    x = np.log(compute / options["compute_ref"])
+    alpha, k = np.asarray(posterior["alpha"]), np.asarray(posterior["k"])[..., order]
+    shift = np.asarray(posterior["run_shift"])
+    lam = alpha[..., None, :] * np.exp(-k[..., None, :] * x[:, None] + shift[..., None])  # (c, d, run, problem)
+    rate = np.exp(-lam)
+    groups = [order == g for g in range(options["buckets"])] + [np.ones_like(order, dtype=bool)]
+    return compute, {"pass_rate": np.stack([rate[..., g].mean(axis=-1) for g in groups], axis=-1)}
+
+
 def _per_problem(lam: np.ndarray, pass_at) -> dict[str, np.ndarray]:
     p = np.exp(-lam)
     values = {"pass_rate": p, "neg_log_pass_rate": lam}

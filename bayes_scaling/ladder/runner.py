@@ -1,0 +1,94 @@
+"""Run a ladder: prepare its corpus once, then train each unfinished rung in turn.
+
+Rungs are independent jobs. This driver runs the selected ones one after another in one
+process and skips every rung whose ``metrics.json`` matches its current config; to spread
+a ladder over a cluster, start one job per rung with your own launcher (a Slurm array, one
+``--rungs NAME`` per task; see docs/ladder.md). There is no scheduler here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bayes_scaling.ladder.definition import Ladder, Rung, load_ladder
+
+__all__ = ["cache_dir", "plan", "prepare_ladder_corpus", "run_ladder"]
+
+# Model FLOPs utilisation assumed for a dry run's time estimate on a GPU from the peak table.
+ASSUMED_MFU = 0.4
+
+
+def cache_dir(rung: Rung) -> Path:
+    """Where corpora and tokenizers are kept: ``[corpus] cache_dir``, $BAYES_SCALING_CACHE, or ~/.cache/bayes_scaling."""
+    if rung.corpus["cache_dir"]:
+        return rung.ladder_dir / rung.corpus["cache_dir"]
+    configured = os.environ.get("BAYES_SCALING_CACHE")
+    return Path(configured) if configured else Path.home() / ".cache" / "bayes_scaling"
+
+
+def prepare_ladder_corpus(rung: Rung):
+    """The packed corpus a rung trains on (built on first use, cached afterwards)."""
+    from bayes_scaling.ladder.corpus import prepare_corpus
+
+    spec = rung.corpus
+    return prepare_corpus(rung.corpus_dirs, vocab_size=spec["vocab_size"], cache_dir=cache_dir(rung),
+                          val_fraction=spec["val_fraction"], max_files=spec["max_files"], max_bytes=spec["max_bytes"])
+
+
+def plan(ladder: Ladder, rungs=None, device=None, flops_per_second: float | None = None,
+         with_corpus: bool = False) -> list[dict]:
+    """One row per selected rung: size, budget, FLOPs, estimated time, and whether it is done (no training).
+
+    The time is compute / ``flops_per_second`` when given, else compute / (peak × 0.4 MFU)
+    on a GPU in the peak table, else unknown (None). ``with_corpus`` builds (or loads) the
+    corpus to add ``train_passes``, the passes over the training split each rung makes.
+    """
+    from bayes_scaling.ladder.hardware import peak_flops
+    from bayes_scaling.ladder.trainer import is_finished
+
+    if flops_per_second is None and device is not None:
+        peak = peak_flops(device)
+        flops_per_second = peak * ASSUMED_MFU if peak else None
+    rows = []
+    for rung in ladder.select(rungs):
+        config = rung.model_config()
+        steps = rung.steps(config.params)
+        tokens = steps * rung.tokens_per_step
+        compute = float(config.flops_per_token) * tokens
+        rows.append({
+            "rung": rung.name,
+            "params": config.params,
+            "non_embedding_params": config.non_embedding_params,
+            "tokens": tokens,
+            "steps": steps,
+            "flops_per_token": config.flops_per_token,
+            "compute": compute,
+            "estimated_seconds": compute / flops_per_second if flops_per_second else None,
+            "finished": is_finished(rung, ladder.rung_dir(rung)),
+        })
+        if with_corpus:
+            rows[-1]["train_passes"] = tokens / prepare_ladder_corpus(rung).manifest["train_tokens"]
+    return rows
+
+
+def run_ladder(path, rungs=None, device=None, progress: bool = True) -> list[dict]:
+    """Train the selected rungs of the ladder at ``path`` that are not finished; returns every selected rung's metrics."""
+    from bayes_scaling.ladder.results import read_metrics, record_run
+    from bayes_scaling.ladder.trainer import is_finished, train_rung
+
+    ladder = load_ladder(path)
+    results = []
+    for rung in ladder.select(rungs):
+        rung_dir = ladder.rung_dir(rung)
+        if is_finished(rung, rung_dir):
+            metrics = read_metrics(rung_dir / "metrics.json")
+            metrics.pop("training", None)
+            if os.environ.get("RANK", "0") == "0":
+                record_run(ladder.runs_path, metrics)  # idempotent: restores a row lost to a kill after metrics.json
+            results.append(metrics)
+            continue
+        corpus = prepare_ladder_corpus(rung)
+        results.append(train_rung(rung, rung_dir, ladder.runs_path, corpus, device=device, progress=progress,
+                                  ladder_name=ladder.name))
+    return results
