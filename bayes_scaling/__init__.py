@@ -6,6 +6,7 @@
     fc.interval(0.9), fc.prob_below(2.1), fc.to_frame(), fc.plot("fan.png")
     fc.report("review.html", thresholds=[2.1])
     bs.register(fc, "predictions.jsonl", name="big-run"); bs.score(...); bs.verify(...)
+    bs.backtest(runs, holdout_fraction=0.25).summary(); bs.compare([fc1, fc2]); bs.stack([fc1, fc2])
 """
 
 import warnings
@@ -15,6 +16,8 @@ from importlib import metadata
 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS", category=UserWarning)
 warnings.filterwarnings("ignore", message=".*ArviZ is undergoing a major refactor", category=FutureWarning)
 
+from bayes_scaling.backtest import BacktestResult, backtest
+from bayes_scaling.compare import StackedForecast, compare, stack
 from bayes_scaling.data import (
     DataError,
     ExtrapolationWarning,
@@ -25,6 +28,7 @@ from bayes_scaling.data import (
 )
 from bayes_scaling.datasets import example_runs
 from bayes_scaling.forecast import Forecast, PointForecast, forecast, load_forecast
+from bayes_scaling.laws.chinchilla import compute_optimal
 from bayes_scaling.registry import RegistryError, register, score, verify
 from bayes_scaling.sampling import SamplerWarning
 from bayes_scaling.trend_reversal import TrendReversalWarning
@@ -35,6 +39,12 @@ except metadata.PackageNotFoundError:  # running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "BacktestResult",
+    "StackedForecast",
+    "backtest",
+    "compare",
+    "compute_optimal",
+    "stack",
     "DataError",
     "ExtrapolationWarning",
     "Forecast",

@@ -32,6 +32,12 @@ EXAMPLES = {
   bayes-scaling score predictions.jsonl --actuals actuals.csv   # columns name, target, actual""",
     "verify": """examples:
   bayes-scaling verify predictions.jsonl""",
+    "backtest": """examples:
+  bayes-scaling backtest runs.csv --holdout-fraction 0.25
+  bayes-scaling backtest runs.csv --holdout-above 1e19 --plot calibration.png --out backtest.csv
+  bayes-scaling backtest chinchilla.csv --law chinchilla --fit-up-to 1e20 --holdout-above 1e21
+  bayes-scaling backtest runs.csv --law loss --law chinchilla --holdout-fraction 0.2   # stacked
+  bayes-scaling backtest runs.csv --holdout-fraction 0.25 --method bootstrap           # curve_fit baseline""",
     "ladder": """examples:
   bayes-scaling ladder run models/tiny-cpu/ladder.toml                  # train every unfinished rung
   bayes-scaling ladder run models/python-ladder/ladder.toml --dry-run   # sizes, tokens, FLOPs, time
@@ -100,6 +106,18 @@ def _parser() -> argparse.ArgumentParser:
     verify = command("verify", "Check that no registered prediction was edited, deleted or reordered.")
     verify.add_argument("registry", type=Path, help="registry file")
 
+    bt = command("backtest", "Hold out the largest runs, forecast them from the rest and score the intervals.")
+    bt.add_argument("runs", help="CSV, Parquet or JSON Lines file (compute, loss; params, tokens for chinchilla)")
+    held = bt.add_mutually_exclusive_group(required=True)
+    held.add_argument("--holdout-above", type=float, help="hold out the runs with compute above this (FLOPs)")
+    held.add_argument("--holdout-fraction", type=_probability, help="hold out this share of runs, the largest by compute")
+    bt.add_argument("--fit-up-to", type=float, help="fit only the runs with compute up to this (default: all not held out)")
+    bt.add_argument("--law", action="append", choices=["loss", "chinchilla"], help="law (repeat to stack several; default loss)")
+    bt.add_argument("--method", default="bayes", choices=["bayes", "bootstrap"], help="bayes (default) or the curve_fit + bootstrap baseline")
+    _sampling_options(bt, prob=False)
+    bt.add_argument("--plot", type=Path, help="write the calibration chart to this PNG")
+    bt.add_argument("--out", type=Path, help="write the per-run scores to this CSV")
+
     ladder = command("ladder", "Train a ladder of small GPTs on Python code and write its runs.csv.")
     ladder_commands = ladder.add_subparsers(dest="ladder_command", required=True, metavar="ACTION")
     ladder_run = ladder_commands.add_parser(
@@ -129,9 +147,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _sampling_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--prob", type=_probability, default=0.9, help="credible level of the printed interval (default 0.9)")
-    parser.add_argument("--seed", type=int, help="random seed (forecast: drawn and printed; demo: 0)")
+def _sampling_options(parser: argparse.ArgumentParser, prob: bool = True) -> None:
+    if prob:
+        parser.add_argument("--prob", type=_probability, default=0.9, help="credible level of the printed interval (default 0.9)")
+    parser.add_argument("--seed", type=int, help="random seed (forecast: drawn and printed; demo, backtest: 0)")
     parser.add_argument("--target-accept", type=float, help="NUTS target acceptance rate (default: the law's, 0.99 for loss)")
     parser.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
     parser.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (default 1000)")
@@ -278,6 +297,33 @@ def _run_verify(args) -> int:
     return 1
 
 
+def _run_backtest(args) -> int:
+    import bayes_scaling as bs
+
+    laws = args.law or ["loss"]
+    result = bs.backtest(
+        args.runs,
+        law=laws[0] if len(laws) == 1 else laws,
+        holdout_above=args.holdout_above,
+        holdout_fraction=args.holdout_fraction,
+        fit_up_to=args.fit_up_to,
+        method=args.method,
+        seed=0 if args.seed is None else args.seed,
+        **({} if args.method == "bootstrap" else {
+            "draws": args.draws, "tune": args.tune, "chains": args.chains,
+            "progress": not args.no_progress, "target_accept": args.target_accept,
+        }),
+    )
+    print(result)
+    if args.plot:
+        result.plot(path=args.plot)
+        print(f"calibration chart: {args.plot}")
+    if args.out:
+        result.to_frame().to_csv(args.out, index=False)
+        print(f"scores: {args.out}")
+    return 3 if getattr(result.forecast, "ok", True) is False else 0
+
+
 def _run_ladder(args) -> int:
     from bayes_scaling import ladder
 
@@ -373,6 +419,7 @@ def main(argv=None) -> int:
         "register": _run_register,
         "score": _run_score,
         "verify": _run_verify,
+        "backtest": _run_backtest,
         "check-samples": _run_check_samples,
         "easy-suite": _run_easy_suite,
         "demo": _run_demo,

@@ -54,7 +54,9 @@ def forecast(
     ``buckets=6``, ``exclude_hardest=15`` and ``pass_at=(10,)``; ``method="point"``
     returns GPT-4's point method instead of a posterior. ``target`` is a number or a
     sequence. ``law="two_step"``: ``compute, task_loss, accuracy`` with the options
-    ``floor`` (chance level) and ``items`` (task size). ``prior`` overrides default
+    ``floor`` (chance level) and ``items`` (task size). ``law="chinchilla"``: runs with
+    ``params``, ``tokens``, ``loss``, and ``target`` a DataFrame with ``params`` and
+    ``tokens``. ``prior`` overrides default
     priors by parameter name with pymc-extras ``Prior`` objects. ``seed=None`` draws a
     seed and records it, so every forecast can be reproduced. Warns (``SamplerWarning``)
     when diagnostics fail, and (``TrendReversalWarning``) when a capability law's runs
@@ -62,7 +64,8 @@ def forecast(
     """
     law_module = get_law(law)
     table = law_module.load(data)
-    targets = check_targets(table, target, stacklevel=3)  # point at the caller of forecast()
+    # point at the caller of forecast(); a law whose targets are not compute checks its own
+    targets = getattr(law_module, "check_targets", check_targets)(table, target, stacklevel=3)
     if method not in ("bayes", "point"):
         raise ValueError(f"method must be 'bayes' or 'point', got {method!r}")
     if method == "point":
@@ -87,10 +90,15 @@ def forecast(
         progress=progress,
         dense_mass=law_module.DENSE_MASS,
         jitter=getattr(law_module, "JITTER", 1.0),
+        log_likelihood=getattr(law_module, "LOG_LIKELIHOOD", True),  # pointwise per fitted row, for LOO
     )
 
     model = law_module.build_model(fit_table, per_problem, options, overrides)
-    structure = (law_module.NAME, tuple(sorted((k, repr(v)) for k, v in overrides.items())))
+    structure = (
+        law_module.NAME,
+        tuple(sorted((k, repr(v)) for k, v in overrides.items())),
+        getattr(law_module, "structure", lambda _: ())(options),  # e.g. the likelihood a law was asked for
+    )
     idata = sampling.sample(model, settings, key=structure)
 
     constant = xr.Dataset(
@@ -108,7 +116,7 @@ def forecast(
             {name: (_DIMS[: values.ndim], values) for name, values in predictions.items()},
             coords={"bucket": law_module.bucket_labels(options)} if hasattr(law_module, "bucket_labels") else None,
         ),
-        predictions_constant_data=xr.Dataset({"compute": ("target", targets)}),
+        predictions_constant_data=xr.Dataset(_target_columns(targets)),
         observed_data=xr.Dataset({law_module.OBSERVED: ("row", fit_table[law_module.OBSERVED].to_numpy())}),
         constant_data=constant,
     )
@@ -275,7 +283,8 @@ class Forecast:
 
     def parameters(self, var_names=None) -> pd.DataFrame:
         """Posterior summary of the law's parameters (``az.summary``)."""
-        names = [n for n in self.settings["parameters"] if n != "alpha"] if var_names is None else var_names
+        per_problem = ("alpha",) if self.law == "pass_rate" else ()  # one per problem: too many rows
+        names = [n for n in self.settings["parameters"] if n not in per_problem] if var_names is None else var_names
         return az.summary(self.idata, var_names=list(names))
 
     # -- output ----------------------------------------------------------------------------
@@ -358,6 +367,13 @@ def _summary(targets: np.ndarray, draws: np.ndarray) -> pd.DataFrame:
             "upper_90": q[4],
         }
     )
+
+
+def _target_columns(targets) -> dict:
+    """Targets as data variables: compute alone, or every column a law's targets have."""
+    if isinstance(targets, pd.DataFrame):
+        return {name: ("target", targets[name].to_numpy()) for name in targets.columns}
+    return {"compute": ("target", targets)}
 
 
 def _storable(column: pd.Series) -> bool:

@@ -106,6 +106,32 @@ def bucket_chart(fc, path=None, quantity: str = "pass_rate"):
     return fig
 
 
+def calibration_chart(result, path=None, ax=None):
+    """A backtest's observed coverage of central intervals against the nominal level.
+
+    On the diagonal the intervals hold their stated coverage; below it they are too
+    narrow. Computed from each held-out run's PIT, so every level comes from one fit.
+    """
+    _backend(ax, path)
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.8, 4.5), dpi=110)
+    else:
+        fig = ax.figure
+    curve = result.coverage_curve()
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", lw=1, label="calibrated")
+    ax.plot(curve["nominal"], curve["observed"], marker="o", ms=3, label=f"{result.law} ({result.method})")
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="nominal coverage of the central interval")
+    ax.set_ylabel(f"observed coverage ({len(result.frame)} held-out runs)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(Path(path))
+    return fig
+
+
 def _backend(ax, path) -> None:
     """Draw off-screen when only writing a file (CI and servers have no display)."""
     import matplotlib

@@ -27,11 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from calibration_porian import curve_fit_bootstrap  # noqa: E402
-
 import bayes_scaling as bs  # noqa: E402
 from bayes_scaling import sampling  # noqa: E402
+from bayes_scaling.baseline import bootstrap_draws  # noqa: E402
 from bayes_scaling.laws import loss  # noqa: E402
 
 FRESH = (
@@ -96,7 +94,7 @@ def main() -> None:
         numpyro_plain, idata = timed(lambda: sampling.sample_with_pymc(loss.build_model(*loss.prepare(data), {}), same))
         rows.append(("pm.sample(nuts_sampler='numpyro')", numpyro_plain, min_ess(idata),
                      f"divergences {int(idata.sample_stats.diverging.sum())}"))
-    bootstrap, _ = timed(lambda: curve_fit_bootstrap(data["compute"].to_numpy(), data["loss"].to_numpy(), np.array([1e21]), np.random.default_rng(0)))
+    bootstrap, _ = timed(lambda: bootstrap_draws(data, pd.DataFrame({"compute": [1e21]}), law="loss", resamples=1000, seed=0))
     rows.append(("curve_fit + 1,000 bootstrap", bootstrap, None, "point fit; no posterior"))
 
     print(f"{'what':<38}{'seconds':>9}{'min ESS':>9}{'ESS/s':>8}  notes")

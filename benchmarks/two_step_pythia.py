@@ -30,10 +30,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from baselines import BOOTSTRAPS, curve_fit_bootstrap_draws
 from scipy.optimize import curve_fit
 
 import bayes_scaling as bs
+from bayes_scaling.baseline import BOOTSTRAPS, curve_fit_bootstrap
 
 FIT_MAX_PARAMS = 1.5e9  # 70M .. 1.4B (incl. 1B deduped)
 TASKS = {
@@ -69,7 +69,7 @@ def naive_baseline(fit: pd.DataFrame, targets: np.ndarray, floor: float, seed: i
     curve = sigmoid_in_log_compute(floor)
     x, y = np.log10(fit["compute"].to_numpy()), fit["accuracy"].to_numpy()
     start, bounds = [0.9, 1.0, np.median(x)], ([floor + 1e-3, 1e-3, 10.0], [1.0, 20.0, 30.0])
-    point, draws = curve_fit_bootstrap_draws(curve, x, y, np.log10(targets), start, bounds, np.random.default_rng(seed), BOOTSTRAP)
+    point, draws = curve_fit_bootstrap(curve, x, y, np.log10(targets), start, bounds, np.random.default_rng(seed), BOOTSTRAP)
     return pd.DataFrame(
         {
             "compute": targets,

@@ -4,7 +4,9 @@ A law module exposes ``NAME``, ``OBSERVED`` (the observed column), ``PARAMETERS`
 (sampled), ``DERIVED``, ``DIAGNOSED``, ``PRIOR_NAMES`` (what a prior may be set on),
 ``SUPPORT``, ``PRIOR_REASONS``, ``TARGET_ACCEPT``, ``DENSE_MASS``, optionally
 ``PRIOR_ALTERNATIVES`` (a prior on key X replaces the default one on value Y) and
-``JITTER``, and the steps of a fit:
+``JITTER``, ``LOG_LIKELIHOOD`` (False: no pointwise log-likelihood, so no LOO),
+``check_targets`` (targets that are not compute),
+``TARGET_COLUMNS`` and ``structure(options)`` (options that change the model's graph), and the steps of a fit:
 ``load(data)`` -> table; ``prepare(table, **options)`` -> (fitted table, per-problem
 arrays, options); ``build_model(table, per_problem, options, priors)`` -> ``pm.Model``;
 ``predict(posterior, constant_data, options, compute, rng)`` -> {name: draws};
@@ -17,9 +19,14 @@ from types import ModuleType
 
 from pymc_extras.prior import Prior
 
-from bayes_scaling.laws import loss, pass_rate, two_step
+from bayes_scaling.laws import chinchilla, loss, pass_rate, two_step
 
-LAWS: dict[str, ModuleType] = {loss.NAME: loss, pass_rate.NAME: pass_rate, two_step.NAME: two_step}
+LAWS: dict[str, ModuleType] = {
+    loss.NAME: loss,
+    pass_rate.NAME: pass_rate,
+    two_step.NAME: two_step,
+    chinchilla.NAME: chinchilla,
+}
 
 PRIOR_CHECK_DRAWS = 4000
 

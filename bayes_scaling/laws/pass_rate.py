@@ -43,6 +43,8 @@ PRIOR_NAMES = PARAMETERS
 BUCKET_PRIORS = ("log_alpha_bucket", "log_alpha_spread")
 TARGET_ACCEPT = 0.95
 DENSE_MASS = False  # ~190 parameters, mostly independent problem levels
+# No pointwise log-likelihood for LOO: one value per (run, problem) count is thousands per draw.
+LOG_LIKELIHOOD = False
 # PyMC's ±1 start jitter sometimes started a chain with k ~10× too large, where gradients
 # are so steep that step-size adaptation collapsed (step 1e-308, 1,000 divergences).
 JITTER = 0.5

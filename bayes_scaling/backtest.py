@@ -1,0 +1,195 @@
+"""Backtest a law on your own ladder: hide the largest runs, forecast them from the rest, score.
+
+Whether intervals hold their stated coverage can only be checked on runs the fit has
+not seen. ``backtest`` fits on the smaller runs, forecasts every held-out run, and
+scores each forecast: is the actual loss inside the 50% and 90% intervals, the
+absolute % error of the median, the PIT (the forecast's probability of a loss below
+the actual; uniform when calibrated) and the CRPS (a proper score of the whole
+predictive distribution, in loss units; lower is better). The curve_fit + bootstrap
+baseline (``method="bootstrap"``) and a stack of laws (``law=[...]``) are scored the
+same way, so they can be compared side by side.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from bayes_scaling.baseline import bootstrap_draws
+from bayes_scaling.compare import stack
+from bayes_scaling.data import MIN_DISTINCT_COMPUTE, DataError
+from bayes_scaling.forecast import forecast
+from bayes_scaling.laws import get_law
+
+__all__ = ["BacktestResult", "backtest", "score_draws"]
+
+METHODS = ("bayes", "bootstrap")
+NOMINAL = np.linspace(0.05, 0.95, 19)  # levels of the calibration plot
+
+
+def backtest(
+    data,
+    law="loss",
+    holdout_above: float | None = None,
+    holdout_fraction: float | None = None,
+    fit_up_to: float | None = None,
+    method: str = "bayes",
+    seed: int = 0,
+    resamples: int = 1000,
+    **forecast_options,
+) -> BacktestResult:
+    """Fit ``law`` on the smaller runs of ``data``, forecast the held-out larger ones, score them.
+
+    Hold out the runs with compute > ``holdout_above``, or the top ``holdout_fraction``
+    of runs by compute (ties stay together). The fit uses the runs with compute <=
+    ``fit_up_to`` (default: every run not held out), which leaves a gap as in "fit up to
+    1e20, forecast beyond 1e21". ``law`` is a name, or a list of names to stack (weights
+    from ``bs.compare``). ``method="bootstrap"`` scores the curve_fit + bootstrap
+    baseline (``resamples`` refits) instead. Other keywords go to ``bs.forecast``.
+    """
+    laws = [law] if isinstance(law, str) else list(law)
+    if not laws:
+        raise ValueError("law is empty; give a law name or a list of them")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "bootstrap" and len(laws) > 1:
+        raise ValueError("method='bootstrap' scores one law; stacking needs the Bayesian fits")
+    modules = [get_law(name) for name in laws]
+    tables = [module.load(data) for module in modules]
+    compute = tables[0]["compute"].to_numpy()
+    held, fitted, cut = _split(compute, holdout_above, holdout_fraction, fit_up_to)
+
+    def targets(module, table):
+        columns = getattr(module, "TARGET_COLUMNS", None)
+        rows = table[held].reset_index(drop=True)
+        return rows[["compute", *columns]] if columns else rows["compute"].to_numpy()
+
+    if method == "bootstrap":
+        fit_table = tables[0][fitted].reset_index(drop=True)
+        point, draws = bootstrap_draws(fit_table, tables[0][held].reset_index(drop=True), laws[0], resamples, seed)
+        made = None
+    else:
+        fits = [
+            forecast(table[fitted].reset_index(drop=True), target=targets(module, table), law=module.NAME, seed=seed, **forecast_options)
+            for module, table in zip(modules, tables)
+        ]
+        made = fits[0] if len(fits) == 1 else stack(fits, seed=seed)
+        draws, point = made.draws(), None
+    actual = tables[0].loc[held, "loss"].to_numpy()
+    frame = pd.concat(
+        [pd.DataFrame({"compute": compute[held], "actual": actual}), score_draws(draws, actual, point)], axis=1
+    )
+    label = "+".join(laws)
+    return BacktestResult(frame=frame, law=label, method=method, fitted=int(fitted.sum()), cut=cut, forecast=made)
+
+
+def score_draws(draws: np.ndarray, actual: np.ndarray, point: np.ndarray | None = None) -> pd.DataFrame:
+    """Score draws (n_draws, n_targets) against the actual values, one row per target.
+
+    ``abs_pct_error`` is that of the point forecast: ``point`` when given (curve_fit's
+    own fit, for the bootstrap baseline), else the median of the draws. PIT is the share of draws below the actual; CRPS is the energy form
+    ``E|X - y| - ½·E|X - X'|`` over the draws (exact for the empirical distribution).
+    """
+    draws = np.asarray(draws, dtype=float)
+    actual = np.asarray(actual, dtype=float)
+    q = np.quantile(draws, [0.5, 0.25, 0.75, 0.05, 0.95], axis=0)
+    n = draws.shape[0]
+    ordered = np.sort(draws, axis=0)
+    spread = (2 * np.arange(1, n + 1) - n - 1) @ ordered * 2 / n**2  # E|X - X'|
+    return pd.DataFrame(
+        {
+            "median": q[0],
+            "lower_50": q[1],
+            "upper_50": q[2],
+            "lower_90": q[3],
+            "upper_90": q[4],
+            "covered_50": (q[1] <= actual) & (actual <= q[2]),
+            "covered_90": (q[3] <= actual) & (actual <= q[4]),
+            "abs_pct_error": np.abs((q[0] if point is None else point) / actual - 1) * 100,
+            "pit": (draws < actual).mean(axis=0),
+            "crps": np.abs(draws - actual).mean(axis=0) - 0.5 * spread,
+        }
+    )
+
+
+@dataclass
+class BacktestResult:
+    """One row per held-out run (``to_frame()``), summary scores, a calibration plot."""
+
+    frame: pd.DataFrame
+    law: str
+    method: str
+    fitted: int
+    cut: dict = field(default_factory=dict)
+    forecast: object = None  # the Forecast (or StackedForecast) it scored; None for bootstrap
+
+    def to_frame(self) -> pd.DataFrame:
+        """compute, actual, median, lower/upper 50/90, covered_50/90, abs_pct_error, pit, crps."""
+        return self.frame.copy()
+
+    def summary(self) -> dict:
+        """Coverage of the 50% and 90% intervals, median abs % error, mean CRPS."""
+        f = self.frame
+        return {
+            "law": self.law,
+            "method": self.method,
+            "fitted": self.fitted,
+            "held_out": len(f),
+            "coverage_50": float(f["covered_50"].mean()),
+            "coverage_90": float(f["covered_90"].mean()),
+            "median_abs_pct_error": float(f["abs_pct_error"].median()),
+            "mean_crps": float(f["crps"].mean()),
+        }
+
+    def coverage_curve(self) -> pd.DataFrame:
+        """Share of held-out runs inside the central interval at each nominal level (from the PIT)."""
+        pit = self.frame["pit"].to_numpy()
+        inside = [(np.abs(pit - 0.5) <= level / 2).mean() for level in NOMINAL]
+        return pd.DataFrame({"nominal": NOMINAL, "observed": inside})
+
+    def plot(self, path=None, ax=None):
+        """Calibration plot: observed vs nominal coverage of central intervals, and the diagonal."""
+        from bayes_scaling.plotting import calibration_chart
+
+        return calibration_chart(self, path=path, ax=ax)
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        table = self.frame.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        return (
+            f"BacktestResult(law={s['law']!r}, method={s['method']!r}, {s['fitted']} runs fitted, {s['held_out']} held out)\n"
+            f"{table}\ncoverage 50% {s['coverage_50']:.0%}, 90% {s['coverage_90']:.0%}; "
+            f"median |error| {s['median_abs_pct_error']:.2f}%; mean CRPS {s['mean_crps']:.4g}"
+        )
+
+
+def _split(compute: np.ndarray, holdout_above, holdout_fraction, fit_up_to):
+    """(held-out mask, fitted mask, the cut as a dict) with clear errors for a useless split."""
+    if (holdout_above is None) == (holdout_fraction is None):
+        raise ValueError("give exactly one of holdout_above (a compute in FLOPs) or holdout_fraction (0 < f < 1)")
+    if holdout_fraction is not None:
+        if not 0 < holdout_fraction < 1:
+            raise ValueError(f"holdout_fraction must lie strictly between 0 and 1, got {holdout_fraction!r}")
+        count = math.ceil(holdout_fraction * compute.size)
+        holdout_above = float(np.sort(compute)[::-1][count - 1]) * (1 - 1e-12)  # the count-th largest is held out
+    if not (np.isfinite(holdout_above) and holdout_above > 0):
+        raise ValueError(f"holdout_above must be a compute budget > 0 (FLOPs), got {holdout_above!r}")
+    limit = holdout_above if fit_up_to is None else fit_up_to
+    if limit > holdout_above:
+        raise ValueError(f"fit_up_to ({limit:.3g}) must not exceed holdout_above ({holdout_above:.3g})")
+    held = compute > holdout_above
+    fitted = compute <= limit
+    if not held.any():
+        raise DataError(
+            f"no run has compute above {holdout_above:.3g} (the largest is {compute.max():.3g}): nothing to forecast"
+        )
+    distinct = np.unique(compute[fitted]).size
+    if distinct < MIN_DISTINCT_COMPUTE:
+        raise DataError(
+            f"the runs with compute <= {limit:.3g} are {int(fitted.sum())} at {distinct} distinct compute values; "
+            f"a fit needs at least {MIN_DISTINCT_COMPUTE}: hold out fewer runs"
+        )
+    return held, fitted, {"holdout_above": float(holdout_above), "fit_up_to": float(limit)}

@@ -1,0 +1,129 @@
+"""Compare laws fitted to the same runs (LOO), and stack their forecasts.
+
+When two laws both fit a ladder, which does the data support? ``compare`` asks ArviZ:
+PSIS-LOO (``az.loo``) estimates each law's expected log predictive density for a run
+it has not seen, from the pointwise log-likelihood every forecast keeps, and
+``az.compare`` ranks them and gives stacking weights — the mixture of the laws'
+predictive distributions that would have predicted left-out runs best (Yao et al.
+2018). ``stack`` forms that mixture at the targets, so no single law has to be bet on.
+"""
+
+from __future__ import annotations
+
+import arviz as az
+import numpy as np
+import pandas as pd
+
+from bayes_scaling.forecast import KINDS, _summary
+
+__all__ = ["StackedForecast", "compare", "stack"]
+
+
+def compare(forecasts, method: str = "stacking") -> pd.DataFrame:
+    """``az.compare`` (PSIS-LOO) of forecasts fitted to the same runs; one row per law, best first.
+
+    ``forecasts`` is a list (named by law) or a dict name -> Forecast. Columns are
+    ArviZ's: ``elpd_loo``, ``p_loo``, ``elpd_diff``, ``weight`` (stacking weights with
+    the default ``method``), ``se``, ``dse``, ``warning`` (a Pareto k above 0.7).
+    """
+    named = _named(forecasts)
+    _check_same_runs(named)
+    return az.compare({name: fc.idata for name, fc in named.items()}, ic="loo", method=method)
+
+
+def stack(forecasts, weights=None, seed: int = 0) -> StackedForecast:
+    """The mixture of the forecasts' draws at their (common) targets, by weight.
+
+    ``weights`` default to the stacking weights of ``compare(forecasts)``; a dict or
+    Series name -> weight may be given instead. Each forecast contributes
+    ``round(weight × n)`` of its draws (n the fewest draws any of them has), picked at
+    random with ``seed``, the same draws at every target.
+    """
+    named = _named(forecasts)
+    if weights is None:
+        weights = compare(named)["weight"]
+    weights = pd.Series(weights, dtype=float).reindex(list(named))
+    if weights.isna().any() or (weights < 0).any() or weights.sum() <= 0:
+        raise ValueError(f"weights must be >= 0 for every forecast ({list(named)}), got {dict(weights)}")
+    weights = weights / weights.sum()
+    targets = next(iter(named.values())).targets
+    for name, fc in named.items():
+        if fc.targets.shape != targets.shape or not np.allclose(fc.targets, targets, rtol=1e-9):
+            raise ValueError(f"forecast {name!r} was made at other targets ({fc.targets}) than the first ({targets})")
+    total = min(fc.draws().shape[0] for fc in named.values())
+    counts = np.floor(weights.to_numpy() * total + 0.5).astype(int)
+    rng = np.random.default_rng(seed)
+    picks = {name: rng.choice(fc.draws().shape[0], size=count, replace=False) for (name, fc), count in zip(named.items(), counts)}
+    draws = {
+        kind: np.concatenate([fc.draws(kind)[picks[name]] for name, fc in named.items()], axis=0) for kind in KINDS
+    }
+    return StackedForecast(targets=targets, weights=weights, draws_by_kind=draws)
+
+
+class StackedForecast:
+    """A weighted mixture of several laws' forecasts at the same targets."""
+
+    def __init__(self, targets: np.ndarray, weights: pd.Series, draws_by_kind: dict[str, np.ndarray]):
+        self.targets = targets
+        self.weights = weights
+        self._draws = draws_by_kind
+
+    @property
+    def law(self) -> str:
+        return "stacked(" + "+".join(self.weights.index) + ")"
+
+    def draws(self, kind: str = "predictive") -> np.ndarray:
+        """Draws of the mixture, shape (n_draws, n_targets)."""
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        return self._draws[kind]
+
+    def interval(self, prob: float = 0.9, kind: str = "predictive"):
+        """Equal-tailed interval ``(lower, upper)`` per target (arrays)."""
+        if not 0 < prob < 1:
+            raise ValueError(f"prob must lie in (0, 1), got {prob!r}")
+        return tuple(np.quantile(self.draws(kind), [(1 - prob) / 2, (1 + prob) / 2], axis=0))
+
+    def prob_below(self, threshold: float, kind: str = "predictive") -> np.ndarray:
+        return (self.draws(kind) < threshold).mean(axis=0)
+
+    def to_frame(self, kind: str = "predictive") -> pd.DataFrame:
+        """The same columns as ``Forecast.to_frame``."""
+        return _summary(self.targets, self.draws(kind))
+
+    def __repr__(self) -> str:
+        shares = ", ".join(f"{name} {w:.2f}" for name, w in self.weights.items())
+        table = self.to_frame().to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        return f"StackedForecast(weights: {shares})\n{table}"
+
+
+def _named(forecasts) -> dict:
+    if isinstance(forecasts, dict):
+        named = dict(forecasts)
+    else:
+        named = {}
+        for fc in forecasts:
+            name, k = fc.law, 2
+            while name in named:
+                name, k = f"{fc.law}_{k}", k + 1
+            named[name] = fc
+    if len(named) < 2:
+        raise ValueError(f"give at least two forecasts to compare or stack, got {len(named)}")
+    for name, fc in named.items():
+        if not hasattr(fc, "idata") or "log_likelihood" not in fc.idata.groups():
+            raise ValueError(f"{name!r} is not a Bayesian forecast with a pointwise log-likelihood (made by bs.forecast)")
+    return named
+
+
+def _check_same_runs(named: dict) -> None:
+    """LOO compares laws only on the same observations: same observed values, same order."""
+    items = list(named.items())
+    first_name, first = items[0]
+    observed = first.runs[first.settings["observed"]].to_numpy()
+    for name, fc in items[1:]:
+        other = fc.runs[fc.settings["observed"]].to_numpy()
+        if other.shape != observed.shape or not np.allclose(other, observed):
+            raise ValueError(
+                f"forecasts {first_name!r} and {name!r} were fitted to different runs "
+                f"({observed.size} vs {other.size} observations); LOO compares laws on the same data only"
+            )

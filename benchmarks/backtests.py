@@ -1,0 +1,153 @@
+"""Backtests on real data: each law, their stack, and curve_fit + bootstrap, scored side by side.
+
+Data (not shipped with the package; ../shared/data, or --data):
+- Porian et al. (2024) compute-optimal losses, 5 training configurations: per
+  configuration, fit the budgets <= 1/16 of the largest and forecast the two largest
+  (10 forecasts in all; the README's calibration table).
+- Chinchilla's points as digitised by Epoch AI (the 5 highest-loss points dropped, as
+  Epoch did): fit C <= 1e20, forecast every run with C > 1e21.
+
+Methods, all through ``bs.backtest`` in this one process, seed 0:
+- ``bayes``: each law with default priors and sampler settings (and the chinchilla law
+  with ``likelihood="student_t"``); ``stacked``: the loss
+  and chinchilla laws mixed by their stacking weights (``bs.compare``, PSIS-LOO on the
+  fitted runs);
+- ``bootstrap``: scipy curve_fit of the same law with 1,000 bootstrap refits.
+
+    python benchmarks/backtests.py [--data ../shared/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+import bayes_scaling as bs
+
+PORIAN_CONFIG = ["hparams", "warmup", "decay", "param_count", "val"]
+CASES = [  # (label, law, method, law options)
+    ("loss law, bayes", "loss", "bayes", {}),
+    ("chinchilla law, bayes", "chinchilla", "bayes", {}),
+    ("chinchilla law (student_t), bayes", "chinchilla", "bayes", {"likelihood": "student_t"}),
+    ("stacked loss+chinchilla", ["loss", "chinchilla"], "bayes", {}),
+    ("loss law, curve_fit + bootstrap", "loss", "bootstrap", {}),
+    ("chinchilla law, curve_fit + bootstrap", "chinchilla", "bootstrap", {}),
+]
+
+
+def porian_ladders(data_dir: Path):
+    """(config name, runs, holdout_above, fit_up_to) per training configuration."""
+    table = pd.read_csv(data_dir / "porian2024_compute_optimal_owt2.csv").dropna(subset=["loss_star"])
+    for config, group in table.groupby(PORIAN_CONFIG):
+        runs = pd.DataFrame(
+            {"compute": group["flops"], "params": group["N_star"], "tokens": group["T_star"], "loss": group["loss_star"]}
+        ).reset_index(drop=True)
+        third_largest = runs["compute"].nlargest(3).iloc[-1]
+        yield "/".join(config), runs, third_largest, runs["compute"].max() / 16
+
+
+def chinchilla_runs(data_dir: Path) -> pd.DataFrame:
+    """Epoch's digitised Chinchilla points less the 5 highest losses; D = C / (6N)."""
+    raw = pd.read_csv(data_dir / "chinchilla_epoch_svg_extracted.csv").nsmallest(240, "loss")
+    return pd.DataFrame(
+        {
+            "compute": raw["Training FLOP"],
+            "params": raw["Model Size"],
+            "tokens": raw["Training FLOP"] / (6 * raw["Model Size"]),
+            "loss": raw["loss"],
+        }
+    ).reset_index(drop=True)
+
+
+def run_case(runs, law, method, options, holdout_above, fit_up_to):
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = bs.backtest(runs, law=law, holdout_above=holdout_above, fit_up_to=fit_up_to, method=method, seed=0, progress=False, **options)
+    unhealthy = sum(issubclass(w.category, bs.SamplerWarning) for w in caught)
+    return result, time.perf_counter() - start, unhealthy
+
+
+def score_table(results: dict) -> pd.DataFrame:
+    """One row per method: pooled scores over every held-out run."""
+    rows = []
+    for label, (frames, seconds, unhealthy) in results.items():
+        frame = pd.concat(frames, ignore_index=True)
+        rows.append(
+            {
+                "method": label,
+                "forecasts": len(frame),
+                "coverage_50": frame["covered_50"].mean(),
+                "coverage_90": frame["covered_90"].mean(),
+                "median_abs_pct_err": frame["abs_pct_error"].median(),
+                "mean_crps": frame["crps"].mean(),
+                "unhealthy_fits": unhealthy,
+                "seconds": seconds,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def backtest_all(ladders) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per-forecast rows, pooled score table) over ``ladders`` for every case."""
+    pooled = {label: ([], 0.0, 0) for label, *_ in CASES}
+    rows = []
+    for name, runs, holdout_above, fit_up_to in ladders:
+        for label, law, method, options in CASES:
+            result, seconds, unhealthy = run_case(runs, law, method, options, holdout_above, fit_up_to)
+            frames, total, bad = pooled[label]
+            pooled[label] = (frames + [result.frame], total + seconds, bad + unhealthy)
+            rows.append(result.frame.assign(ladder=name, method=label))
+            if label.startswith("stacked"):
+                weights = result.forecast.weights
+                print(f"  {name}: stacking weights " + ", ".join(f"{k} {v:.2f}" for k, v in weights.items()))
+    return pd.concat(rows, ignore_index=True), score_table(pooled)
+
+
+def stacking_check(table: pd.DataFrame) -> str:
+    """Whether the stack scored no worse than the worst single Bayesian law (CRPS, coverage)."""
+    singles = table[table["method"].str.endswith(", bayes")]
+    stacked = table[table["method"].str.startswith("stacked")].iloc[0]
+    worst_crps, worst_cov = singles["mean_crps"].max(), singles["coverage_90"].min()
+    ok = stacked["mean_crps"] <= worst_crps and stacked["coverage_90"] >= worst_cov
+    return (
+        f"stacked mean CRPS {stacked['mean_crps']:.4f} vs worst single law {worst_crps:.4f}; "
+        f"90% coverage {stacked['coverage_90']:.0%} vs worst {worst_cov:.0%}: "
+        + ("not worse than the worst single law" if ok else "WORSE than the worst single law")
+    )
+
+
+def show(title: str, table: pd.DataFrame) -> None:
+    print(f"\n== {title}")
+    formats = {"coverage_50": "{:.0%}".format, "coverage_90": "{:.0%}".format}
+    print(table.to_string(index=False, formatters=formats, float_format=lambda v: f"{v:.4g}"))
+    print(stacking_check(table))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    parser.add_argument("--detail", action="store_true", help="also print every forecast")
+    args = parser.parse_args()
+
+    print("Porian et al. (2024): fit budgets <= 1/16 of the largest, forecast the two largest")
+    porian_rows, porian = backtest_all(porian_ladders(args.data))
+    show("Porian et al., 5 configurations x 2 largest budgets", porian)
+    errors = {label: porian_rows.loc[porian_rows["method"] == label, "abs_pct_error"].to_numpy() for label, *_ in CASES}
+    wins = int((errors["loss law, bayes"] < errors["loss law, curve_fit + bootstrap"]).sum())
+    print(f"loss law: the posterior median is closer than curve_fit's point fit in {wins} of {len(errors['loss law, bayes'])}")
+
+    print("\nChinchilla (Epoch's digitised points, 240): fit C <= 1e20, forecast C > 1e21")
+    chin_rows, chin = backtest_all([("chinchilla", chinchilla_runs(args.data), 1e21, 1e20)])
+    show("Chinchilla, held-out runs with C > 1e21", chin)
+    if args.detail:
+        with pd.option_context("display.width", 250, "display.max_columns", 30):
+            print(pd.concat([porian_rows, chin_rows]).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+if __name__ == "__main__":
+    main()

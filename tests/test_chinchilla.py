@@ -1,0 +1,110 @@
+"""The Chinchilla law: loading, targets, recovery, compute-optimal allocation, Epoch's refit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayes_scaling as bs
+from bayes_scaling.laws import chinchilla
+from tests.synthetic_ladders import CHINCHILLA_TRUTH, isoflop_ladder, true_mean
+
+TARGET = pd.DataFrame({"params": [1e10], "tokens": [2e11]})
+# Epoch AI's refit (Besiroglu et al. 2024) on the digitised points, 95% CIs (../shared/data/README.md)
+EPOCH = {"E": (1.769, 1.871), "A": (285.0, 744.0), "B": (1042.0, 5810.0), "alpha": (0.317, 0.373), "beta": (0.331, 0.415)}
+
+
+@pytest.fixture(scope="module")
+def synthetic_fit():
+    runs = isoflop_ladder("chinchilla", seed=0)
+    return runs, bs.forecast(runs, target=TARGET, law="chinchilla", seed=0, draws=500, tune=500, progress=False)
+
+
+def test_recovers_the_true_law(synthetic_fit):
+    runs, fc = synthetic_fit
+    assert fc.ok, fc.diagnostics.problems()
+    post = fc.idata.posterior
+    for name in ("E", "alpha", "beta"):
+        lower, upper = np.quantile(post[name].to_numpy(), [0.005, 0.995])
+        assert lower < CHINCHILLA_TRUTH[name] < upper, (name, lower, upper)
+    lower, upper = fc.interval(0.99, kind="mean")
+    truth = true_mean("chinchilla", TARGET["params"][0], TARGET["tokens"][0])
+    assert lower < truth < upper
+    np.testing.assert_allclose(fc.targets, 6 * 1e10 * 2e11)
+
+
+def test_compute_optimal_minimises_the_posterior_median_loss_on_the_isoflop_line(synthetic_fit):
+    _, fc = synthetic_fit
+    budget = 5.76e23
+    frame = bs.compute_optimal(fc, [budget, 1e25])
+    assert list(frame["quantity"].unique()) == ["params", "tokens", "tokens_per_param"]
+    row = frame[(frame["budget"] == budget)].set_index("quantity")
+    assert row.loc["params", "median"] * row.loc["tokens", "median"] * 6 == pytest.approx(budget, rel=0.05)
+    # a brute-force search along C = 6ND under each of a few draws lands on the closed form
+    post = fc.idata.posterior
+    params = np.geomspace(1e9, 1e12, 20001)
+    for draw in (0, 100, 400):
+        p = {k: float(post[k].isel(chain=0, draw=draw)) for k in ("E", "A", "B", "alpha", "beta")}
+        loss = p["A"] / params ** p["alpha"] + p["B"] / (budget / (6 * params)) ** p["beta"]
+        best = params[np.argmin(loss)]
+        g = (p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / (p["alpha"] + p["beta"]))
+        assert best == pytest.approx(g * (budget / 6) ** (p["beta"] / (p["alpha"] + p["beta"])), rel=1e-3)
+    with pytest.raises(ValueError, match="budget must be"):
+        bs.compute_optimal(fc, -1)
+
+
+def test_compute_optimal_refuses_other_laws(example_forecast):
+    with pytest.raises(ValueError, match="chinchilla law"):
+        bs.compute_optimal(example_forecast, 1e23)
+
+
+def test_load_derives_compute_and_names_bad_columns():
+    runs = isoflop_ladder("chinchilla", seed=0).drop(columns="compute")
+    loaded = chinchilla.load(runs)
+    np.testing.assert_allclose(loaded["compute"], 6 * runs["params"] * runs["tokens"])
+    with pytest.raises(bs.DataError, match=r"lacks \['tokens'\]"):
+        chinchilla.load(runs.drop(columns="tokens"))
+    bad = runs.copy()
+    bad.loc[4, "params"] = -1.0
+    with pytest.raises(bs.DataError, match="column 'params', row 4"):
+        chinchilla.load(bad)
+
+
+def test_targets_must_be_params_and_tokens(synthetic_fit):
+    runs, _ = synthetic_fit
+    with pytest.raises(bs.DataError, match="DataFrame with columns params and tokens"):
+        bs.forecast(runs, target=1e22, law="chinchilla")
+    with pytest.raises(bs.DataError, match=r"lacks columns \['tokens'\]"):
+        bs.forecast(runs, target=pd.DataFrame({"params": [1e10]}), law="chinchilla")
+
+
+def test_epoch_refit_overlaps_the_posterior(shared_data):
+    """Drop the 5 highest-loss points as Epoch did; every 95% interval overlaps Epoch's."""
+    raw = pd.read_csv(shared_data / "chinchilla_epoch_svg_extracted.csv").nsmallest(240, "loss")
+    runs = pd.DataFrame({"params": raw["Model Size"], "tokens": raw["Training FLOP"] / (6 * raw["Model Size"]), "loss": raw["loss"]})
+    fc = bs.forecast(runs, target=TARGET, law="chinchilla", seed=0, draws=500, tune=500, progress=False)
+    assert fc.ok, fc.diagnostics.problems()
+    for name, (low, high) in EPOCH.items():
+        lower, upper = np.quantile(fc.idata.posterior[name].to_numpy(), [0.025, 0.975])
+        assert lower < high and low < upper, (name, (lower, upper), (low, high))
+
+
+def test_student_t_likelihood_shrugs_off_outlying_runs():
+    """Two runs 10% off the law: the Student-t fit still recovers the truth; the normal one is pulled."""
+    runs = isoflop_ladder("chinchilla", seed=0)
+    runs.loc[[2, 9], "loss"] *= 1.10
+    fits = {
+        likelihood: bs.forecast(runs, target=TARGET, law="chinchilla", likelihood=likelihood, seed=0, **{"draws": 500, "tune": 500, "progress": False})
+        for likelihood in ("normal", "student_t")
+    }
+    assert fits["student_t"].settings["options"]["likelihood"] == "student_t"
+    robust = fits["student_t"].idata.posterior
+    for name in ("E", "alpha", "beta"):
+        lower, upper = np.quantile(robust[name].to_numpy(), [0.005, 0.995])
+        assert lower < CHINCHILLA_TRUTH[name] < upper, (name, lower, upper)
+    # the outliers inflate the normal fit's noise far more than the Student-t scale
+    sigma = {k: float(np.median(fc.idata.posterior["sigma"])) for k, fc in fits.items()}
+    assert sigma["normal"] > 2 * sigma["student_t"], sigma
+    with pytest.raises(ValueError, match="likelihood must be one of"):
+        bs.forecast(runs, target=TARGET, law="chinchilla", likelihood="cauchy")

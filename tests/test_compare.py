@@ -1,0 +1,106 @@
+"""bs.compare (PSIS-LOO) picks the law the data came from; bs.stack mixes forecasts by weight."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayes_scaling as bs
+from tests.synthetic_ladders import isoflop_ladder
+
+PARAMS, TOKENS = 1e10, 2e11
+FAST = {"draws": 300, "tune": 300, "progress": False}
+
+
+def fit_both(truth: str, seed: int) -> dict:
+    runs = isoflop_ladder(truth, seed=seed)
+    return {
+        "loss": bs.forecast(runs, target=6 * PARAMS * TOKENS, law="loss", seed=seed, **FAST),
+        "chinchilla": bs.forecast(
+            runs, target=pd.DataFrame({"params": [PARAMS], "tokens": [TOKENS]}), law="chinchilla", seed=seed, **FAST
+        ),
+    }
+
+
+@pytest.fixture(scope="module", params=["loss", "chinchilla"])
+def fitted(request):
+    return request.param, fit_both(request.param, seed=11)
+
+
+def test_loo_picks_the_true_law(fitted):
+    truth, fits = fitted
+    table = bs.compare(fits)
+    assert table.index[0] == truth, table
+    # the other law is worse by more than twice the standard error of the difference
+    other = table.iloc[1]
+    assert other["elpd_diff"] > 2 * other["dse"], table
+    assert table.loc[truth, "weight"] > 0.9
+
+
+def test_log_likelihood_is_pointwise_per_run(fitted):
+    _, fits = fitted
+    for fc in fits.values():
+        values = fc.idata.log_likelihood["log_loss_obs"]
+        assert values.shape[-1] == len(fc.runs) == 18
+
+
+def test_stack_mixes_draws_by_weight(fitted):
+    _, fits = fitted
+    stacked = bs.stack(fits, weights={"loss": 0.25, "chinchilla": 0.75}, seed=0)
+    draws = stacked.draws()
+    n = min(fc.draws().shape[0] for fc in fits.values())
+    assert draws.shape == (n, 1)
+    # the mixture's share of draws below the loss forecast's median sits between the two
+    cut = float(np.median(fits["loss"].draws()))
+    shares = {name: float((fc.draws() < cut).mean()) for name, fc in fits.items()}
+    expected = 0.25 * shares["loss"] + 0.75 * shares["chinchilla"]
+    assert stacked.prob_below(cut)[0] == pytest.approx(expected, abs=3 * np.sqrt(0.25 / n))
+    assert list(stacked.to_frame().columns) == list(fits["loss"].to_frame().columns)
+    default = bs.stack(fits)  # stacking weights from compare
+    np.testing.assert_allclose(default.weights.sum(), 1.0)
+
+
+def test_compare_and_stack_refuse_what_they_cannot_do(fitted, example_forecast):
+    _, fits = fitted
+    with pytest.raises(ValueError, match="fitted to different runs"):
+        bs.compare([fits["loss"], example_forecast])
+    with pytest.raises(ValueError, match="at least two"):
+        bs.compare([fits["loss"]])
+    with pytest.raises(ValueError, match="other targets"):
+        bs.stack([fits["loss"], example_forecast], weights={"loss": 0.5, "loss_2": 0.5})
+    with pytest.raises(ValueError, match="weights must be >= 0"):
+        bs.stack(fits, weights={"loss": 1.0})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("truth", ["loss", "chinchilla"])
+def test_loo_picks_the_true_law_on_every_seed(truth):
+    """Five seeds per law, default sampler settings: LOO ranks the true law first every time."""
+    picked = []
+    for seed in range(5):
+        runs = isoflop_ladder(truth, seed=seed)
+        fits = {
+            "loss": bs.forecast(runs, target=6 * PARAMS * TOKENS, law="loss", seed=seed, progress=False),
+            "chinchilla": bs.forecast(
+                runs, target=pd.DataFrame({"params": [PARAMS], "tokens": [TOKENS]}), law="chinchilla", seed=seed, progress=False
+            ),
+        }
+        table = bs.compare(fits)
+        picked.append((table.index[0], round(float(table.iloc[1]["elpd_diff"]), 1), round(float(table.iloc[1]["dse"]), 1)))
+    print(truth, picked)
+    assert all(name == truth for name, _, _ in picked), picked
+
+
+def test_log_likelihood_matches_pymc(example_forecast):
+    """The compiled sampler's pointwise log-likelihood equals pm.compute_log_likelihood's."""
+    import pymc as pm
+
+    from bayes_scaling.laws import loss
+
+    runs = example_forecast.runs
+    table, per_problem, options = loss.prepare(runs)
+    model = loss.build_model(table, per_problem, options, {})
+    idata = example_forecast.idata.sel(draw=slice(0, 50))
+    reference = pm.compute_log_likelihood(idata.copy(), model=model, extend_inferencedata=False, progressbar=False)
+    np.testing.assert_allclose(idata.log_likelihood["log_loss_obs"], reference["log_loss_obs"], rtol=1e-9)
