@@ -283,3 +283,19 @@ def test_tiny_cpu_ladder_end_to_end_into_passcounts(tmp_path, monkeypatch):
     per_rung = counts.groupby("run", sort=False)["nll_per_byte"].mean()
     assert per_rung.is_monotonic_decreasing  # bigger rungs, lower loss, more likely canonical solutions
     assert sample_ladder(tmp_path, "easy", settings=settings, device="cpu", max_problems=5, progress=False) == []
+
+
+@pytest.mark.gpu
+def test_sampling_on_cuda_in_bf16_writes_the_memorised_solutions(checkpoint, tmp_path):
+    """The CUDA path (bf16 autocast, a CUDA generator); run by hand on a GPU machine."""
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    code_model = load_code_model(checkpoint / "model.pt", device="cuda")
+    for problem in PROBLEMS.values():
+        assert sample_completions(code_model, problem["prompt"], 4, temperature=0,
+                                  max_new_tokens=64) == [problem["canonical_solution"] + "\n"] * 4
+    prompt = next(iter(PROBLEMS.values()))["prompt"]
+    first = sample_completions(code_model, prompt, 64, temperature=1.5, top_p=0.9, max_new_tokens=32, seed=3)
+    assert sample_completions(code_model, prompt, 64, temperature=1.5, top_p=0.9, max_new_tokens=32, seed=3) == first
+    scored = solution_nll(code_model, prompt, next(iter(PROBLEMS.values()))["canonical_solution"])
+    assert scored["nll_per_byte"] < 0.1

@@ -208,8 +208,10 @@ def sample_ladder(definition, problems="easy", *, settings: SamplingSettings = S
     Samples go to ``rungs/<rung>/samples-<suite>.jsonl``; rows to ``<ladder>/passcounts.csv``.
     Unfinished rungs are skipped (train them first); returns one summary per rung sampled.
     """
-    from bayes_scaling.ladder import load_ladder
-    from bayes_scaling.ladder.results import read_metrics
+    from bayes_scaling.ladder import load_ladder, require_ladder_extra
+
+    require_ladder_extra()
+    from bayes_scaling.ladder.trainer import is_finished
 
     ladder = load_ladder(definition)
     suite, _ = resolve_problems(problems, max_problems)
@@ -221,8 +223,7 @@ def sample_ladder(definition, problems="easy", *, settings: SamplingSettings = S
     summaries = []
     for rung in ladder.select(rungs):
         rung_dir = ladder.rung_dir(rung)
-        metrics = read_metrics(rung_dir / "metrics.json")
-        if rung.name in done or metrics is None or metrics.get("config_hash") != rung.config_hash:
+        if rung.name in done or not is_finished(rung, rung_dir):
             continue
         summaries.append(sample_code(rung_dir, problems, out=rung_dir / f"samples-{suite}.jsonl", settings=settings,
                                      passcounts=passcounts, device=device, workers=workers,
