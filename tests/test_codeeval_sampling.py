@@ -177,16 +177,18 @@ def test_the_adaptive_budget_stops_at_c_passes_or_at_the_maximum():
     two = dict(list(PROBLEMS.items())[:2])
     results = sample_until(two, fake_generator({1}, calls), settings, workers=2)
     first, second = two
-    # round 0 fails, round 1 passes 3 >= 2 times: stop after 6 samples; likewise for both problems
-    assert [(t, n) for t, n, _ in calls] == [(first, 3), (first, 3), (second, 3), (second, 3)]
-    assert [r["passed"] for r in results if r["task_id"] == first] == [False] * 3 + [True] * 3
-    assert [(r["round"], r["index"]) for r in results[:6]] == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
-    assert [r["seed"] for r in results[:6]] == [problem_seed(4, first, 0)] * 3 + [problem_seed(4, first, 1)] * 3
+    # round 0 fails, round 1 passes 3 >= 2 times: stop after 6 samples; the problems take turns
+    assert [(t, n) for t, n, _ in calls] == [(first, 3), (second, 3), (first, 3), (second, 3)]
+    mine = [r for r in results if r["task_id"] == first]
+    assert [r["passed"] for r in mine] == [False] * 3 + [True] * 3
+    assert [(r["round"], r["index"]) for r in mine] == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+    assert [r["seed"] for r in mine] == [problem_seed(4, first, 0)] * 3 + [problem_seed(4, first, 1)] * 3
 
     calls.clear()
-    results = sample_until(two, fake_generator(set(), calls), settings, workers=2)  # never passes
-    assert [(t, n) for t, n, _ in calls] == [(first, 3)] * 3 + [(first, 1)] + [(second, 3)] * 3 + [(second, 1)]
-    assert sum(r["task_id"] == first for r in results) == 10
+    done: list = []
+    results = sample_until(two, fake_generator(set(), calls), settings, workers=2, on_problem_done=done.append)
+    assert [(t, n) for t, n, _ in calls] == [(first, 3), (second, 3)] * 3 + [(first, 1), (second, 1)]  # never passes
+    assert sum(r["task_id"] == first for r in results) == 10 and done == [first, second]
 
 
 def test_problem_seeds_are_deterministic_and_distinct():

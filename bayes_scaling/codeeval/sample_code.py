@@ -19,7 +19,9 @@ import hashlib
 import json
 import os
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -90,32 +92,59 @@ def resolve_problems(spec, max_problems: int | None = None) -> tuple[str, dict[s
 
 
 def sample_until(problems: dict[str, dict], generate: Callable[[dict, int, int], list[str]],
-                 settings: SamplingSettings, workers: int | None = None, on_round: Callable | None = None) -> list[dict]:
+                 settings: SamplingSettings, workers: int | None = None, on_round: Callable | None = None,
+                 on_problem_done: Callable | None = None) -> list[dict]:
     """Every sample drawn for ``problems``, checked: rounds of ``settings.n`` until enough passes or the budget.
 
     ``generate(problem, n, seed)`` returns ``n`` completions. Each sample gets ``task_id,
     completion, round, seed, index`` (its place in the round) and the checker's ``passed``
-    and ``result``. ``on_round(samples)`` is called after each round (to write them out).
+    and ``result``. One round is checked (in a thread; the sandbox's own workers run the
+    programs) while the next is generated, so the GPU does not wait for the checker: a
+    problem that needs another round goes to the front of the queue, and problems take turns.
+    ``on_round(results)`` is called with each checked round and ``on_problem_done(task_id)``
+    when a problem has its samples.
     """
+    queue = deque({"task_id": task_id, "drawn": 0, "passes": 0, "round": 0} for task_id in problems)
     checked: list[dict] = []
-    for task_id, problem in problems.items():
-        drawn = passes = round_ = 0
-        while drawn < settings.budget and (settings.until_passes is None or passes < settings.until_passes):
-            count = min(settings.n, settings.budget - drawn)
-            seed = problem_seed(settings.seed, task_id, round_)
-            completions = generate(problem, count, seed)
-            if len(completions) != count:
-                raise RuntimeError(f"{task_id}: the generator returned {len(completions)} completions, not {count}")
-            samples = [{"task_id": task_id, "completion": c, "round": round_, "seed": seed, "index": i}
-                       for i, c in enumerate(completions)]
-            results = check_completions(samples, {task_id: problem}, workers=workers)
-            passes += sum(r["passed"] for r in results)
-            drawn += count
-            round_ += 1
-            checked += results
-            if on_round:
-                on_round(results)
+
+    def finish(state, future):
+        results = future.result()
+        state["passes"] += sum(r["passed"] for r in results)
+        checked.extend(results)
+        if on_round:
+            on_round(results)
+        if state["drawn"] < settings.budget and (settings.until_passes is None or state["passes"] < settings.until_passes):
+            queue.appendleft(state)
+        elif on_problem_done:
+            on_problem_done(state["task_id"])
+
+    in_flight = None
+    with ThreadPoolExecutor(max_workers=1) as checker:
+        while queue or in_flight:
+            drawn = _draw_round(queue.popleft(), problems, generate, settings) if queue else None
+            if in_flight:
+                finish(*in_flight)
+                in_flight = None
+            if drawn:
+                state, samples = drawn
+                task_id = state["task_id"]
+                in_flight = state, checker.submit(check_completions, samples, {task_id: problems[task_id]}, workers=workers)
     return checked
+
+
+def _draw_round(state: dict, problems: dict[str, dict], generate, settings: SamplingSettings) -> tuple[dict, list[dict]]:
+    """The next round of one problem's samples (not yet checked); advances its state."""
+    task_id = state["task_id"]
+    count = min(settings.n, settings.budget - state["drawn"])
+    seed = problem_seed(settings.seed, task_id, state["round"])
+    completions = generate(problems[task_id], count, seed)
+    if len(completions) != count:
+        raise RuntimeError(f"{task_id}: the generator returned {len(completions)} completions, not {count}")
+    samples = [{"task_id": task_id, "completion": c, "round": state["round"], "seed": seed, "index": i}
+               for i, c in enumerate(completions)]
+    state["drawn"] += count
+    state["round"] += 1
+    return state, samples
 
 
 def record_pass_counts(path, rows: pd.DataFrame) -> None:
@@ -178,10 +207,8 @@ def sample_code(checkpoint, problems="easy", *, out, settings: SamplingSettings 
                 handle.write(json.dumps({"run": run, "suite": suite, **result}) + "\n")
             handle.flush()
 
-        results = []
-        for task_id, problem in problem_set.items():  # one problem at a time, for the progress bar
-            results += sample_until({task_id: problem}, generate, settings, workers=workers, on_round=write_round)
-            bar.update()
+        results = sample_until(problem_set, generate, settings, workers=workers, on_round=write_round,
+                               on_problem_done=lambda _: bar.update())
     bar.close()
     nll = {task_id: solution_nll(code_model, p["prompt"], p["canonical_solution"]) for task_id, p in problem_set.items()}
     rows = pass_counts(results, run=run, compute=compute, nll={k: v["nll"] for k, v in nll.items()}, suite=suite)
