@@ -113,7 +113,7 @@ def forecast(
             "quantities": law_module.quantities(options),
             "observed": law_module.OBSERVED,
             "options": options,
-            "parameters": list(law_module.DIAGNOSED),
+            "parameters": [name for name in law_module.DIAGNOSED if name in idata.posterior],  # options may drop some
             "priors": prior_descriptions(law_module, overrides),
             "data_sha256": data_hash(table),
             "data_source": str(table.attrs.get("source", "DataFrame")),

@@ -9,7 +9,7 @@ put in that bucket (buckets come from the noisy counts), each with its own true 
 k: the same average the forecast reports. The generator has no run-to-run noise, so the
 intervals compared are those of the trend (``kind="mean"``). Slow: one fit per seed.
 
-    python benchmarks/pass_rate_recovery.py [--seeds 30] [--first 0]
+    python benchmarks/pass_rate_recovery.py [--seeds 30] [--first 0] [--problem-k]
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ TARGET = 1e22
 QUANTITIES = ("pass_rate", "neg_log_pass_rate")
 
 
-def one_seed(seed: int) -> tuple[pd.DataFrame, dict]:
+def one_seed(seed: int, problem_k: bool = False) -> tuple[pd.DataFrame, dict]:
     counts, truth = make_example_pass_counts(seed=seed)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.SamplerWarning)
-        fc = bs.forecast(counts, target=TARGET, law="pass_rate", seed=seed, progress=False)
+        fc = bs.forecast(counts, target=TARGET, law="pass_rate", seed=seed, progress=False, problem_k=problem_k)
     seconds = time.perf_counter() - start
     kept = fc.buckets[fc.buckets["bucket"] > 0]
     rows = []
@@ -68,15 +68,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=30)
     parser.add_argument("--first", type=int, default=0)
+    parser.add_argument("--problem-k", action="store_true", help="one k per problem around its bucket's")
     args = parser.parse_args()
     results, healths = [], []
     for seed in range(args.first, args.first + args.seeds):
-        result, health = one_seed(seed)
+        result, health = one_seed(seed, args.problem_k)
         results.append(result)
         healths.append(health)
         mine = result[result["quantity"] == "pass_rate"]
         print(
-            f"seed {seed}: {int(mine['covered'].sum())}/{len(mine)} covered, {health['seconds']:.0f} s, "
+            f"seed {seed}: {int(mine['covered'].sum())}/{len(mine)} covered (missed: {' '.join(mine.loc[~mine['covered'], 'bucket']) or '-'}), {health['seconds']:.0f} s, "
             f"divergences {health['divergences']}, r_hat {health['r_hat']:.3f}, "
             f"step {health['step_size']:.3f}, depth {health['tree_depth']:.1f}",
             flush=True,

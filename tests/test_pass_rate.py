@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from pymc_extras.prior import Prior
 
 import bayes_scaling as bs
 from bayes_scaling.buckets import assign_buckets
@@ -137,3 +138,19 @@ def test_run_shifts_are_off_the_trend():
     np.testing.assert_allclose(basis.T @ basis, np.eye(3), atol=1e-12)
     np.testing.assert_allclose(np.column_stack([np.ones(5), x]).T @ basis, 0, atol=1e-12)
     assert _off_trend_basis(np.zeros(3)).shape == (3, 2)  # one compute: only the mean is removed
+
+
+def test_problem_k_gives_each_problem_its_own_exponent(counts, fc):
+    assert "k_problem" not in fc.idata.posterior  # default: one k per bucket, as in GPT-4's law
+    with pytest.raises(ValueError, match="problem_k=True"):
+        bs.forecast(counts, target=TARGET, law="pass_rate", buckets=3, exclude_hardest=4, prior={"log_k_within": Prior("HalfNormal", sigma=0.1)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.SamplerWarning)
+        own = bs.forecast(
+            counts, target=TARGET, law="pass_rate", buckets=3, exclude_hardest=4, problem_k=True, draws=300, tune=300, seed=0, progress=False
+        )
+    k = own.idata.posterior["k_problem"]
+    assert k.shape[-1] == (own.buckets["bucket"] > 0).sum()
+    assert "log_k_within" in own.settings["parameters"]
+    lower, upper = own.interval(0.9, kind="mean", bucket="all")
+    assert 0 < lower < upper < 1

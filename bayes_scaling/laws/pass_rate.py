@@ -10,10 +10,11 @@ individually and partially pooled:
 
 - ``log α_i ~ N(log_alpha_bucket[g], log_alpha_spread[g])``, α_i being ``−log p_i`` at
   ``C_ref``, the geometric mean of the fitted compute (sampled at a per-problem pivot);
-- ``log k_g ~ N(log_k_mean, log_k_spread)``: buckets share strength on how fast problems
-  get easier; and each problem's own ``log k_i ~ N(log k_g, log_k_within)``, because
-  buckets drawn from noisy scores put some problems next to neighbours that improve at
-  another rate (one k per bucket made the intervals far too sure: 68% coverage);
+- ``log k_g ~ N(log_k_mean, log_k_spread)`` (centred): buckets share strength on how fast
+  problems get easier. With ``problem_k=True`` each problem has its own
+  ``log k_i ~ N(log k_g, log_k_within)``: buckets cut from noisy scores put a few problems
+  next to neighbours that improve at another rate, which one k per bucket cannot represent
+  (docs/pass-rate-law.md has what each choice measured);
 - ``log λ_ij`` also gets ``run_shift_j``, one shift per training run shared by all its
   problems: whole models land above or below the trend (seeds, data order), and with
   thousands of samples per problem that, not binomial noise, is what limits a forecast.
@@ -115,8 +116,10 @@ def quantities(options: dict) -> list[str]:
     return ["pass_rate", "neg_log_pass_rate"] + [f"pass@{k}" for k in options["pass_at"] if k != 1]
 
 
-def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, pass_at=(10,)):
+def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, pass_at=(10,), problem_k: bool = False):
     """Assign buckets from the fitting data and keep the problems the law is fitted on.
+
+    ``problem_k=True`` gives every problem its own k around its bucket's (see the module).
 
     Returns the fitted table, per-problem data to keep with the forecast, and settings.
     """
@@ -132,6 +135,7 @@ def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, p
         "buckets": int(buckets),
         "exclude_hardest": int(exclude_hardest),
         "pass_at": ks,
+        "problem_k": bool(problem_k),
     }
     per_problem = {
         "problem_name": assignment["problem"].astype(str).to_numpy(),
@@ -181,12 +185,17 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         # ties the six offsets to the mean and spread along a thin ridge (step size 0.02).
         log_k = pm.Normal("log_k", log_k_mean, log_k_spread, dims="bucket")
         k = pm.Deterministic("k", pt.exp(log_k), dims="bucket")
-        # Problems of one bucket need not share k exactly: buckets come from noisy scores and
-        # a problem near a border may behave like its neighbours in the next bucket. Its own k
-        # scatters around its bucket's (non-centred: most problems say little about their k).
-        log_k_within = chosen["log_k_within"].create_variable("log_k_within")
-        k_scatter = pm.Normal("k_scatter", 0.0, 1.0, dims="problem")
-        k_of_problem = pm.Deterministic("k_problem", pt.exp(log_k[bucket_of] + log_k_within * k_scatter), dims="problem")
+        # problem_k=True: problems of one bucket need not share k exactly (buckets come from
+        # noisy scores, and a problem near a border may improve like its neighbours in the next
+        # bucket); each k scatters around its bucket's, non-centred (most problems say little).
+        if options.get("problem_k", False):
+            log_k_within = chosen["log_k_within"].create_variable("log_k_within")
+            k_scatter = pm.Normal("k_scatter", 0.0, 1.0, dims="problem")
+            k_of_problem = pm.Deterministic("k_problem", pt.exp(log_k[bucket_of] + log_k_within * k_scatter), dims="problem")
+        elif "log_k_within" in priors:
+            raise ValueError("a prior on 'log_k_within' needs problem_k=True (one k per problem)")
+        else:
+            k_of_problem = k[bucket_of]
 
         log_alpha_bucket = chosen["log_alpha_bucket"].create_variable("log_alpha_bucket")
         log_alpha_spread = chosen["log_alpha_spread"].create_variable("log_alpha_spread")
@@ -208,8 +217,9 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         # is the bucket levels' and k's job (leaving it in made the chains crawl, r_hat 1.04).
         # So the shifts live in the off-trend subspace, on an orthonormal basis of it: shifts
         # projected there from one per run left two directions held by the prior alone, a
-        # funnel in run_noise. Non-centred: on runs without noise run_noise goes to ~0, where
-        # centred shifts diverged (74 divergences on synthetic data, 0 non-centred).
+        # funnel in run_noise. Non-centred: where runs have no noise run_noise goes to ~0 and
+        # centred shifts diverged (synthetic data: 74 divergences centred, 0 non-centred); on
+        # Pythia, whose runs do shift, it left 5 divergences (the earlier centred shifts: 0).
         basis = _off_trend_basis(np.log(run_compute / options["compute_ref"]))
         if basis.shape[1]:
             free_shift = run_noise * pm.Normal("run_shift_free", 0.0, 1.0, shape=basis.shape[1])
@@ -270,12 +280,15 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng=None, m
     the (chain, draw) axes of ``posterior``; ``max_draws`` thins them for plotting.
     """
     alpha = np.asarray(posterior["alpha"])  # (chain, draw, problem)
-    k = np.asarray(posterior["k_problem"])  # (chain, draw, problem)
+    order = _kept_buckets(constant).to_numpy() - 1
+    per_problem = "k_problem" in posterior  # problem_k=True, else one k per bucket
+    k = np.asarray(posterior["k_problem"] if per_problem else posterior["k"])  # (chain, draw, problem or bucket)
     if max_draws is not None:
         flat_alpha, flat_k = alpha.reshape(-1, alpha.shape[-1]), k.reshape(-1, k.shape[-1])
         step = max(1, flat_alpha.shape[0] // max_draws)
         alpha, k = flat_alpha[None, ::step], flat_k[None, ::step]
-    order = _kept_buckets(constant).to_numpy() - 1
+    if not per_problem:
+        k = k[..., order]
     x = np.log(np.asarray(compute, dtype=float) / options["compute_ref"])
     noise = np.asarray(posterior["run_noise"])
     if max_draws is not None:
