@@ -114,7 +114,7 @@ def forecast(
             "observed": law_module.OBSERVED,
             "options": options,
             "parameters": [name for name in law_module.DIAGNOSED if name in idata.posterior],  # options may drop some
-            "priors": prior_descriptions(law_module, overrides),
+            "priors": {k: v for k, v in prior_descriptions(law_module, overrides).items() if k in idata.posterior},
             "data_sha256": data_hash(table),
             "data_source": str(table.attrs.get("source", "DataFrame")),
             "seed": settings.seed,

@@ -151,6 +151,7 @@ def test_problem_k_gives_each_problem_its_own_exponent(counts, fc):
         )
     k = own.idata.posterior["k_problem"]
     assert k.shape[-1] == (own.buckets["bucket"] > 0).sum()
-    assert "log_k_within" in own.settings["parameters"]
+    assert "log_k_within" in own.settings["parameters"] and "log_k_within" in own.settings["priors"]
+    assert "log_k_within" not in fc.settings["priors"]  # the default model has no such parameter
     lower, upper = own.interval(0.9, kind="mean", bucket="all")
     assert 0 < lower < upper < 1
