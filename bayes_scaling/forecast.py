@@ -126,8 +126,8 @@ def forecast(
             "quantities": law_module.quantities(options),
             "observed": law_module.OBSERVED,
             "options": options,
-            "parameters": list(law_module.DIAGNOSED),
-            "priors": prior_descriptions(law_module, overrides),
+            "parameters": [name for name in law_module.DIAGNOSED if name in idata.posterior],  # options may drop some
+            "priors": {k: v for k, v in prior_descriptions(law_module, overrides).items() if k in idata.posterior},
             "data_sha256": data_hash(table),
             "data_source": str(table.attrs.get("source", "DataFrame")),
             "seed": settings.seed,

@@ -6,8 +6,10 @@ import warnings
 
 import numpy as np
 import pytest
+from pymc_extras.prior import Prior
 
 import bayes_scaling as bs
+from bayes_scaling.buckets import assign_buckets
 from bayes_scaling.datasets import make_example_pass_counts
 
 COMPUTES = (1e17, 1e18, 1e19, 1e20)
@@ -115,3 +117,41 @@ def test_report_of_a_pass_rate_forecast(fc, tmp_path):
     assert "per problem" in text and "experimental" in text
     assert text.count("<td>all</td>") >= 1
     assert "P(pass_rate &lt; threshold)" in text or "P(pass_rate < threshold)" in text
+
+
+def test_example_groups_are_the_buckets_of_noise_free_scores():
+    # with ~unlimited samples the fitted buckets are exactly the generator's groups, each with one k
+    counts, truth = make_example_pass_counts(seed=3, problems=60, n=10**9, buckets=4, exclude_hardest=6)
+    assigned = assign_buckets(counts, buckets=4, exclude_hardest=6).merge(truth, on="problem")
+    kept = assigned[~assigned["excluded"]]
+    assert (kept["bucket"].astype(int) == kept["group"]).all()
+    assert (kept.groupby("bucket")["k"].nunique() == 1).all()
+    assert (assigned.loc[assigned["excluded"], "group"] == 4).all()
+
+
+def test_run_shifts_are_off_the_trend():
+    from bayes_scaling.laws.pass_rate import _off_trend_basis
+
+    x = np.log([1.0, 3.0, 10.0, 30.0, 100.0])
+    basis = _off_trend_basis(x)
+    assert basis.shape == (5, 3)
+    np.testing.assert_allclose(basis.T @ basis, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(np.column_stack([np.ones(5), x]).T @ basis, 0, atol=1e-12)
+    assert _off_trend_basis(np.zeros(3)).shape == (3, 2)  # one compute: only the mean is removed
+
+
+def test_problem_k_gives_each_problem_its_own_exponent(counts, fc):
+    assert "k_problem" not in fc.idata.posterior  # default: one k per bucket, as in GPT-4's law
+    with pytest.raises(ValueError, match="problem_k=True"):
+        bs.forecast(counts, target=TARGET, law="pass_rate", buckets=3, exclude_hardest=4, prior={"log_k_within": Prior("HalfNormal", sigma=0.1)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.SamplerWarning)
+        own = bs.forecast(
+            counts, target=TARGET, law="pass_rate", buckets=3, exclude_hardest=4, problem_k=True, draws=300, tune=300, seed=0, progress=False
+        )
+    k = own.idata.posterior["k_problem"]
+    assert k.shape[-1] == (own.buckets["bucket"] > 0).sum()
+    assert "log_k_within" in own.settings["parameters"] and "log_k_within" in own.settings["priors"]
+    assert "log_k_within" not in fc.settings["priors"]  # the default model has no such parameter
+    lower, upper = own.interval(0.9, kind="mean", bucket="all")
+    assert 0 < lower < upper < 1

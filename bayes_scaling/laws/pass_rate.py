@@ -8,12 +8,15 @@ each problem i in run j contributes ``correct_ij ~ Binomial(n_ij, p_ij)`` with
 overconfident on synthetic data (../shared/SAMPLING-NOTES.md), so problems are modelled
 individually and partially pooled:
 
-- ``log α_i = log_alpha_bucket[g] + log_alpha_spread[g]·z_i`` (non-centred), α_i being
-  ``−log p_i`` at ``C_ref``, the geometric mean of the fitted compute;
-- ``log k_g = log_k_mean + log_k_spread·w_g`` (non-centred): buckets share strength on how
-  fast problems get easier.
-
-- ``log λ_ij`` also gets ``run_noise·e_j``, one shift per training run shared by all its
+- ``log α_i ~ N(log_alpha_bucket[g], log_alpha_spread[g])``, α_i being ``−log p_i`` at
+  ``C_ref``, the geometric mean of the fitted compute (sampled at a per-problem pivot);
+- ``log k_g ~ N(log_k_mean, log_k_spread)`` (centred): buckets share strength on how fast
+  problems get easier. With ``problem_k=True`` each problem has its own
+  ``log k_i = log k_g + log_k_within·t_i`` (t_i Student-t, 4 degrees of freedom): buckets
+  cut from noisy scores put a few problems next to neighbours that improve at another
+  rate, which one k per bucket cannot represent (docs/pass-rate-law.md has what each
+  choice measured);
+- ``log λ_ij`` also gets ``run_shift_j``, one shift per training run shared by all its
   problems: whole models land above or below the trend (seeds, data order), and with
   thousands of samples per problem that, not binomial noise, is what limits a forecast.
 
@@ -36,9 +39,9 @@ from bayes_scaling.data import load_pass_counts
 
 NAME = "pass_rate"
 OBSERVED = "correct"
-PARAMETERS = ("log_alpha_bucket", "log_alpha_spread", "log_k_mean", "log_k_spread", "run_noise")
-DERIVED = ("k",)
-DIAGNOSED = PARAMETERS + ("alpha", "k")  # every problem's α must converge too
+PARAMETERS = ("log_alpha_bucket", "log_alpha_spread", "log_k_mean", "log_k_spread", "log_k_within", "run_noise")
+DERIVED = ("k", "k_problem")
+DIAGNOSED = PARAMETERS + ("alpha", "k", "k_problem")  # every problem's α and k must converge too
 PRIOR_NAMES = PARAMETERS
 BUCKET_PRIORS = ("log_alpha_bucket", "log_alpha_spread")
 TARGET_ACCEPT = 0.95
@@ -55,6 +58,7 @@ SUPPORT = {
     "log_alpha_spread": (0.0, np.inf),
     "log_k_mean": (-np.inf, np.inf),
     "log_k_spread": (0.0, np.inf),
+    "log_k_within": (0.0, np.inf),
     "run_noise": (0.0, np.inf),
 }
 
@@ -79,6 +83,12 @@ PRIOR_REASONS = {
         "How much k differs between buckets (sd of log k): buckets of one benchmark and one "
         "recipe should improve at related rates, so differences of a factor e^±1 are allowed.",
     ),
+    "log_k_within": (
+        'Prior("HalfNormal", sigma=0.3)',
+        "How much k differs between problems of one bucket (sd of log k): buckets group "
+        "problems by how small models did, which says little about how fast each improves; "
+        "0.3 lets single problems improve ~35% faster or slower than their bucket.",
+    ),
     "run_noise": (
         'Prior("HalfNormal", sigma=0.5)',
         "How far one training run sits off the trend, as a shift of log(−log pass rate) shared by "
@@ -95,6 +105,7 @@ def default_priors() -> dict[str, Prior]:
         "log_alpha_spread": Prior("HalfNormal", sigma=1.5, dims="bucket"),
         "log_k_mean": Prior("Normal", mu=np.log(0.3), sigma=1.0),
         "log_k_spread": Prior("HalfNormal", sigma=0.5),
+        "log_k_within": Prior("HalfNormal", sigma=0.3),
         "run_noise": Prior("HalfNormal", sigma=0.5),
     }
 
@@ -108,8 +119,10 @@ def quantities(options: dict) -> list[str]:
     return ["pass_rate", "neg_log_pass_rate"] + [f"pass@{k}" for k in options["pass_at"] if k != 1]
 
 
-def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, pass_at=(10,)):
+def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, pass_at=(10,), problem_k: bool = False):
     """Assign buckets from the fitting data and keep the problems the law is fitted on.
+
+    ``problem_k=True`` gives every problem its own k around its bucket's (see the module).
 
     Returns the fitted table, per-problem data to keep with the forecast, and settings.
     """
@@ -125,6 +138,7 @@ def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, p
         "buckets": int(buckets),
         "exclude_hardest": int(exclude_hardest),
         "pass_at": ks,
+        "problem_k": bool(problem_k),
     }
     per_problem = {
         "problem_name": assignment["problem"].astype(str).to_numpy(),
@@ -170,9 +184,23 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         level_estimate = pm.Data("problem_level_estimate", pivot_level)
         log_k_mean = chosen["log_k_mean"].create_variable("log_k_mean")
         log_k_spread = chosen["log_k_spread"].create_variable("log_k_spread")
-        k_offset = pm.Normal("k_offset", 0.0, 1.0, dims="bucket")
-        k = pm.Deterministic("k", pt.exp(log_k_mean + log_k_spread * k_offset), dims="bucket")
-        k_of_problem = k[bucket_of]
+        # Centred: every bucket's k is pinned by thousands of samples, and a non-centred k
+        # ties the six offsets to the mean and spread along a thin ridge (step size 0.02).
+        log_k = pm.Normal("log_k", log_k_mean, log_k_spread, dims="bucket")
+        k = pm.Deterministic("k", pt.exp(log_k), dims="bucket")
+        # problem_k=True: problems of one bucket need not share k exactly (buckets come from
+        # noisy scores, and a problem near a border may improve like its neighbours in the next
+        # bucket); each k scatters around its bucket's, non-centred (most problems say little).
+        if options.get("problem_k", False):
+            log_k_within = chosen["log_k_within"].create_variable("log_k_within")
+            # Student-t: a few problems from a neighbouring bucket may differ by 3× in k; a
+            # normal scatter shrank them back to their bucket (79% vs 85% recovery, 11 seeds).
+            k_scatter = pm.StudentT("k_scatter", nu=4, mu=0.0, sigma=1.0, dims="problem")
+            k_of_problem = pm.Deterministic("k_problem", pt.exp(log_k[bucket_of] + log_k_within * k_scatter), dims="problem")
+        elif "log_k_within" in priors:
+            raise ValueError("a prior on 'log_k_within' needs problem_k=True (one k per problem)")
+        else:
+            k_of_problem = k[bucket_of]
 
         log_alpha_bucket = chosen["log_alpha_bucket"].create_variable("log_alpha_bucket")
         log_alpha_spread = chosen["log_alpha_spread"].create_variable("log_alpha_spread")
@@ -190,12 +218,19 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         log_alpha = log_alpha_at_pivot + k_of_problem * pivot
         pm.Deterministic("alpha", pt.exp(log_alpha), dims="problem")
         run_noise = chosen["run_noise"].create_variable("run_noise")
-        # Centred: with hundreds of problems per run the data pin each run's shift down. Only
-        # what a constant and a trend in log compute cannot explain is a shift: the rest is
-        # the bucket levels' and k's job, and leaving it in made the chains crawl (r_hat 1.04).
-        raw_shift = pm.Normal("run_shift_raw", 0.0, run_noise, dims="run")
-        projection = pm.Data("run_projection", _off_trend_projection(np.log(run_compute / options["compute_ref"])))
-        run_shift = pm.Deterministic("run_shift", pt.dot(projection, raw_shift), dims="run")
+        # Only what a constant and a trend in log compute cannot explain is a shift: the rest
+        # is the bucket levels' and k's job (leaving it in made the chains crawl, r_hat 1.04).
+        # So the shifts live in the off-trend subspace, on an orthonormal basis of it: shifts
+        # projected there from one per run left two directions held by the prior alone, a
+        # funnel in run_noise. Non-centred: where runs have no noise run_noise goes to ~0 and
+        # centred shifts diverged (synthetic data: 74 divergences centred, 0 non-centred); on
+        # Pythia, whose runs do shift, it left 5 divergences (the earlier centred shifts: 0).
+        basis = _off_trend_basis(np.log(run_compute / options["compute_ref"]))
+        if basis.shape[1]:
+            free_shift = run_noise * pm.Normal("run_shift_free", 0.0, 1.0, shape=basis.shape[1])
+            run_shift = pm.Deterministic("run_shift", pt.dot(pm.Data("run_basis", basis), free_shift), dims="run")
+        else:  # two runs or fewer: a trend explains any shift
+            run_shift = pt.zeros(basis.shape[0])
 
         # −log p = α·exp(−k·x); logit p = −λ − log(1 − e^−λ), stable for tiny and huge λ.
         log_lam = (
@@ -208,12 +243,14 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
     return model
 
 
-def _off_trend_projection(x: np.ndarray) -> np.ndarray:
-    """The projection that removes a constant and a linear trend in ``x`` from a vector."""
+def _off_trend_basis(x: np.ndarray) -> np.ndarray:
+    """Orthonormal columns spanning the vectors over runs with no constant and no linear
+    trend in ``x``: ``basis @ N(0, σ²I)`` is ``N(0, σ²·P)``, P the off-trend projection."""
     design = np.column_stack([np.ones_like(x), x])
     if np.linalg.matrix_rank(design) < 2:  # one compute for all runs: remove the mean only
         design = design[:, :1]
-    return np.eye(x.size) - design @ np.linalg.pinv(design)
+    left, _, _ = np.linalg.svd(design, full_matrices=True)
+    return left[:, design.shape[1] :]
 
 
 def _information_pivots(table, problem_code, run_code, x_run, problems: int) -> np.ndarray:
@@ -248,18 +285,21 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng=None, m
     the (chain, draw) axes of ``posterior``; ``max_draws`` thins them for plotting.
     """
     alpha = np.asarray(posterior["alpha"])  # (chain, draw, problem)
-    k = np.asarray(posterior["k"])  # (chain, draw, bucket)
+    order = _kept_buckets(constant).to_numpy() - 1
+    per_problem = "k_problem" in posterior  # problem_k=True, else one k per bucket
+    k = np.asarray(posterior["k_problem"] if per_problem else posterior["k"])  # (chain, draw, problem or bucket)
     if max_draws is not None:
         flat_alpha, flat_k = alpha.reshape(-1, alpha.shape[-1]), k.reshape(-1, k.shape[-1])
         step = max(1, flat_alpha.shape[0] // max_draws)
         alpha, k = flat_alpha[None, ::step], flat_k[None, ::step]
-    order = _kept_buckets(constant).to_numpy() - 1
+    if not per_problem:
+        k = k[..., order]
     x = np.log(np.asarray(compute, dtype=float) / options["compute_ref"])
     noise = np.asarray(posterior["run_noise"])
     if max_draws is not None:
         noise = noise.reshape(-1)[None, ::step]
     rng = np.random.default_rng(0) if rng is None else rng
-    mean_lam = alpha[..., None, :] * np.exp(-k[..., order][..., None, :] * x[:, None])  # (c, d, target, problem)
+    mean_lam = alpha[..., None, :] * np.exp(-k[..., None, :] * x[:, None])  # (c, d, target, problem)
     # one new run: its own shift off the trend, shared by its problems
     shift = np.exp(noise[..., None, None] * rng.standard_normal(noise.shape + (x.size, 1)))
     groups = [order == g for g in range(options["buckets"])] + [np.ones_like(order, dtype=bool)]
