@@ -155,3 +155,47 @@ def test_problem_k_gives_each_problem_its_own_exponent(counts, fc):
     assert "log_k_within" not in fc.settings["priors"]  # the default model has no such parameter
     lower, upper = own.interval(0.9, kind="mean", bucket="all")
     assert 0 < lower < upper < 1
+
+
+def _redraw_with_run_shifts(counts, truth, shift_sd: float, seed: int):
+    """The same problems and runs, each run's −log p scaled by e^shift: whole runs off the trend."""
+    rng = np.random.default_rng(seed)
+    runs = counts["run"].unique()
+    shift = dict(zip(runs, rng.normal(0.0, shift_sd, len(runs))))
+    table = counts.merge(truth[["problem", "alpha", "k"]], on="problem")
+    lam = table["alpha"] * (table["compute"] / truth.attrs["compute_ref"]) ** (-table["k"]) * np.exp(table["run"].map(shift))
+    out = counts.copy()
+    out["correct"] = rng.binomial(table["n"].to_numpy(), np.exp(-lam.to_numpy()))
+    return out
+
+
+def test_run_shifts_are_centred_only_where_the_runs_visibly_shift():
+    from bayes_scaling.laws import pass_rate
+
+    computes = (1e17, 3e17, 1e18, 3e18, 1e19, 3e19)
+    for seed in range(3):
+        counts, truth = make_example_pass_counts(seed=seed, problems=60, computes=computes, n=200, buckets=4, exclude_hardest=6)
+        quiet = pass_rate.prepare(bs.load_pass_counts(counts), buckets=4, exclude_hardest=6)[2]
+        # no run noise in the generator: residuals are binomial noise, dispersion near 1
+        assert quiet["run_dispersion"] < 4 and quiet["run_shifts"] == "non_centred"
+        shifted = _redraw_with_run_shifts(counts, truth, shift_sd=0.3, seed=seed)
+        loud = pass_rate.prepare(bs.load_pass_counts(shifted), buckets=4, exclude_hardest=6)[2]
+        assert loud["run_dispersion"] > 3 * pass_rate.CENTRED_SHIFTS_ABOVE and loud["run_shifts"] == "centred"
+    forced = pass_rate.prepare(bs.load_pass_counts(counts), buckets=4, exclude_hardest=6, run_shifts="centred")[2]
+    assert forced["run_shifts"] == "centred" and "run_dispersion" not in forced
+    assert pass_rate.structure(forced) != pass_rate.structure(quiet)  # two compiled samplers, never one reused
+    with pytest.raises(ValueError, match="run_shifts must be one of"):
+        pass_rate.prepare(bs.load_pass_counts(counts), run_shifts="centered")
+
+
+def test_centred_shifts_fit_runs_that_shift():
+    base, truth = make_example_pass_counts(seed=0, problems=40, computes=(1e17, 3e17, 1e18, 3e18, 1e19, 3e19), n=200, buckets=3, exclude_hardest=4)
+    shifted = _redraw_with_run_shifts(base, truth, shift_sd=0.3, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.SamplerWarning)
+        fit = bs.forecast(shifted, target=TARGET, law="pass_rate", buckets=3, exclude_hardest=4, draws=300, tune=300, seed=0, progress=False)
+    assert fit.settings["options"]["run_shifts"] == "centred"
+    assert fit.diagnostics.divergences == 0
+    # the shifts are seen: run_noise's posterior sits well away from 0, around the 0.3 put in
+    noise = fit.idata.posterior["run_noise"].to_numpy().ravel()
+    assert 0.1 < np.median(noise) < 0.8

@@ -19,6 +19,8 @@ individually and partially pooled:
 - ``log λ_ij`` also gets ``run_shift_j``, one shift per training run shared by all its
   problems: whole models land above or below the trend (seeds, data order), and with
   thousands of samples per problem that, not binomial noise, is what limits a forecast.
+  The shifts are sampled centred where the data show them and non-centred where they do not
+  (``run_shifts="auto"``, decided by ``run_dispersion``).
 
 Outputs at each target, per bucket and over all kept problems: ``neg_log_pass_rate``
 (GPT-4's ``−E_P[log pass_rate]``), ``pass_rate`` (mean pass@1) and ``pass@k``, averaged
@@ -38,6 +40,11 @@ from bayes_scaling.buckets import assign_buckets
 from bayes_scaling.data import load_pass_counts
 
 NAME = "pass_rate"
+RUN_SHIFTS = ("auto", "centred", "non_centred")
+# run_dispersion() above this: the runs visibly sit off their problems' trends, and the shifts
+# are sampled centred. Measured: synthetic data without run noise 0.95-2.7 (8 seeds); Pythia on
+# GSM8K 33 (final checkpoints <= 1.4B), 52 (all final), 627 (training checkpoints).
+CENTRED_SHIFTS_ABOVE = 10.0
 OBSERVED = "correct"
 PARAMETERS = ("log_alpha_bucket", "log_alpha_spread", "log_k_mean", "log_k_spread", "log_k_within", "run_noise")
 DERIVED = ("k", "k_problem")
@@ -119,16 +126,21 @@ def quantities(options: dict) -> list[str]:
     return ["pass_rate", "neg_log_pass_rate"] + [f"pass@{k}" for k in options["pass_at"] if k != 1]
 
 
-def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, pass_at=(10,), problem_k: bool = False):
+def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, pass_at=(10,), problem_k: bool = False,
+            run_shifts: str = "auto"):
     """Assign buckets from the fitting data and keep the problems the law is fitted on.
 
     ``problem_k=True`` gives every problem its own k around its bucket's (see the module).
+    ``run_shifts``: how the runs' shifts off the trend are sampled; ``"auto"`` picks
+    ``"centred"`` when the data show them (``run_dispersion``), else ``"non_centred"``.
 
     Returns the fitted table, per-problem data to keep with the forecast, and settings.
     """
     ks = sorted({int(k) for k in np.atleast_1d(pass_at)})
     if not ks or ks[0] < 1:
         raise ValueError(f"pass_at must be positive integers, got {pass_at!r}")
+    if run_shifts not in RUN_SHIFTS:
+        raise ValueError(f"run_shifts must be one of {list(RUN_SHIFTS)}, got {run_shifts!r}")
     assignment = assign_buckets(counts, buckets=buckets, exclude_hardest=exclude_hardest)
     kept = assignment.loc[~assignment["excluded"]].sort_values("problem").reset_index(drop=True)
     table = counts[counts["problem"].isin(kept["problem"])].reset_index(drop=True)
@@ -145,7 +157,49 @@ def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, p
         "difficulty_score": assignment["score"].to_numpy(dtype=float),
         "bucket": assignment["bucket"].fillna(0).astype(int).to_numpy(),  # 0: excluded
     }
+    if run_shifts == "auto":
+        dispersion = run_dispersion(table, per_problem, options["compute_ref"])
+        options["run_dispersion"] = dispersion
+        run_shifts = "centred" if dispersion > CENTRED_SHIFTS_ABOVE else "non_centred"
+    options["run_shifts"] = run_shifts
     return table, per_problem, options
+
+
+def structure(options: dict) -> tuple:
+    """What changes the model's graph besides the priors: a compiled sampler is reused only within it."""
+    return (options.get("run_shifts", "non_centred"),)
+
+
+def run_dispersion(table: pd.DataFrame, per_problem: dict, compute_ref: float) -> float:
+    """How far whole runs sit off their problems' trends, in units of binomial noise (~1 if not at all).
+
+    Per problem, a weighted line of log λ̂ = log(−log p̂) against log compute (the law is that
+    line); per run, the weighted mean residual over its problems, squared over its variance,
+    averaged over runs (with the two degrees of freedom of each line given back). Only cells
+    with 0 < correct < n count: at 0 or n the smoothed λ̂ says more about the smoothing.
+    """
+    problem_code, run_code, run_compute, _, problems = _index(table, per_problem)
+    x = np.log(run_compute / compute_ref)[run_code]
+    n = table["n"].to_numpy(dtype=float)
+    correct = table["correct"].to_numpy(dtype=float)
+    p = (correct + 0.5) / (n + 1)
+    y = np.log(-np.log(p))
+    weight = np.where((correct > 0) & (correct < n), n * np.log(p) ** 2 * p / (1 - p), 0.0)
+    sums = {name: np.bincount(problem_code, weights=weight * v, minlength=len(problems))
+            for name, v in (("w", 1.0), ("x", x), ("y", y), ("xx", x * x), ("xy", x * y))}
+    det = sums["w"] * sums["xx"] - sums["x"] ** 2
+    has_line = det > 1e-9 * np.maximum(sums["w"], 1.0) ** 2  # two or more informative runs
+    slope = np.divide(sums["w"] * sums["xy"] - sums["x"] * sums["y"], det, out=np.zeros_like(det), where=has_line)
+    intercept = np.divide(sums["y"] - slope * sums["x"], sums["w"], out=np.zeros_like(det), where=has_line)
+    residual = y - intercept[problem_code] - slope[problem_code] * x
+    weight = np.where(has_line[problem_code], weight, 0.0)
+    runs = len(run_compute)
+    run_weight = np.bincount(run_code, weights=weight, minlength=runs)
+    seen = run_weight > 0
+    if seen.sum() < 3:
+        return 0.0  # too few informative runs to see a shift
+    shift = np.bincount(run_code, weights=weight * residual, minlength=runs)[seen] / run_weight[seen]
+    return float(np.mean(shift**2 * run_weight[seen]) * seen.sum() / (seen.sum() - 2))
 
 
 def _kept_buckets(per_problem) -> pd.Series:
@@ -222,12 +276,16 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         # is the bucket levels' and k's job (leaving it in made the chains crawl, r_hat 1.04).
         # So the shifts live in the off-trend subspace, on an orthonormal basis of it: shifts
         # projected there from one per run left two directions held by the prior alone, a
-        # funnel in run_noise. Non-centred: where runs have no noise run_noise goes to ~0 and
-        # centred shifts diverged (synthetic data: 74 divergences centred, 0 non-centred); on
-        # Pythia, whose runs do shift, it left 5 divergences (the earlier centred shifts: 0).
+        # funnel in run_noise. Centred or not is the data's call (prepare): where runs have no
+        # noise run_noise goes to ~0 and centred shifts diverged (synthetic data: 74 divergences
+        # centred, 0 non-centred); where runs do shift, as on Pythia, non-centred left 5-6
+        # divergences and centred none (seeds 0 and 1).
         basis = _off_trend_basis(np.log(run_compute / options["compute_ref"]))
         if basis.shape[1]:
-            free_shift = run_noise * pm.Normal("run_shift_free", 0.0, 1.0, shape=basis.shape[1])
+            if options.get("run_shifts") == "centred":
+                free_shift = pm.Normal("run_shift_free", 0.0, run_noise, shape=basis.shape[1])
+            else:
+                free_shift = run_noise * pm.Normal("run_shift_free", 0.0, 1.0, shape=basis.shape[1])
             run_shift = pm.Deterministic("run_shift", pt.dot(pm.Data("run_basis", basis), free_shift), dims="run")
         else:  # two runs or fewer: a trend explains any shift
             run_shift = pt.zeros(basis.shape[0])
