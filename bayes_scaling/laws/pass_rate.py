@@ -180,11 +180,9 @@ def run_dispersion(table: pd.DataFrame, per_problem: dict, compute_ref: float) -
     """
     problem_code, run_code, run_compute, _, problems = _index(table, per_problem)
     x = np.log(run_compute / compute_ref)[run_code]
-    n = table["n"].to_numpy(dtype=float)
-    correct = table["correct"].to_numpy(dtype=float)
-    p = (correct + 0.5) / (n + 1)
-    y = np.log(-np.log(p))
-    weight = np.where((correct > 0) & (correct < n), n * np.log(p) ** 2 * p / (1 - p), 0.0)
+    y, weight = _smoothed_log_lambda(table)
+    correct = table["correct"].to_numpy()
+    weight = np.where((correct > 0) & (correct < table["n"].to_numpy()), weight, 0.0)
     sums = {name: np.bincount(problem_code, weights=weight * v, minlength=len(problems))
             for name, v in (("w", 1.0), ("x", x), ("y", y), ("xx", x * x), ("xy", x * y))}
     det = sums["w"] * sums["xx"] - sums["x"] ** 2
@@ -319,14 +317,19 @@ def _information_pivots(table, problem_code, run_code, x_run, problems: int) -> 
     smoothed rates p̂ = (c + ½)/(n + 1) each run gets weight n·λ̂²·p̂/(1 − p̂); the pivot is
     the weighted mean of the runs' log compute, the level the weighted mean of log λ̂.
     """
+    log_lam, weight = _smoothed_log_lambda(table)
+    total = np.bincount(problem_code, weights=weight, minlength=problems)
+    moment = np.bincount(problem_code, weights=weight * x_run[run_code], minlength=problems)
+    level = np.bincount(problem_code, weights=weight * log_lam, minlength=problems)
+    return moment / total, level / total
+
+
+def _smoothed_log_lambda(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, log λ̂ from the smoothed rate p̂ = (c + ½)/(n + 1), and its Fisher weight n·λ̂²·p̂/(1 − p̂)."""
     n = table["n"].to_numpy(dtype=float)
     p = (table["correct"].to_numpy(dtype=float) + 0.5) / (n + 1)
     lam = -np.log(p)
-    weight = n * lam**2 * p / (1 - p)
-    total = np.bincount(problem_code, weights=weight, minlength=problems)
-    moment = np.bincount(problem_code, weights=weight * x_run[run_code], minlength=problems)
-    level = np.bincount(problem_code, weights=weight * np.log(lam), minlength=problems)
-    return moment / total, level / total
+    return np.log(lam), n * lam**2 * p / (1 - p)
 
 
 def _with_bucket_dims(name: str, prior: Prior) -> Prior:
