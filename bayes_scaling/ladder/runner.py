@@ -36,6 +36,15 @@ def prepare_ladder_corpus(rung: Rung):
                           val_fraction=spec["val_fraction"], max_files=spec["max_files"], max_bytes=spec["max_bytes"])
 
 
+def _corpus_once(rung: Rung, built: dict):
+    """``prepare_ladder_corpus``, once per distinct corpus: even a cached corpus re-reads and
+    hashes every source file to find its cache, and the rungs of a ladder share one corpus."""
+    key = (repr(rung.corpus_dirs), repr(sorted(rung.corpus.items())), str(cache_dir(rung)))
+    if key not in built:
+        built[key] = prepare_ladder_corpus(rung)
+    return built[key]
+
+
 def plan(ladder: Ladder, rungs=None, device=None, flops_per_second: float | None = None,
          with_corpus: bool = False) -> list[dict]:
     """One row per selected rung: size, budget, FLOPs, estimated time, and whether it is done (no training).
@@ -50,7 +59,7 @@ def plan(ladder: Ladder, rungs=None, device=None, flops_per_second: float | None
     if flops_per_second is None and device is not None:
         peak = peak_flops(device)
         flops_per_second = peak * ASSUMED_MFU if peak else None
-    rows = []
+    rows, corpora = [], {}
     for rung in ladder.select(rungs):
         config = rung.model_config()
         steps = rung.steps(config.params)
@@ -68,7 +77,7 @@ def plan(ladder: Ladder, rungs=None, device=None, flops_per_second: float | None
             "finished": is_finished(rung, ladder.rung_dir(rung)),
         })
         if with_corpus:
-            rows[-1]["train_passes"] = tokens / prepare_ladder_corpus(rung).manifest["train_tokens"]
+            rows[-1]["train_passes"] = tokens / _corpus_once(rung, corpora).manifest["train_tokens"]
     return rows
 
 
@@ -78,7 +87,7 @@ def run_ladder(path, rungs=None, device=None, progress: bool = True) -> list[dic
     from bayes_scaling.ladder.trainer import is_finished, train_rung
 
     ladder = load_ladder(path)
-    results = []
+    results, corpora = [], {}
     for rung in ladder.select(rungs):
         rung_dir = ladder.rung_dir(rung)
         if is_finished(rung, rung_dir):
@@ -88,7 +97,7 @@ def run_ladder(path, rungs=None, device=None, progress: bool = True) -> list[dic
                 record_run(ladder.runs_path, metrics)  # idempotent: restores a row lost to a kill after metrics.json
             results.append(metrics)
             continue
-        corpus = prepare_ladder_corpus(rung)
+        corpus = _corpus_once(rung, corpora)
         results.append(train_rung(rung, rung_dir, ladder.runs_path, corpus, device=device, progress=progress,
                                   ladder_name=ladder.name))
     return results
