@@ -58,10 +58,19 @@ class CodeModel:
                                            skip_special_tokens=False)
 
     def tokens_starting_with(self, text: str) -> torch.Tensor:
-        """A mask over the model's vocabulary: the tokens whose text starts with ``text``."""
-        allowed = torch.zeros(self.model.config.vocab_size, dtype=torch.bool)
-        allowed[[i for i, t in enumerate(self.token_texts) if t.startswith(text)]] = True
-        return allowed.to(self.device)
+        """A mask over the model's vocabulary: the tokens whose text starts with ``text``.
+
+        Built once per text (a loop over the vocabulary) and reused by every batch after.
+        """
+        if text not in self._masks:
+            allowed = torch.zeros(self.model.config.vocab_size, dtype=torch.bool)
+            allowed[[i for i, t in enumerate(self.token_texts) if t.startswith(text)]] = True
+            self._masks[text] = allowed.to(self.device)
+        return self._masks[text]
+
+    @cached_property
+    def _masks(self) -> dict[str, torch.Tensor]:
+        return {}
 
     def autocast(self):
         """bf16 on CUDA (as the ladder trains), plain float32 elsewhere."""
