@@ -680,6 +680,11 @@ def data_hash(frame: pd.DataFrame) -> str:
             table = _validate_pass_counts(raw, label, stacklevel=2)
     else:
         table = _validate_runs(raw, label)
+    return validated_table_hash(table)
+
+
+def validated_table_hash(table: pd.DataFrame) -> str:
+    """``data_hash`` of a table a loader has already validated (no second validation, no guessing its kind)."""
     names = [str(name) for name in table.columns]
     order = sorted(range(len(names)), key=lambda i: names[i])
     text = table.iloc[:, order].to_csv(index=False, float_format="%.17g", lineterminator="\n")

@@ -22,7 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_scaling import sampling
-from bayes_scaling.data import check_targets, data_hash
+from bayes_scaling.data import check_targets, validated_table_hash
 from bayes_scaling.laws import get_law, prior_descriptions, resolve_priors
 from bayes_scaling.trend_reversal import check as check_trend_reversal
 from bayes_scaling.trend_reversal import warn_if_reversing
@@ -128,7 +128,7 @@ def forecast(
             "options": options,
             "parameters": [name for name in law_module.DIAGNOSED if name in idata.posterior],  # options may drop some
             "priors": {k: v for k, v in prior_descriptions(law_module, overrides).items() if k in idata.posterior},
-            "data_sha256": data_hash(table),
+            "data_sha256": validated_table_hash(table),  # the law's loader validated it
             "data_source": str(table.attrs.get("source", "DataFrame")),
             "seed": settings.seed,
             "draws": settings.draws,

@@ -199,3 +199,15 @@ def test_centred_shifts_fit_runs_that_shift():
     # the shifts are seen: run_noise's posterior sits well away from 0, around the 0.3 put in
     noise = fit.idata.posterior["run_noise"].to_numpy().ravel()
     assert 0.1 < np.median(noise) < 0.8
+
+
+def test_pass_counts_with_a_loss_column_forecast_and_hash_as_pass_counts(counts, fc):
+    # the hash is taken of the table the law's loader validated, not re-guessed from the columns
+    extra = counts.assign(loss=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.SamplerWarning)
+        other = bs.forecast(extra, target=TARGET, law="pass_rate", buckets=3, exclude_hardest=4, draws=100, tune=100, seed=0, progress=False)
+    assert other.settings["data_sha256"] != fc.settings["data_sha256"]  # the extra column is part of the data
+    from bayes_scaling.data import data_hash
+
+    assert fc.settings["data_sha256"] == data_hash(counts)  # the same digest as the public function
