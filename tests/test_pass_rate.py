@@ -211,3 +211,18 @@ def test_pass_counts_with_a_loss_column_forecast_and_hash_as_pass_counts(counts,
     from bayes_scaling.data import data_hash
 
     assert fc.settings["data_sha256"] == data_hash(counts)  # the same digest as the public function
+
+
+def test_run_performance_uses_each_problems_own_exponent_when_there_is_one(fc):
+    # problem_k=True: the trend-reversal check must follow the same curve as the forecast
+    from bayes_scaling.laws import pass_rate
+
+    post = {name: fc.idata.posterior[name].to_numpy() for name in ("alpha", "k", "run_shift")}
+    order = fc.buckets.set_index("problem").sort_index()["bucket"]
+    order = order[order > 0].to_numpy() - 1
+    runs, options = fc.runs, fc.settings["options"]
+    doubled = pass_rate.run_performance({**post, "k": 2 * post["k"]}, fc.idata.constant_data, runs, options)[1]
+    own = pass_rate.run_performance({**post, "k_problem": 2 * post["k"][..., order]}, fc.idata.constant_data, runs, options)[1]
+    same = pass_rate.run_performance(post, fc.idata.constant_data, runs, options)[1]
+    np.testing.assert_allclose(own["pass_rate"], doubled["pass_rate"])
+    assert not np.allclose(own["pass_rate"], same["pass_rate"])

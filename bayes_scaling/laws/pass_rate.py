@@ -347,14 +347,11 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng=None, m
     """
     alpha = np.asarray(posterior["alpha"])  # (chain, draw, problem)
     order = _kept_buckets(constant).to_numpy() - 1
-    per_problem = "k_problem" in posterior  # problem_k=True, else one k per bucket
-    k = np.asarray(posterior["k_problem"] if per_problem else posterior["k"])  # (chain, draw, problem or bucket)
+    k = _problem_exponents(posterior, order)  # (chain, draw, problem)
     if max_draws is not None:
         flat_alpha, flat_k = alpha.reshape(-1, alpha.shape[-1]), k.reshape(-1, k.shape[-1])
         step = max(1, flat_alpha.shape[0] // max_draws)
         alpha, k = flat_alpha[None, ::step], flat_k[None, ::step]
-    if not per_problem:
-        k = k[..., order]
     x = np.log(np.asarray(compute, dtype=float) / options["compute_ref"])
     noise = np.asarray(posterior["run_noise"])
     if max_draws is not None:
@@ -383,12 +380,19 @@ def run_performance(posterior, constant, runs: pd.DataFrame, options: dict, rng=
     names = pd.Index(runs["run"].unique())
     compute = runs.groupby("run", sort=False)["compute"].first().reindex(names).to_numpy(dtype=float)
     x = np.log(compute / options["compute_ref"])
-    alpha, k = np.asarray(posterior["alpha"]), np.asarray(posterior["k"])[..., order]
+    alpha, k = np.asarray(posterior["alpha"]), _problem_exponents(posterior, order)
     shift = np.asarray(posterior["run_shift"])
     lam = alpha[..., None, :] * np.exp(-k[..., None, :] * x[:, None] + shift[..., None])  # (c, d, run, problem)
     rate = np.exp(-lam)
     groups = [order == g for g in range(options["buckets"])] + [np.ones_like(order, dtype=bool)]
     return compute, {"pass_rate": np.stack([rate[..., g].mean(axis=-1) for g in groups], axis=-1)}
+
+
+def _problem_exponents(posterior, order: np.ndarray) -> np.ndarray:
+    """Each kept problem's k, (chain, draw, problem): its own with ``problem_k=True``, else its bucket's."""
+    if "k_problem" in posterior:
+        return np.asarray(posterior["k_problem"])
+    return np.asarray(posterior["k"])[..., order]
 
 
 def _per_problem(lam: np.ndarray, pass_at) -> dict[str, np.ndarray]:
