@@ -21,7 +21,7 @@ import pandas as pd
 from bayes_scaling.baseline import bootstrap_draws
 from bayes_scaling.compare import stack
 from bayes_scaling.data import MIN_DISTINCT_COMPUTE, DataError
-from bayes_scaling.forecast import forecast
+from bayes_scaling.forecast import forecast, interval_columns
 from bayes_scaling.laws import get_law
 
 __all__ = ["BacktestResult", "backtest", "score_draws"]
@@ -95,20 +95,16 @@ def score_draws(draws: np.ndarray, actual: np.ndarray, point: np.ndarray | None 
     """
     draws = np.asarray(draws, dtype=float)
     actual = np.asarray(actual, dtype=float)
-    q = np.quantile(draws, [0.5, 0.25, 0.75, 0.05, 0.95], axis=0)
+    q = interval_columns(draws)
     n = draws.shape[0]
     ordered = np.sort(draws, axis=0)
     spread = (2 * np.arange(1, n + 1) - n - 1) @ ordered * 2 / n**2  # E|X - X'|
     return pd.DataFrame(
         {
-            "median": q[0],
-            "lower_50": q[1],
-            "upper_50": q[2],
-            "lower_90": q[3],
-            "upper_90": q[4],
-            "covered_50": (q[1] <= actual) & (actual <= q[2]),
-            "covered_90": (q[3] <= actual) & (actual <= q[4]),
-            "abs_pct_error": np.abs((q[0] if point is None else point) / actual - 1) * 100,
+            **q,
+            "covered_50": (q["lower_50"] <= actual) & (actual <= q["upper_50"]),
+            "covered_90": (q["lower_90"] <= actual) & (actual <= q["upper_90"]),
+            "abs_pct_error": np.abs((q["median"] if point is None else point) / actual - 1) * 100,
             "pit": (draws < actual).mean(axis=0),
             "crps": np.abs(draws - actual).mean(axis=0) - 0.5 * spread,
         }

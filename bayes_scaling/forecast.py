@@ -355,18 +355,13 @@ class PointForecast:
 
 
 def _summary(targets: np.ndarray, draws: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"compute": targets, "mean": draws.mean(axis=0), **interval_columns(draws)})
+
+
+def interval_columns(draws: np.ndarray) -> dict[str, np.ndarray]:
+    """Median and equal-tailed 50% and 90% bounds of draws (n_draws, n_targets), by column name."""
     q = np.quantile(draws, [0.5, 0.25, 0.75, 0.05, 0.95], axis=0)
-    return pd.DataFrame(
-        {
-            "compute": targets,
-            "mean": draws.mean(axis=0),
-            "median": q[0],
-            "lower_50": q[1],
-            "upper_50": q[2],
-            "lower_90": q[3],
-            "upper_90": q[4],
-        }
-    )
+    return dict(zip(("median", "lower_50", "upper_50", "lower_90", "upper_90"), q))
 
 
 def _target_columns(targets) -> dict:
