@@ -195,14 +195,17 @@ class Forecast:
 
     @cached_property
     def buckets(self) -> pd.DataFrame | None:
-        """Pass-rate law: each problem's difficulty score and bucket (0 = left out as too hard)."""
+        """Pass-rate law: each problem's difficulty score and bucket (0 = left out as too hard),
+        and with soft buckets the prior and posterior probability that it follows a neighbouring
+        bucket's exponent."""
         constant = self.idata.constant_data
         if "benchmark_problem" not in constant.dims:
             return None
         frame = pd.DataFrame(
             {name: constant[name].to_numpy() for name in constant.data_vars if constant[name].dims == ("benchmark_problem",)}
-        )
-        return frame.rename(columns={"problem_name": "problem"})
+        ).rename(columns={"problem_name": "problem"})
+        describe = getattr(get_law(self.law), "describe_buckets", None)  # e.g. soft buckets' membership
+        return frame if describe is None else describe(frame, self.idata.posterior, constant)
 
     @cached_property
     def diagnostics(self) -> sampling.Diagnostics:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from pymc_extras.prior import Prior
 
@@ -114,7 +115,9 @@ def test_options_belong_to_their_law(counts, example):
 
 def test_report_of_a_pass_rate_forecast(fc, tmp_path):
     text = fc.report(tmp_path / "review.html", thresholds=[0.5]).read_text()
-    assert "per problem" in text and "experimental" in text
+    assert "per problem" in text and "Calibration of this law" in text
+    share = f"{fc.settings['options']['expected_misplaced']:.0%}"
+    assert f"in a neighbouring bucket: {share}); a problem near a border may follow" in text  # soft, as fc chose
     assert text.count("<td>all</td>") >= 1
     assert "P(pass_rate &lt; threshold)" in text or "P(pass_rate < threshold)" in text
 
@@ -226,3 +229,86 @@ def test_run_performance_uses_each_problems_own_exponent_when_there_is_one(fc):
     same = pass_rate.run_performance(post, fc.idata.constant_data, runs, options)[1]
     np.testing.assert_allclose(own["pass_rate"], doubled["pass_rate"])
     assert not np.allclose(own["pass_rate"], same["pass_rate"])
+
+
+def _two_groups_with_a_problem_across_the_border(seed: int = 0):
+    """16 problems in two groups of exponent k = 0.6 (easier half) and 0.2 (harder half), except
+    that the easiest of the harder half improves with k = 0.6: its score puts it in bucket 2,
+    two points below the border, yet it behaves like bucket 1."""
+    from bayes_scaling.datasets import _log_alpha_for_score
+
+    computes = np.array([1e17, 1e18, 1e19, 1e20])
+    compute_ref = float(np.exp(np.log(computes).mean()))
+    x = np.log(computes / compute_ref)
+    score = np.linspace(0.9, 0.3, 16)
+    k = np.where(np.arange(16) < 8, 0.6, 0.2)
+    k[8] = 0.6
+    alpha = np.exp(_log_alpha_for_score(score, k, x))
+    rng = np.random.default_rng(seed)
+    names = [f"q{i:02d}" for i in range(16)]
+    rows = [
+        {"run": f"m{j}", "compute": c, "problem": name, "n": 1000, "correct": int(rng.binomial(1000, np.exp(-a * (c / compute_ref) ** (-kk))))}
+        for j, c in enumerate(computes)
+        for name, a, kk in zip(names, alpha, k)
+    ]
+    truth = pd.DataFrame({"problem": names, "alpha": alpha, "k": k})
+    truth.attrs["compute_ref"] = compute_ref
+    return pd.DataFrame(rows), truth
+
+
+def test_soft_buckets_let_a_problem_follow_its_neighbours_exponent():
+    from bayes_scaling.datasets import true_pass_rates
+
+    counts, truth = _two_groups_with_a_problem_across_the_border()
+    options = dict(target=TARGET, law="pass_rate", buckets=2, exclude_hardest=0, draws=300, tune=300, seed=0, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.SamplerWarning)
+        soft = bs.forecast(counts, **options)
+        hard = bs.forecast(counts, soft_buckets=False, **options)
+    assert soft.settings["options"]["soft_buckets"] is True  # "auto": these buckets are well apart
+    table = soft.buckets.set_index("problem")
+    assert table.loc["q08", "bucket"] == 2 and table.loc["q07", "bucket"] == 1  # cut by score
+    assert 0 < table.loc["q08", "prior_easier"] < 0.5  # near the border, but on bucket 2's side
+    assert table.loc["q08", "posterior_easier"] > 0.95  # its counts say it improves like bucket 1
+    assert (table.loc[[f"q{i:02d}" for i in range(9, 16)], "posterior_easier"] < 0.05).all()
+    assert table.loc["q07", "posterior_harder"] < 0.05
+    assert "membership" not in hard.idata.posterior and "posterior_easier" not in hard.buckets
+    assert hard.buckets["prior_easier"].equals(soft.buckets["prior_easier"])  # the doubt is shown either way
+    # bucket 2's mean pass rate 10× beyond the data: with hard buckets q08 drags the bucket's k
+    # up (0.236, 90% 0.230-0.242, where the others have 0.2) and the interval misses the truth
+    # by far; following bucket 1's k, q08 leaves k_2 to the others and the error shrinks
+    members = table.index[table["bucket"] == 2]
+    true = true_pass_rates(truth, members, TARGET)["pass_rate"]
+    lower, upper = hard.interval(0.9, kind="mean", bucket="2")
+    assert not lower <= true <= upper
+    k_soft, k_hard = (np.quantile(fit.idata.posterior["k"].to_numpy()[..., 1], [0.05, 0.95]) for fit in (soft, hard))
+    assert k_soft[1] < k_hard[0]
+    median = {name: np.median(fit.draws(kind="mean", bucket="2")) for name, fit in (("soft", soft), ("hard", hard))}
+    assert abs(median["soft"] - true) < abs(median["hard"] - true) / 2
+
+
+def test_soft_buckets_are_chosen_only_where_buckets_separate_the_problems(counts):
+    from bayes_scaling.laws import pass_rate
+
+    apart = pass_rate.prepare(bs.load_pass_counts(counts), buckets=3, exclude_hardest=4)[2]
+    assert apart["expected_misplaced"] < pass_rate.SOFT_BUCKETS_UP_TO and apart["soft_buckets"] is True
+    # the same problems scored from 4 samples per run: neighbouring buckets' scores overlap
+    rng = np.random.default_rng(0)
+    few = counts.assign(n=4)
+    few["correct"] = rng.binomial(4, counts["correct"] / counts["n"])
+    blurred = pass_rate.prepare(bs.load_pass_counts(few), buckets=3, exclude_hardest=4)[2]
+    assert blurred["expected_misplaced"] > pass_rate.SOFT_BUCKETS_UP_TO and blurred["soft_buckets"] is False
+    forced = pass_rate.prepare(bs.load_pass_counts(few), buckets=3, exclude_hardest=4, soft_buckets=True)[2]
+    assert forced["soft_buckets"] is True and pass_rate.structure(forced) != pass_rate.structure(blurred)
+    with pytest.raises(ValueError, match="soft_buckets must be"):
+        pass_rate.prepare(bs.load_pass_counts(counts), soft_buckets="yes")
+
+
+def test_report_says_why_buckets_are_hard():
+    from bayes_scaling.report import _bucket_caveats
+
+    overlap = " ".join(_bucket_caveats({"expected_misplaced": 0.36, "soft_buckets": False}))
+    assert "36%" in overlap and "overlap too much" in overlap
+    asked = " ".join(_bucket_caveats({"expected_misplaced": 0.05, "soft_buckets": False}))
+    assert "as in GPT-4's method." in asked and "overlap" not in asked
+    assert len(_bucket_caveats({})) == 1  # a forecast saved before soft borders: calibration only

@@ -11,11 +11,19 @@ individually and partially pooled:
 - ``log α_i ~ N(log_alpha_bucket[g], log_alpha_spread[g])``, α_i being ``−log p_i`` at
   ``C_ref``, the geometric mean of the fitted compute (sampled at a per-problem pivot);
 - ``log k_g ~ N(log_k_mean, log_k_spread)`` (centred): buckets share strength on how fast
-  problems get easier. With ``problem_k=True`` each problem has its own
-  ``log k_i = log k_g + log_k_within·t_i`` (t_i Student-t, 4 degrees of freedom): buckets
-  cut from noisy scores put a few problems next to neighbours that improve at another
-  rate, which one k per bucket cannot represent (docs/pass-rate-law.md has what each
-  choice measured);
+  problems get easier;
+- soft borders: buckets are cut from noisy scores, so a problem scored just below a border
+  may belong with the problems above it, and one that improves at its neighbours' rate
+  would drag its bucket's k (on synthetic data that made 22% of 90% intervals miss). With
+  soft buckets such a problem follows the easier neighbour's, its own or the harder
+  neighbour's k, with prior weights from ``border_probabilities``, the choice marginalised
+  over its whole row of counts. ``soft_buckets="auto"`` uses them where the buckets
+  separate the problems at all (``expected_misplaced``, the mean prior weight on a
+  neighbour, at most ``SOFT_BUCKETS_UP_TO``); where scores of neighbouring buckets overlap
+  the mixture cannot tell the buckets' exponents apart and the chains do not mix;
+- ``problem_k=True`` (opt-in) gives each problem its own
+  ``log k_i = log k_g + log_k_within·t_i`` (t_i Student-t, 4 degrees of freedom)
+  (docs/pass-rate-law.md has what each choice measured);
 - ``log λ_ij`` also gets ``run_shift_j``, one shift per training run shared by all its
   problems: whole models land above or below the trend (seeds, data order), and with
   thousands of samples per problem that, not binomial noise, is what limits a forecast.
@@ -36,7 +44,7 @@ import pymc as pm
 import pytensor.tensor as pt
 from pymc_extras.prior import Prior
 
-from bayes_scaling.buckets import assign_buckets
+from bayes_scaling.buckets import assign_buckets, border_probabilities
 from bayes_scaling.data import load_pass_counts
 
 NAME = "pass_rate"
@@ -59,6 +67,15 @@ LOG_LIKELIHOOD = False
 # are so steep that step-size adaptation collapsed (step 1e-308, 1,000 divergences).
 JITTER = 0.5
 ALL = "all"
+# soft buckets: a neighbour's prior weight below this and the problem follows its own bucket's k
+NEIGHBOUR_WEIGHT_MIN = 1e-6
+# soft_buckets="auto": soft where the expected share of problems that belong in a neighbouring
+# bucket is at most this. Measured: synthetic recovery data 0.04-0.07 (30 seeds); Pythia on
+# GSM8K 0.36 (final checkpoints <= 1.4B) and 0.21 (training checkpoints), where the scores of
+# neighbouring buckets overlap, a problem's bucket says little, and the mixture did not mix
+# (bucket exponents swapped between chains: r_hat 1.73).
+SOFT_BUCKETS_UP_TO = 0.15
+NEIGHBOURS = ("easier", "own", "harder")  # soft buckets: whose k a problem may follow
 
 SUPPORT = {
     "log_alpha_bucket": (-np.inf, np.inf),
@@ -127,10 +144,14 @@ def quantities(options: dict) -> list[str]:
 
 
 def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, pass_at=(10,), problem_k: bool = False,
-            run_shifts: str = "auto"):
+            run_shifts: str = "auto", soft_buckets="auto"):
     """Assign buckets from the fitting data and keep the problems the law is fitted on.
 
-    ``problem_k=True`` gives every problem its own k around its bucket's (see the module).
+    ``soft_buckets=True`` lets a problem near a border follow its neighbouring bucket's k,
+    with the prior probability ``border_probabilities`` gives (see the module); ``"auto"``
+    does so where the buckets separate the problems (``expected_misplaced`` at most
+    ``SOFT_BUCKETS_UP_TO``).
+    ``problem_k=True`` gives every problem its own k around its bucket's.
     ``run_shifts``: how the runs' shifts off the trend are sampled; ``"auto"`` picks
     ``"centred"`` when the data show them (``run_dispersion``), else ``"non_centred"``.
 
@@ -139,6 +160,8 @@ def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, p
     ks = sorted({int(k) for k in np.atleast_1d(pass_at)})
     if not ks or ks[0] < 1:
         raise ValueError(f"pass_at must be positive integers, got {pass_at!r}")
+    if soft_buckets not in (True, False, "auto"):
+        raise ValueError(f"soft_buckets must be True, False or 'auto', got {soft_buckets!r}")
     if run_shifts not in RUN_SHIFTS:
         raise ValueError(f"run_shifts must be one of {list(RUN_SHIFTS)}, got {run_shifts!r}")
     assignment = assign_buckets(counts, buckets=buckets, exclude_hardest=exclude_hardest)
@@ -157,6 +180,17 @@ def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, p
         "difficulty_score": assignment["score"].to_numpy(dtype=float),
         "bucket": assignment["bucket"].fillna(0).astype(int).to_numpy(),  # 0: excluded
     }
+    # each fitted problem's pivot (see build_model), kept so that forecasts can use it too
+    problem_code, run_code, run_x, _, problems = _index(table, per_problem)
+    pivot_x, _ = _information_pivots(table, problem_code, run_code, np.log(run_x / options["compute_ref"]), len(problems))
+    pivot_compute = pd.Series(options["compute_ref"] * np.exp(pivot_x), index=problems)
+    per_problem["pivot_compute"] = pivot_compute.reindex(per_problem["problem_name"]).to_numpy()  # NaN: excluded
+    borders = border_probabilities(counts, assignment)
+    per_problem["prior_easier"] = borders["p_easier"].to_numpy()
+    per_problem["prior_harder"] = borders["p_harder"].to_numpy()
+    misplaced = float((borders["p_easier"] + borders["p_harder"])[~assignment["excluded"].to_numpy()].mean())
+    options["expected_misplaced"] = misplaced
+    options["soft_buckets"] = misplaced <= SOFT_BUCKETS_UP_TO if soft_buckets == "auto" else soft_buckets
     if run_shifts == "auto":
         dispersion = run_dispersion(table, per_problem, options["compute_ref"])
         options["run_dispersion"] = dispersion
@@ -167,7 +201,7 @@ def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, p
 
 def structure(options: dict) -> tuple:
     """What changes the model's graph besides the priors: a compiled sampler is reused only within it."""
-    return (options.get("run_shifts", "non_centred"),)
+    return (options.get("run_shifts", "non_centred"), options.get("problem_k", False), options.get("soft_buckets", False))
 
 
 def run_dispersion(table: pd.DataFrame, per_problem: dict, compute_ref: float) -> float:
@@ -218,7 +252,12 @@ def _index(table: pd.DataFrame, per_problem: dict):
 
 def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: dict[str, Prior]) -> pm.Model:
     problem_code, run_code, run_compute, bucket_code, problems = _index(table, per_problem)
-    coords = {"bucket": [str(g + 1) for g in range(options["buckets"])], "problem": problems, "run": [str(r) for r in table["run"].unique()]}
+    coords = {
+        "bucket": [str(g + 1) for g in range(options["buckets"])],
+        "problem": problems,
+        "run": [str(r) for r in table["run"].unique()],
+        "neighbour": list(NEIGHBOURS),
+    }
     chosen = {**default_priors(), **{name: _with_bucket_dims(name, p) for name, p in priors.items()}}
     with pm.Model(coords=coords) as model:
         x = pm.Data("log_compute_ratio", np.log(run_compute / options["compute_ref"]))
@@ -228,10 +267,10 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         n = pm.Data("n", table["n"].to_numpy())
         correct = pm.Data("correct_data", table["correct"].to_numpy())
 
-        pivot_x, pivot_level = _information_pivots(
+        _, pivot_level = _information_pivots(
             table, problem_code, run_code, np.log(run_compute / options["compute_ref"]), len(problems)
         )
-        pivot = pm.Data("problem_pivot", pivot_x)
+        pivot = pm.Data("problem_pivot", _pivot_log_compute(per_problem, options))
         # the chains start from each problem's observed level, not from the prior's centre
         level_estimate = pm.Data("problem_level_estimate", pivot_level)
         log_k_mean = chosen["log_k_mean"].create_variable("log_k_mean")
@@ -248,10 +287,12 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
             # Student-t: a few problems from a neighbouring bucket may differ by 3× in k; a
             # normal scatter shrank them back to their bucket (79% vs 85% recovery, 11 seeds).
             k_scatter = pm.StudentT("k_scatter", nu=4, mu=0.0, sigma=1.0, dims="problem")
-            k_of_problem = pm.Deterministic("k_problem", pt.exp(log_k[bucket_of] + log_k_within * k_scatter), dims="problem")
+            within = log_k_within * k_scatter
+            k_of_problem = pm.Deterministic("k_problem", pt.exp(log_k[bucket_of] + within), dims="problem")
         elif "log_k_within" in priors:
             raise ValueError("a prior on 'log_k_within' needs problem_k=True (one k per problem)")
         else:
+            within = pt.zeros(len(problems))
             k_of_problem = k[bucket_of]
 
         log_alpha_bucket = chosen["log_alpha_bucket"].create_variable("log_alpha_bucket")
@@ -294,9 +335,97 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
             - k_of_problem[problem_of] * (x[run_of] - pivot[problem_of])
             + run_shift[run_of]
         )
+        if options.get("soft_buckets", False):
+            soft = _SoftBuckets(per_problem, options["buckets"], problem_code, run_code, bucket_code)
+            soft.add_likelihood(log_lam, log_k, within, log_alpha_at_pivot, pivot, x, run_shift, n, correct)
+            return model
         lam = pt.exp(log_lam)
         pm.Binomial("correct", n=n, logit_p=-lam - pt.log1mexp(-lam), observed=correct)
     return model
+
+
+def _neighbours(bucket_code: np.ndarray, buckets: int) -> np.ndarray:
+    """(problem, 3): the 0-based buckets whose k a problem may follow: easier, own, harder
+    (clipped at the ends, where the prior gives the missing neighbour no weight)."""
+    return np.clip(bucket_code[:, None] + np.array([-1, 0, 1]), 0, buckets - 1)
+
+
+def _membership_prior(per_problem) -> np.ndarray:
+    """(kept problem, 3), model order: prior probability of following the easier neighbour's,
+    its own and the harder neighbour's k (``border_probabilities``)."""
+    kept = _kept_buckets(per_problem).index
+    prior = pd.DataFrame(
+        {name: np.asarray(per_problem[name], dtype=float) for name in ("prior_easier", "prior_harder")},
+        index=np.asarray(per_problem["problem_name"]).astype(str),
+    ).loc[kept]
+    easier, harder = prior["prior_easier"].to_numpy(), prior["prior_harder"].to_numpy()
+    return np.column_stack([easier, np.maximum(1 - easier - harder, 0.0), harder])
+
+
+def _ambiguous(weights: np.ndarray) -> np.ndarray:
+    """Kept problems (model positions) whose score lies near enough a border that a neighbour's
+    k gets prior weight; the others follow their own bucket's k (a weight below
+    ``NEIGHBOUR_WEIGHT_MIN`` is a score ~4.8 standard errors from the border)."""
+    return np.flatnonzero((weights[:, 0] > NEIGHBOUR_WEIGHT_MIN) | (weights[:, 2] > NEIGHBOUR_WEIGHT_MIN))
+
+
+class _SoftBuckets:
+    """The binomial likelihood where a problem near a border may follow a neighbour's k.
+
+    For each such ("ambiguous") problem the choice among {easier neighbour's, own bucket's,
+    harder neighbour's} k is marginalised over its whole row of counts (one choice per
+    problem, not per count), weighted by ``border_probabilities``; every other problem
+    keeps its bucket's k, as with hard buckets. The posterior choice probabilities are kept
+    as ``membership`` (ambiguous problem, neighbour) for the forecast to draw from. A
+    problem's level at its pivot keeps its own bucket's prior whichever k it follows, and the
+    ``alpha`` in the posterior is its α under its own bucket's k (``_problem_laws`` moves it
+    to the k followed). Index arrays are ``pm.Data``: a compiled sampler reused for data of
+    the same shape must not keep another data set's.
+    """
+
+    def __init__(self, per_problem, buckets: int, problem_code, run_code, bucket_code):
+        weights = _membership_prior(per_problem)
+        self.ambiguous = _ambiguous(weights)
+        rows = np.flatnonzero(np.isin(problem_code, self.ambiguous))
+        self.rows, self.row_problem, self.row_run = rows, problem_code[rows], run_code[rows]
+        self.compact = np.searchsorted(self.ambiguous, problem_code[rows])  # row -> position among ambiguous
+        self.alternatives = _neighbours(bucket_code, buckets)[self.ambiguous][:, [0, 2]]
+        # a weight of exactly 0 (no neighbour) must stay finite for the gradients: e^-690 is 0 in effect
+        self.log_weight = np.log(np.maximum(weights[self.ambiguous], 1e-300))
+        self.names = list(_kept_buckets(per_problem).index[self.ambiguous])
+
+    def add_likelihood(self, log_lam, log_k, within, log_alpha_at_pivot, pivot, x, run_shift, n, correct):
+        cell_own = _binomial_log_likelihood(log_lam, n, correct)
+        if not self.ambiguous.size:
+            pm.Potential("soft_bucket_likelihood", cell_own.sum())
+            return
+        model = pm.modelcontext(None)
+        model.add_coord("ambiguous_problem", self.names)
+        rows, problem, run, compact = (
+            pm.Data(f"soft_{name}", values)
+            for name, values in (("rows", self.rows), ("row_problem", self.row_problem), ("row_run", self.row_run), ("compact", self.compact))
+        )
+        ambiguous = pm.Data("soft_ambiguous", self.ambiguous)
+        k_alternative = pt.exp(log_k[pm.Data("soft_alternatives", self.alternatives)] + within[ambiguous][:, None])
+        log_lam_alternative = (
+            log_alpha_at_pivot[problem][:, None]
+            - k_alternative[compact] * (x[run] - pivot[problem])[:, None]
+            + run_shift[run][:, None]
+        )
+        cell_alternative = _binomial_log_likelihood(log_lam_alternative, n[rows][:, None], correct[rows][:, None])
+        size = self.ambiguous.size
+        own = pt.inc_subtensor(pt.zeros(size)[compact], cell_own[rows])
+        other = pt.inc_subtensor(pt.zeros((size, 2))[compact], cell_alternative)
+        joint = pt.stack([other[:, 0], own, other[:, 1]], axis=1) + pm.Data("soft_log_prior", self.log_weight)
+        total = pt.logsumexp(joint, axis=1, keepdims=True)
+        pm.Potential("soft_bucket_likelihood", cell_own.sum() - own.sum() + total.sum())
+        pm.Deterministic("membership", pt.exp(joint - total), dims=("ambiguous_problem", "neighbour"))
+
+
+def _binomial_log_likelihood(log_lam, n, correct):
+    """c·log p + (n − c)·log(1 − p) with p = e^−λ, per count, without the binomial constant."""
+    lam = pt.exp(log_lam)
+    return -correct * lam + (n - correct) * pt.log1mexp(-lam)
 
 
 def _off_trend_basis(x: np.ndarray) -> np.ndarray:
@@ -307,6 +436,12 @@ def _off_trend_basis(x: np.ndarray) -> np.ndarray:
         design = design[:, :1]
     left, _, _ = np.linalg.svd(design, full_matrices=True)
     return left[:, design.shape[1] :]
+
+
+def _pivot_log_compute(per_problem, options) -> np.ndarray:
+    """Each fitted problem's pivot as log(C / C_ref), in the model's problem order."""
+    pivot = pd.Series(np.asarray(per_problem["pivot_compute"], dtype=float), index=np.asarray(per_problem["problem_name"]).astype(str))
+    return np.log(pivot.loc[_kept_buckets(per_problem).index].to_numpy() / options["compute_ref"])
 
 
 def _information_pivots(table, problem_code, run_code, x_run, problems: int) -> np.ndarray:
@@ -345,9 +480,9 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng=None, m
     ``constant`` holds the per-problem ``bucket`` codes saved with the forecast. Arrays keep
     the (chain, draw) axes of ``posterior``; ``max_draws`` thins them for plotting.
     """
-    alpha = np.asarray(posterior["alpha"])  # (chain, draw, problem)
     order = _kept_buckets(constant).to_numpy() - 1
-    k = _problem_exponents(posterior, order)  # (chain, draw, problem)
+    rng = np.random.default_rng(0) if rng is None else rng
+    alpha, k = _problem_laws(posterior, constant, options, rng)  # (chain, draw, problem)
     if max_draws is not None:
         flat_alpha, flat_k = alpha.reshape(-1, alpha.shape[-1]), k.reshape(-1, k.shape[-1])
         step = max(1, flat_alpha.shape[0] // max_draws)
@@ -356,7 +491,6 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng=None, m
     noise = np.asarray(posterior["run_noise"])
     if max_draws is not None:
         noise = noise.reshape(-1)[None, ::step]
-    rng = np.random.default_rng(0) if rng is None else rng
     mean_lam = alpha[..., None, :] * np.exp(-k[..., None, :] * x[:, None])  # (c, d, target, problem)
     # one new run: its own shift off the trend, shared by its problems
     shift = np.exp(noise[..., None, None] * rng.standard_normal(noise.shape + (x.size, 1)))
@@ -380,7 +514,8 @@ def run_performance(posterior, constant, runs: pd.DataFrame, options: dict, rng=
     names = pd.Index(runs["run"].unique())
     compute = runs.groupby("run", sort=False)["compute"].first().reindex(names).to_numpy(dtype=float)
     x = np.log(compute / options["compute_ref"])
-    alpha, k = np.asarray(posterior["alpha"]), _problem_exponents(posterior, order)
+    rng = np.random.default_rng(0) if rng is None else rng
+    alpha, k = _problem_laws(posterior, constant, options, rng)
     shift = np.asarray(posterior["run_shift"])
     lam = alpha[..., None, :] * np.exp(-k[..., None, :] * x[:, None] + shift[..., None])  # (c, d, run, problem)
     rate = np.exp(-lam)
@@ -388,11 +523,47 @@ def run_performance(posterior, constant, runs: pd.DataFrame, options: dict, rng=
     return compute, {"pass_rate": np.stack([rate[..., g].mean(axis=-1) for g in groups], axis=-1)}
 
 
-def _problem_exponents(posterior, order: np.ndarray) -> np.ndarray:
-    """Each kept problem's k, (chain, draw, problem): its own with ``problem_k=True``, else its bucket's."""
-    if "k_problem" in posterior:
-        return np.asarray(posterior["k_problem"])
-    return np.asarray(posterior["k"])[..., order]
+def _problem_laws(posterior, constant, options, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Each kept problem's α (at C_ref) and k per draw, (chain, draw, problem) each.
+
+    k is the problem's own with ``problem_k=True``, else its bucket's. With soft buckets, per
+    draw the bucket whose k a problem near a border follows is drawn from ``membership``;
+    its level is pinned at its pivot, not at C_ref, so its α moves with the k it follows.
+    """
+    order = _kept_buckets(constant).to_numpy() - 1
+    alpha = np.asarray(posterior["alpha"])
+    k_bucket = np.asarray(posterior["k"])
+    k = np.asarray(posterior["k_problem"]) if "k_problem" in posterior else k_bucket[..., order]
+    if "membership" not in posterior:
+        return alpha, k
+    ambiguous = _ambiguous(_membership_prior(constant))
+    membership = np.asarray(posterior["membership"])  # (chain, draw, ambiguous problem, neighbour)
+    u = rng.random(membership.shape[:-1] + (1,))
+    choice = (u > np.cumsum(membership, axis=-1)[..., :-1]).sum(axis=-1)  # 0 easier, 1 own, 2 harder
+    chosen = _neighbours(order[ambiguous], k_bucket.shape[-1])[np.arange(ambiguous.size), choice]
+    followed = k[..., ambiguous] * np.take_along_axis(k_bucket, chosen, axis=-1) / k_bucket[..., order[ambiguous]]
+    # log λ = log α_pivot − k·(x − pivot) for whichever k: log α at C_ref = log α_pivot + k·pivot
+    pivot = _pivot_log_compute(constant, options)[ambiguous]
+    alpha, k = alpha.copy(), k.copy()
+    alpha[..., ambiguous] *= np.exp((followed - k[..., ambiguous]) * pivot)
+    k[..., ambiguous] = followed
+    return alpha, k
+
+
+def describe_buckets(frame: pd.DataFrame, posterior, constant) -> pd.DataFrame:
+    """``fc.buckets`` with soft buckets: each problem's posterior probability of following its
+    easier or harder neighbour's k (``posterior_easier``, ``posterior_harder``; 0 where the
+    prior gave the neighbour no weight, NaN for problems left out)."""
+    if "membership" not in posterior:
+        return frame
+    names = _kept_buckets(constant).index[_ambiguous(_membership_prior(constant))]
+    mean = np.asarray(posterior["membership"]).mean(axis=(0, 1))  # (ambiguous problem, neighbour)
+    frame = frame.copy()
+    fitted = frame["bucket"].to_numpy() > 0
+    for column, side in (("posterior_easier", 0), ("posterior_harder", 2)):
+        values = pd.Series(mean[:, side], index=names)
+        frame[column] = np.where(fitted, frame["problem"].astype(str).map(values).fillna(0.0), np.nan)
+    return frame
 
 
 def _per_problem(lam: np.ndarray, pass_at) -> dict[str, np.ndarray]:
