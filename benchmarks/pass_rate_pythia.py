@@ -90,7 +90,7 @@ def score(fit: pd.DataFrame, test: pd.DataFrame, buckets: int, exclude_hardest: 
     result = pd.DataFrame(rows)
     d = fc.diagnostics
     result.attrs.update(
-        seconds=seconds, dropped=point.dropped, diagnostics=d,
+        seconds=seconds, dropped=point.dropped, diagnostics=d, options=fc.settings["options"],
         sampler_warnings=sum(issubclass(w.category, bs.SamplerWarning) for w in caught),
     )
     return result
@@ -106,6 +106,11 @@ def report(title: str, result: pd.DataFrame) -> None:
         f"median |error| {result['err_pp'].abs().median():.2f} pp; fit {result.attrs['seconds']:.0f} s; "
         f"divergences {d.divergences}, max r_hat {d.r_hat:.3f}, min ess_bulk {d.ess_bulk:.0f}; "
         f"point method dropped {result.attrs['dropped']} problems"
+    )
+    options = result.attrs["options"]
+    print(
+        f"soft buckets: {options['soft_buckets']} (expected misplaced {options['expected_misplaced']:.2f}); "
+        f"run shifts: {options['run_shifts']} (dispersion {options.get('run_dispersion', float('nan')):.0f})"
     )
 
 

@@ -9,7 +9,7 @@ put in that bucket (buckets come from the noisy counts), each with its own true 
 k: the same average the forecast reports. The generator has no run-to-run noise, so the
 intervals compared are those of the trend (``kind="mean"``). Slow: one fit per seed.
 
-    python benchmarks/pass_rate_recovery.py [--seeds 30] [--first 0] [--problem-k]
+    python benchmarks/pass_rate_recovery.py [--seeds 30] [--first 0] [--problem-k] [--hard-buckets]
 """
 
 from __future__ import annotations
@@ -28,12 +28,14 @@ TARGET = 1e22
 QUANTITIES = ("pass_rate", "neg_log_pass_rate")
 
 
-def one_seed(seed: int, problem_k: bool = False) -> tuple[pd.DataFrame, dict]:
+def one_seed(seed: int, problem_k: bool = False, soft_buckets="auto") -> tuple[pd.DataFrame, dict]:
     counts, truth = make_example_pass_counts(seed=seed)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.SamplerWarning)
-        fc = bs.forecast(counts, target=TARGET, law="pass_rate", seed=seed, progress=False, problem_k=problem_k)
+        fc = bs.forecast(
+            counts, target=TARGET, law="pass_rate", seed=seed, progress=False, problem_k=problem_k, soft_buckets=soft_buckets
+        )
     seconds = time.perf_counter() - start
     kept = fc.buckets[fc.buckets["bucket"] > 0]
     rows = []
@@ -60,6 +62,8 @@ def one_seed(seed: int, problem_k: bool = False) -> tuple[pd.DataFrame, dict]:
         **fc.diagnostics.as_dict(),
         "step_size": float(stats["step_size"].mean()),
         "tree_depth": float(stats["tree_depth"].mean()),
+        "soft_buckets": fc.settings["options"]["soft_buckets"],
+        "expected_misplaced": fc.settings["options"]["expected_misplaced"],
     }
     return pd.DataFrame(rows), health
 
@@ -69,17 +73,19 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=30)
     parser.add_argument("--first", type=int, default=0)
     parser.add_argument("--problem-k", action="store_true", help="one k per problem around its bucket's")
+    parser.add_argument("--hard-buckets", action="store_true", help="soft_buckets=False: every problem follows its bucket's k")
     args = parser.parse_args()
     results, healths = [], []
     for seed in range(args.first, args.first + args.seeds):
-        result, health = one_seed(seed, args.problem_k)
+        result, health = one_seed(seed, args.problem_k, False if args.hard_buckets else "auto")
         results.append(result)
         healths.append(health)
         mine = result[result["quantity"] == "pass_rate"]
         print(
             f"seed {seed}: {int(mine['covered'].sum())}/{len(mine)} covered (missed: {' '.join(mine.loc[~mine['covered'], 'bucket']) or '-'}), {health['seconds']:.0f} s, "
             f"divergences {health['divergences']}, r_hat {health['r_hat']:.3f}, "
-            f"step {health['step_size']:.3f}, depth {health['tree_depth']:.1f}",
+            f"step {health['step_size']:.3f}, depth {health['tree_depth']:.1f}, "
+            f"soft buckets {health['soft_buckets']} (expected misplaced {health['expected_misplaced']:.3f})",
             flush=True,
         )
     table = pd.concat(results, ignore_index=True)
