@@ -45,7 +45,7 @@ def test_buckets_come_from_the_fitting_data_and_are_visible(fc, counts):
 
 def test_zero_counts_are_kept_and_give_finite_intervals(fc, counts):
     smallest = fc.runs[fc.runs["compute"] == min(COMPUTES)]
-    assert (smallest["correct"] == 0).mean() > 0.2  # many problems never solved by the smallest run
+    assert (smallest["correct"] == 0).mean() >= 0.5  # at least half the kept problems at 0/n in the smallest run
     assert set(fc.runs["problem"]) == set(fc.buckets.loc[fc.buckets["bucket"] > 0, "problem"])
     lower, upper = fc.interval(0.9, quantity="pass_rate", bucket="all")
     assert 0 < lower < upper < 1
