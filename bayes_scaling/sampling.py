@@ -314,10 +314,13 @@ def sample(model: pm.Model, settings: SamplerSettings, key: tuple) -> az.Inferen
         bar.set_postfix(phase="compile" if fresh else "tune")
         for done in range(0, total, compiled.chunk):
             state, stats = compiled.advance(state, data_values)
+            # JAX returns before the work is done: without waiting, the bar ran through warm-up
+            # in a second and then sat still at the first draw for the whole warm-up's time
+            jax.block_until_ready(state)
             if done >= settings.tune:
                 kept.append(jax.device_get(stats))
+            bar.set_postfix(phase="tune" if done + compiled.chunk < settings.tune else "draw", refresh=False)  # the next chunk's
             bar.update(compiled.chunk)
-            bar.set_postfix(phase="tune" if done < settings.tune else "draw")
     stats = {name: np.concatenate([chunk[name] for chunk in kept], axis=1) for name in kept[0]}
 
     z = stats.pop("z")  # (chain, draw, dim)
