@@ -285,8 +285,8 @@ class Forecast:
         return pd.concat(frames, ignore_index=True)
 
     def parameters(self, var_names=None) -> pd.DataFrame:
-        """Posterior summary of the law's parameters (``az.summary``)."""
-        per_problem = ("alpha",) if self.law == "pass_rate" else ()  # one per problem: too many rows
+        """Posterior summary of the law's parameters (``az.summary``), without per-problem ones unless named."""
+        per_problem = get_law(self.law).PER_PROBLEM  # one per problem: too many rows
         names = [n for n in self.settings["parameters"] if n not in per_problem] if var_names is None else var_names
         return az.summary(self.idata, var_names=list(names))
 

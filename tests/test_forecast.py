@@ -216,3 +216,4 @@ def test_every_law_has_every_optional_hook_its_own_or_the_default():
     assert chinchilla.LOG_LIKELIHOOD is True and pass_rate.LOG_LIKELIHOOD is False
     assert loss.TARGET_COLUMNS == () and chinchilla.TARGET_COLUMNS == ("params", "tokens")
     assert loss.structure({}) == () and chinchilla.PRIOR_ALTERNATIVES == {}
+    assert loss.PER_PROBLEM == () and "k_problem" in pass_rate.PER_PROBLEM

@@ -20,7 +20,9 @@ default set on it here, once, so every use reads a plain attribute:
 - ``bucket_labels(options)`` (None: no buckets); ``describe_buckets(frame, posterior, constant)``
   (None): the per-problem table of ``Forecast.buckets``;
 - ``run_performance(posterior, constant, runs, options, rng)`` (None: not a capability law,
-  no trend-reversal check).
+  no trend-reversal check);
+- ``PER_PROBLEM`` (()): variables with one value per benchmark problem, left out of
+  ``Forecast.parameters()`` (too many rows; they are still diagnosed).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ OPTIONAL = MappingProxyType(
         "bucket_labels": None,
         "describe_buckets": None,
         "run_performance": None,
+        "PER_PROBLEM": (),
     }
 )
 
