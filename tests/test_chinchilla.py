@@ -108,3 +108,10 @@ def test_student_t_likelihood_shrugs_off_outlying_runs():
     assert sigma["normal"] > 2 * sigma["student_t"], sigma
     with pytest.raises(ValueError, match="likelihood must be one of"):
         bs.forecast(runs, target=TARGET, law="chinchilla", likelihood="cauchy")
+
+
+def test_report_states_the_chinchilla_formula_and_assumption(synthetic_fit, tmp_path):
+    _, fc = synthetic_fit
+    text = fc.report(tmp_path / "review.md").read_text()
+    assert "Fitted the 'chinchilla' law (L(N, D) = E + A/N^α + B/D^β)" in text
+    assert "The law assumes that the loss is an irreducible constant plus a power law in parameters" in text

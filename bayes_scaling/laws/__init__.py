@@ -22,7 +22,9 @@ default set on it here, once, so every use reads a plain attribute:
 - ``run_performance(posterior, constant, runs, options, rng)`` (None: not a capability law,
   no trend-reversal check);
 - ``PER_PROBLEM`` (()): variables with one value per benchmark problem, left out of
-  ``Forecast.parameters()`` (too many rows; they are still diagnosed).
+  ``Forecast.parameters()`` (too many rows; they are still diagnosed);
+- ``FORMULA`` and ``ASSUMPTION`` (None): the law as a formula and what it assumes, in words,
+  for the report ("Fitted the 'loss' law (L(C) = a·C^b + c)", "The law assumes one power law...").
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ OPTIONAL = MappingProxyType(
         "describe_buckets": None,
         "run_performance": None,
         "PER_PROBLEM": (),
+        "FORMULA": None,
+        "ASSUMPTION": None,
     }
 )
 

@@ -30,6 +30,8 @@ from bayes_scaling.data import DataError, _read, check_targets as check_compute,
 
 NAME = "chinchilla"
 OBSERVED = "loss"
+FORMULA = "L(N, D) = E + A/N^α + B/D^β"
+ASSUMPTION = "that the loss is an irreducible constant plus a power law in parameters and a power law in training tokens"
 PARAMETERS = ("E", "params_term", "tokens_term", "alpha", "beta", "sigma")
 DERIVED = ("A", "B")
 DIAGNOSED = PARAMETERS + DERIVED
