@@ -276,9 +276,9 @@ class Forecast:
         """
         labels = self.bucket_labels
         if labels is None:
-            return _summary(self.targets, self.draws(kind, quantity))
+            return interval_frame(self.draws(kind, quantity), compute=self.targets)
         frames = [
-            _summary(self.targets, self.draws(kind, name, bucket)).assign(bucket=bucket, quantity=name)
+            interval_frame(self.draws(kind, name, bucket), compute=self.targets).assign(bucket=bucket, quantity=name)
             for name in (self.quantities if quantity is None else [quantity])
             for bucket in labels
         ]
@@ -357,8 +357,9 @@ class PointForecast:
         )
 
 
-def _summary(targets: np.ndarray, draws: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame({"compute": targets, "mean": draws.mean(axis=0), **interval_columns(draws)})
+def interval_frame(draws: np.ndarray, **columns) -> pd.DataFrame:
+    """``columns`` (e.g. ``compute=targets``), then the mean and ``interval_columns`` of draws (n_draws, n_targets)."""
+    return pd.DataFrame({**columns, "mean": draws.mean(axis=0), **interval_columns(draws)})
 
 
 def interval_columns(draws: np.ndarray) -> dict[str, np.ndarray]:

@@ -71,6 +71,17 @@ def test_load_derives_compute_and_names_bad_columns():
         chinchilla.load(bad)
 
 
+
+def test_load_reads_columns_as_load_runs_does():
+    runs = isoflop_ladder("chinchilla", seed=0).drop(columns="compute")
+    expected = chinchilla.load(runs)
+    # a named index is a column again, and only the known names are stripped, as in load_runs
+    spaced = runs.rename(columns={"loss": " loss ", "tokens": "tokens "}).set_index("params")
+    pd.testing.assert_frame_equal(chinchilla.load(spaced), expected)
+    with pytest.raises(bs.DataError, match="column 'loss' appears 2 times"):
+        chinchilla.load(runs.assign(**{"loss ": runs["loss"]}))
+
+
 def test_targets_must_be_params_and_tokens(synthetic_fit):
     runs, _ = synthetic_fit
     with pytest.raises(bs.DataError, match="DataFrame with columns params and tokens"):

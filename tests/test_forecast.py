@@ -217,3 +217,13 @@ def test_every_law_has_every_optional_hook_its_own_or_the_default():
     assert loss.TARGET_COLUMNS == () and chinchilla.TARGET_COLUMNS == ("params", "tokens")
     assert loss.structure({}) == () and chinchilla.PRIOR_ALTERNATIVES == {}
     assert loss.PER_PROBLEM == () and "k_problem" in pass_rate.PER_PROBLEM
+
+
+def test_interval_frame_puts_the_given_columns_first(example_forecast):
+    from bayes_scaling.forecast import interval_frame
+
+    draws = example_forecast.draws()
+    frame = interval_frame(draws, budget=example_forecast.targets)
+    assert list(frame.columns) == ["budget", "mean", "median", "lower_50", "upper_50", "lower_90", "upper_90"]
+    np.testing.assert_allclose(frame["upper_90"], np.quantile(draws, 0.95, axis=0))
+    pd.testing.assert_frame_equal(frame.rename(columns={"budget": "compute"}), example_forecast.to_frame())
