@@ -63,7 +63,7 @@ def backtest(
     held, fitted, cut = _split(compute, holdout_above, holdout_fraction, fit_up_to)
 
     def targets(module, table):
-        columns = getattr(module, "TARGET_COLUMNS", None)
+        columns = module.TARGET_COLUMNS
         rows = table[held].reset_index(drop=True)
         return rows[["compute", *columns]] if columns else rows["compute"].to_numpy()
 

@@ -19,7 +19,10 @@ EXAMPLES = {
   bayes-scaling forecast runs.parquet --target 1e21 --target 1e22 --prob 0.8 --plot fan.png --seed 7
   bayes-scaling forecast runs.csv --target 1e21 --threshold 2.1 --save fc.nc --report review.html
   bayes-scaling forecast passcounts.csv --law pass_rate --target 1e21 --buckets 6 --exclude-hardest 15
-  bayes-scaling forecast accuracy.csv --law two_step --target 1e22 --items 2376 --floor 0.25""",
+  bayes-scaling forecast accuracy.csv --law two_step --target 1e22 --items 2376 --floor 0.25
+  bayes-scaling forecast chinchilla.csv --law chinchilla --target-params 7e10 --target-tokens 1.4e12
+  bayes-scaling forecast chinchilla.csv --law chinchilla --target-params 1e10 --target-tokens 2e11 \\
+      --target-params 1e11 --target-tokens 2e12   # pairs, in order""",
     "report": """examples:
   bayes-scaling report fc.nc --out review.html --threshold 2.1
   bayes-scaling report fc.nc --out review.md      # Markdown, PNG figures beside it""",
@@ -79,9 +82,11 @@ def _parser() -> argparse.ArgumentParser:
         )
 
     fc = command("forecast", "Fit a law to a runs table and print credible intervals at the targets.")
-    fc.add_argument("runs", help="CSV, Parquet or JSON Lines file with columns compute, loss")
-    fc.add_argument("--target", type=float, action="append", required=True, help="target compute in FLOPs (repeatable)")
-    fc.add_argument("--law", default="loss", choices=["loss", "pass_rate", "two_step"], help="law to fit (default: loss)")
+    fc.add_argument("runs", help="CSV, Parquet or JSON Lines file with columns compute, loss (params, tokens, loss for chinchilla)")
+    fc.add_argument("--target", type=float, action="append", metavar="COMPUTE", help="target compute in FLOPs (repeatable; every law but chinchilla)")
+    fc.add_argument("--target-params", type=float, action="append", metavar="N", help="chinchilla: target parameters N (repeatable, paired in order with --target-tokens)")
+    fc.add_argument("--target-tokens", type=float, action="append", metavar="D", help="chinchilla: target training tokens D (repeatable)")
+    fc.add_argument("--law", default="loss", choices=["loss", "pass_rate", "two_step", "chinchilla"], help="law to fit (default: loss)")
     fc.add_argument("--buckets", type=int, help="pass_rate: difficulty buckets (default 6)")
     fc.add_argument("--exclude-hardest", type=int, help="pass_rate: hardest problems left out (default 15)")
     fc.add_argument("--pass-at", type=int, action="append", help="pass_rate: also forecast pass@k (repeatable; default 10)")
@@ -215,6 +220,9 @@ def _print_forecast(fc, prob: float, thresholds=()) -> None:
         lower, upper = fc.interval(prob)
         frame[f"lower_{prob:g}"] = lower
         frame[f"upper_{prob:g}"] = upper
+    targets = fc.idata.predictions_constant_data  # chinchilla: each target's params and tokens beside its compute
+    for position, name in enumerate(name for name in targets.data_vars if name != "compute"):
+        frame.insert(1 + position, name, targets[name].to_numpy())
     fitted = f"{len(fc.runs)} pass counts" if per_bucket else f"{len(fc.runs)} runs"
     print(f"{fc.law} law fitted on {fitted} (seed {fc.settings['seed']}, data sha256 {fc.settings['data_sha256'][:12]})")
     print(f"predictive distribution of one new run's {quantity} at each target:")
@@ -232,6 +240,28 @@ def _print_forecast(fc, prob: float, thresholds=()) -> None:
     )
 
 
+def _forecast_target(args):
+    """``--target`` computes, or for the chinchilla law a DataFrame of ``--target-params``/``--target-tokens`` pairs."""
+    import pandas as pd
+
+    pairs = args.target_params is not None or args.target_tokens is not None
+    if args.law != "chinchilla":
+        if pairs:
+            raise ValueError(f"--target-params and --target-tokens are for --law chinchilla; the {args.law} law takes --target COMPUTE")
+        if not args.target:
+            raise ValueError("give the target compute with --target FLOPS (repeatable)")
+        return args.target
+    if args.target:
+        raise ValueError("the chinchilla law forecasts a model size and token count: give --target-params N --target-tokens D, not --target")
+    params, tokens = args.target_params or [], args.target_tokens or []
+    if not params or len(params) != len(tokens):
+        raise ValueError(
+            f"--law chinchilla needs --target-params and --target-tokens in pairs; got {len(params)} --target-params "
+            f"and {len(tokens)} --target-tokens"
+        )
+    return pd.DataFrame({"params": params, "tokens": tokens})
+
+
 def _run_forecast(args) -> int:
     import bayes_scaling as bs
 
@@ -246,9 +276,10 @@ def _run_forecast(args) -> int:
         )
         if value is not None
     }
+    target = _forecast_target(args)
     fc = bs.forecast(
         args.runs,
-        target=args.target,
+        target=target,
         law=args.law,
         **options,
         draws=args.draws,

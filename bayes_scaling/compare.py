@@ -14,7 +14,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from bayes_scaling.forecast import KINDS, _summary
+from bayes_scaling.forecast import KINDS, interval_frame
 
 __all__ = ["StackedForecast", "compare", "stack"]
 
@@ -89,7 +89,7 @@ class StackedForecast:
 
     def to_frame(self, kind: str = "predictive") -> pd.DataFrame:
         """The same columns as ``Forecast.to_frame``."""
-        return _summary(self.targets, self.draws(kind))
+        return interval_frame(self.draws(kind), compute=self.targets)
 
     def __repr__(self) -> str:
         shares = ", ".join(f"{name} {w:.2f}" for name, w in self.weights.items())

@@ -116,8 +116,14 @@ def _validate_runs(raw: pd.DataFrame, label: str) -> pd.DataFrame:
     _require_columns(table, REQUIRED_RUN_COLUMNS)
     if len(table) == 0:
         raise DataError(f"the runs table from {label} has no rows; it needs one row per training run")
+    return _run_table(table, _numeric_columns(table, REQUIRED_RUN_COLUMNS, positive=True), _KNOWN_COLUMNS, label)
 
-    cleaned: dict[str, object] = dict(_numeric_columns(table, REQUIRED_RUN_COLUMNS, positive=True))
+
+def _run_table(table: pd.DataFrame, required: Mapping[str, object], known_columns: Sequence[str], label: str) -> pd.DataFrame:
+    """One row per run: the ``required`` columns (checked by the caller), the optional run
+    columns (``run``, ``params``, ``tokens``, ``seed``, ``family``) checked here, then the
+    table's other columns untouched; refuses duplicate runs and too few distinct computes."""
+    cleaned: dict[str, object] = dict(required)
     for name in OPTIONAL_RUN_COLUMNS:
         if name not in table.columns:
             continue
@@ -130,12 +136,15 @@ def _validate_runs(raw: pd.DataFrame, label: str) -> pd.DataFrame:
     out = pd.DataFrame(cleaned, index=pd.RangeIndex(len(table)))
     _check_duplicates(table, out)
     _check_distinct_compute(out)
-
-    extras = [i for i, name in enumerate(table.columns) if name not in _KNOWN_COLUMNS]
-    if extras:
-        out = pd.concat([out, table.iloc[:, extras]], axis=1)
+    out = _with_extras(out, table, known_columns)
     out.attrs = {"source": label}
     return out
+
+
+def _with_extras(out: pd.DataFrame, table: pd.DataFrame, known_columns: Sequence[str]) -> pd.DataFrame:
+    """``out`` followed by the table's columns that are not ``known_columns``, untouched, in input order."""
+    extras = [i for i, name in enumerate(table.columns) if name not in known_columns]
+    return pd.concat([out, table.iloc[:, extras]], axis=1) if extras else out
 
 
 def load_pass_counts(source) -> pd.DataFrame:
@@ -203,10 +212,7 @@ def _validate_pass_counts(raw: pd.DataFrame, label: str, stacklevel: int) -> pd.
         _check_one_compute_per_run(table, out)
     _check_duplicate_pairs(table, out, has_run)
     _check_pass_runs(out)
-
-    extras = [i for i, name in enumerate(table.columns) if name not in _KNOWN_PASS_COLUMNS]
-    if extras:
-        out = pd.concat([out, table.iloc[:, extras]], axis=1)
+    out = _with_extras(out, table, _KNOWN_PASS_COLUMNS)
     incomplete = _incomplete_runs(out)
     out.attrs = {"source": label, "incomplete_runs": incomplete}
     if incomplete:
@@ -224,8 +230,8 @@ def load_capability_runs(source) -> pd.DataFrame:
     ``family``) are checked the same way, any others carried along. Raises ``DataError``
     naming the column, row and value, as ``load_runs`` does.
     """
-    raw, label = _read(source, "load_capability_runs")
-    table = _normalise_columns(raw, REQUIRED_CAPABILITY_COLUMNS + OPTIONAL_RUN_COLUMNS)
+    known = REQUIRED_CAPABILITY_COLUMNS + OPTIONAL_RUN_COLUMNS
+    table, label = read_table(source, "load_capability_runs", known)
     _require_columns(table, REQUIRED_CAPABILITY_COLUMNS)
     if len(table) == 0:
         raise DataError(f"the capability table from {label} has no rows; it needs one row per training run")
@@ -233,21 +239,19 @@ def load_capability_runs(source) -> pd.DataFrame:
     cleaned["accuracy"] = _numeric_column(
         table, "accuracy", positive=False, stages=({"accuracy": (lambda v: (v < 0) | (v > 1), "must lie in [0, 1] (a fraction of items, not a percentage)")},)
     )
-    for name in OPTIONAL_RUN_COLUMNS:
-        if name in table.columns:
-            if name in ("run", "family"):
-                cleaned[name] = _text_column(table, name)
-            else:
-                cleaned[name] = _seed_column(table) if name == "seed" else _numeric_column(table, name, positive=True)
-    out = pd.DataFrame(cleaned, index=pd.RangeIndex(len(table)))
-    _check_duplicates(table, out)
-    _check_distinct_compute(out)
-    known = REQUIRED_CAPABILITY_COLUMNS + OPTIONAL_RUN_COLUMNS
-    extras = [i for i, name in enumerate(table.columns) if name not in known]
-    if extras:
-        out = pd.concat([out, table.iloc[:, extras]], axis=1)
-    out.attrs = {"source": label}
-    return out
+    return _run_table(table, cleaned, known, label)
+
+
+def read_table(source, caller: str, known_columns: Sequence[str] = _KNOWN_COLUMNS) -> tuple[pd.DataFrame, str]:
+    """The table of ``source`` before its values are checked, and a label for messages.
+
+    Read as ``load_runs`` reads it (a private copy; ``caller`` names the public function in
+    messages), with the names of ``known_columns`` stripped of whitespace and a named index
+    made a column again: for a law's loader that must look at columns before validating,
+    e.g. the Chinchilla law deriving ``compute`` from ``params`` and ``tokens``.
+    """
+    raw, label = _read(source, caller)
+    return _normalise_columns(raw, known_columns), label
 
 
 def _read(

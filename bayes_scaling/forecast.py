@@ -22,7 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_scaling import sampling
-from bayes_scaling.data import check_targets, validated_table_hash
+from bayes_scaling.data import validated_table_hash
 from bayes_scaling.laws import get_law, prior_descriptions, resolve_priors
 from bayes_scaling.trend_reversal import check as check_trend_reversal
 from bayes_scaling.trend_reversal import warn_if_reversing
@@ -65,7 +65,7 @@ def forecast(
     law_module = get_law(law)
     table = law_module.load(data)
     # point at the caller of forecast(); a law whose targets are not compute checks its own
-    targets = getattr(law_module, "check_targets", check_targets)(table, target, stacklevel=3)
+    targets = law_module.check_targets(table, target, stacklevel=3)
     if method not in ("bayes", "point"):
         raise ValueError(f"method must be 'bayes' or 'point', got {method!r}")
     if method == "point":
@@ -89,15 +89,15 @@ def forecast(
         seed=int(seed),
         progress=progress,
         dense_mass=law_module.DENSE_MASS,
-        jitter=getattr(law_module, "JITTER", 1.0),
-        log_likelihood=getattr(law_module, "LOG_LIKELIHOOD", True),  # pointwise per fitted row, for LOO
+        jitter=law_module.JITTER,
+        log_likelihood=law_module.LOG_LIKELIHOOD,  # pointwise per fitted row, for LOO
     )
 
     model = law_module.build_model(fit_table, per_problem, options, overrides)
     structure = (
         law_module.NAME,
         tuple(sorted((k, repr(v)) for k, v in overrides.items())),
-        getattr(law_module, "structure", lambda _: ())(options),  # e.g. the likelihood a law was asked for
+        law_module.structure(options),  # e.g. the likelihood a law was asked for
     )
     idata = sampling.sample(model, settings, key=structure)
 
@@ -114,7 +114,7 @@ def forecast(
     idata.add_groups(
         predictions=xr.Dataset(
             {name: (_DIMS[: values.ndim], values) for name, values in predictions.items()},
-            coords={"bucket": law_module.bucket_labels(options)} if hasattr(law_module, "bucket_labels") else None,
+            coords=None if law_module.bucket_labels is None else {"bucket": law_module.bucket_labels(options)},
         ),
         predictions_constant_data=xr.Dataset(_target_columns(targets)),
         observed_data=xr.Dataset({law_module.OBSERVED: ("row", fit_table[law_module.OBSERVED].to_numpy())}),
@@ -204,7 +204,7 @@ class Forecast:
         frame = pd.DataFrame(
             {name: constant[name].to_numpy() for name in constant.data_vars if constant[name].dims == ("benchmark_problem",)}
         ).rename(columns={"problem_name": "problem"})
-        describe = getattr(get_law(self.law), "describe_buckets", None)  # e.g. soft buckets' membership
+        describe = get_law(self.law).describe_buckets  # e.g. soft buckets' membership
         return frame if describe is None else describe(frame, self.idata.posterior, constant)
 
     @cached_property
@@ -276,17 +276,17 @@ class Forecast:
         """
         labels = self.bucket_labels
         if labels is None:
-            return _summary(self.targets, self.draws(kind, quantity))
+            return interval_frame(self.draws(kind, quantity), compute=self.targets)
         frames = [
-            _summary(self.targets, self.draws(kind, name, bucket)).assign(bucket=bucket, quantity=name)
+            interval_frame(self.draws(kind, name, bucket), compute=self.targets).assign(bucket=bucket, quantity=name)
             for name in (self.quantities if quantity is None else [quantity])
             for bucket in labels
         ]
         return pd.concat(frames, ignore_index=True)
 
     def parameters(self, var_names=None) -> pd.DataFrame:
-        """Posterior summary of the law's parameters (``az.summary``)."""
-        per_problem = ("alpha",) if self.law == "pass_rate" else ()  # one per problem: too many rows
+        """Posterior summary of the law's parameters (``az.summary``), without per-problem ones unless named."""
+        per_problem = get_law(self.law).PER_PROBLEM  # one per problem: too many rows
         names = [n for n in self.settings["parameters"] if n not in per_problem] if var_names is None else var_names
         return az.summary(self.idata, var_names=list(names))
 
@@ -357,8 +357,9 @@ class PointForecast:
         )
 
 
-def _summary(targets: np.ndarray, draws: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame({"compute": targets, "mean": draws.mean(axis=0), **interval_columns(draws)})
+def interval_frame(draws: np.ndarray, **columns) -> pd.DataFrame:
+    """``columns`` (e.g. ``compute=targets``), then the mean and ``interval_columns`` of draws (n_draws, n_targets)."""
+    return pd.DataFrame({**columns, "mean": draws.mean(axis=0), **interval_columns(draws)})
 
 
 def interval_columns(draws: np.ndarray) -> dict[str, np.ndarray]:

@@ -24,16 +24,6 @@ from bayes_scaling.laws.pass_rate import SOFT_BUCKETS_UP_TO
 from bayes_scaling.sampling import ESS_MIN, R_HAT_MAX
 from bayes_scaling.trend_reversal import REVERSAL_PROB, describe
 
-_FORMULA = {
-    "loss": "L(C) = a·C^b + c",
-    "pass_rate": "−log pass_rate_i(C) = α_i·C^(−k_g), per problem",
-    "two_step": "task loss ℓ(C) = a·C^b + c, accuracy = floor + (ceiling − floor)·sigmoid(−steepness·(ℓ − loss_mid)/ℓ_ref)",
-}
-_ASSUMPTION = {
-    "loss": "one power law plus a constant",
-    "pass_rate": "that every problem gets easier as a power of compute",
-    "two_step": "that the task loss follows one power law plus a constant and accuracy one sigmoid of it",
-}
 # GPT-4's loss prediction extrapolated 1,000-10,000x; past that, say so louder.
 _FAR = 1e4
 _FEW_POINTS = 5
@@ -105,7 +95,7 @@ def _sections(fc, thresholds) -> dict:
     return {
         "title": f"{fc.law.capitalize()} forecast at {', '.join(f'{c:.3g}' for c in fc.targets)} FLOPs",
         "lead": (
-            f"Fitted the {fc.law!r} law ({_FORMULA.get(fc.law, fc.law)}) to {len(runs)} "
+            f"Fitted the {fc.law!r} law ({get_law(fc.law).FORMULA or fc.law}) to {len(runs)} "
             f"{'pass counts' if per_bucket else 'runs'} spanning "
             f"{runs['compute'].min():.3g}–{largest:.3g} FLOPs from {fc.settings['data_source']}. "
             f"Intervals are for the {quantity} of one new run at each target (they include "
@@ -166,7 +156,7 @@ def _caveats(fc, largest: float) -> list[str]:
         + (f"; with fewer than {_FEW_POINTS} the exponent and the irreducible loss are mostly prior." if n < _FEW_POINTS else ".")
     )
     out.append(
-        f"The law assumes {_ASSUMPTION.get(fc.law, fc.law)} across the whole ladder and beyond: a change "
+        f"The law assumes {get_law(fc.law).ASSUMPTION or 'its form holds'} across the whole ladder and beyond: a change "
         "of recipe, data or architecture between the ladder and the target run is not in these intervals, "
         "and small rungs that are off-trend (e.g. too-short warmup) bias the forecast."
     )

@@ -41,7 +41,7 @@ def check(fc) -> pd.DataFrame | None:
     slope_per_decade (posterior median of the change per 10× compute), prob_falls.
     """
     law = get_law(fc.law)
-    if not hasattr(law, "run_performance"):
+    if law.run_performance is None:
         return None
     posterior = _thinned(fc.idata.posterior)
     rng = np.random.default_rng([fc.settings["seed"], 2])

@@ -71,6 +71,17 @@ def test_load_derives_compute_and_names_bad_columns():
         chinchilla.load(bad)
 
 
+
+def test_load_reads_columns_as_load_runs_does():
+    runs = isoflop_ladder("chinchilla", seed=0).drop(columns="compute")
+    expected = chinchilla.load(runs)
+    # a named index is a column again, and only the known names are stripped, as in load_runs
+    spaced = runs.rename(columns={"loss": " loss ", "tokens": "tokens "}).set_index("params")
+    pd.testing.assert_frame_equal(chinchilla.load(spaced), expected)
+    with pytest.raises(bs.DataError, match="column 'loss' appears 2 times"):
+        chinchilla.load(runs.assign(**{"loss ": runs["loss"]}))
+
+
 def test_targets_must_be_params_and_tokens(synthetic_fit):
     runs, _ = synthetic_fit
     with pytest.raises(bs.DataError, match="DataFrame with columns params and tokens"):
@@ -108,3 +119,10 @@ def test_student_t_likelihood_shrugs_off_outlying_runs():
     assert sigma["normal"] > 2 * sigma["student_t"], sigma
     with pytest.raises(ValueError, match="likelihood must be one of"):
         bs.forecast(runs, target=TARGET, law="chinchilla", likelihood="cauchy")
+
+
+def test_report_states_the_chinchilla_formula_and_assumption(synthetic_fit, tmp_path):
+    _, fc = synthetic_fit
+    text = fc.report(tmp_path / "review.md").read_text()
+    assert "Fitted the 'chinchilla' law (L(N, D) = E + A/N^α + B/D^β)" in text
+    assert "The law assumes that the loss is an irreducible constant plus a power law in parameters" in text

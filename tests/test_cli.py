@@ -95,3 +95,47 @@ def test_forecast_pass_rate_prints_buckets(tmp_path, capsys):
     assert code in (0, 3)
     assert "pass_rate law fitted on" in out and "P(pass_rate > 0.5)" in out
     assert out.count(" all\n") == 1 and "bucket" in out
+
+
+def test_forecast_chinchilla_takes_params_tokens_pairs(tmp_path, capsys):
+    from tests.synthetic_ladders import isoflop_ladder
+
+    path = tmp_path / "chinchilla.csv"
+    isoflop_ladder("chinchilla", seed=0).drop(columns="compute").to_csv(path, index=False)
+    code = cli.main(["forecast", str(path), "--law", "chinchilla", "--target-params", "1e10", "--target-tokens", "2e11",
+                     "--target-params", "3e10", "--target-tokens", "6e11", "--threshold", "2.0",
+                     "--draws", "300", "--tune", "300", "--no-progress", "--seed", "0"])
+    out = capsys.readouterr().out
+    assert code in (0, 3)
+    assert "chinchilla law fitted on 18 runs" in out and "lower_90" in out and "P(loss < 2):" in out
+    header, first, second = out.splitlines()[2:5]
+    assert header.split()[:3] == ["compute", "params", "tokens"]
+    assert [float(v) for v in first.split()[:3]] == pytest.approx([1.2e22, 1e10, 2e11], rel=1e-3)
+    assert [float(v) for v in second.split()[:3]] == pytest.approx([1.08e23, 3e10, 6e11], rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--target-params", "1e10"], "1 --target-params and 0 --target-tokens"),
+        (["--target-params", "1e10", "--target-tokens", "2e11", "--target-tokens", "3e11"], "1 --target-params and 2"),
+        ([], "0 --target-params and 0 --target-tokens"),
+        (["--target", "1e21"], "not --target"),
+    ],
+)
+def test_forecast_chinchilla_targets_are_checked_before_the_fit(tmp_path, capsys, arguments, message):
+    path = tmp_path / "chinchilla.csv"
+    path.write_text("params,tokens,loss\n1e8,2e9,3.0\n")  # never fitted: the targets are refused first
+    assert cli.main(["forecast", str(path), "--law", "chinchilla", "--no-progress", *arguments]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("error: ") and message in err
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [([], "--target FLOPS"), (["--target", "1e21", "--target-params", "1e10", "--target-tokens", "2e11"], "--law chinchilla")],
+)
+def test_forecast_compute_laws_need_target_compute(runs_csv, capsys, arguments, message):
+    assert cli.main(["forecast", str(runs_csv), "--no-progress", *arguments]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err

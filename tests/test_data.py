@@ -505,3 +505,27 @@ def test_check_targets_only_raises_data_error(targets):
     assert result.size == expected_len
     if isinstance(targets, np.ndarray):
         np.testing.assert_array_equal(targets, original)
+
+
+def test_read_table_normalises_columns_before_any_check():
+    from bayes_scaling.data import read_table
+
+    raw = pd.DataFrame({" compute": [1.0, 2.0], "loss ": [-3.0, 2.0], " note ": ["a", "b"]}).set_index(" compute")
+    table, label = read_table(raw, "load_runs")
+    assert label == "DataFrame" and list(table.columns) == ["compute", "loss", " note "]
+    assert table["loss"].tolist() == [-3.0, 2.0]  # values are not checked yet
+    table, _ = read_table(raw.reset_index(), "load_capability_runs", ("accuracy",))
+    assert list(table.columns) == [" compute", "loss ", " note "]  # only the known names are stripped
+
+
+def test_capability_runs_check_optional_columns_and_keep_extras_as_load_runs_does():
+    from bayes_scaling.data import load_capability_runs
+
+    runs = pd.DataFrame(
+        {"compute": [1e17, 1e18, 1e19], "loss": [3.0, 2.8, 2.6], "task_loss": [2.0, 1.5, 1.0],
+         "accuracy": [0.3, 0.4, 0.6], "seed": [1.0, 2.0, 3.0], "params": [1e7, 1e8, 1e9], "note": ["x", "y", "z"]}
+    )
+    capability, plain = load_capability_runs(runs), load_runs(runs.drop(columns=["task_loss", "accuracy"]))
+    pd.testing.assert_frame_equal(capability[["seed", "params", "loss", "note"]], plain[["seed", "params", "loss", "note"]])
+    with pytest.raises(DataError, match="column 'seed', row 1"):
+        load_capability_runs(runs.assign(seed=[1.0, 2.5, 3.0]))

@@ -201,3 +201,29 @@ def test_compiled_sampler_agrees_with_pm_sample(example, example_forecast):
     tolerance = 4 * np.hypot(ours["mcse_mean"], theirs["mcse_mean"])
     assert np.all(np.abs(ours["mean"] - theirs["mean"]) < tolerance), (ours["mean"], theirs["mean"], tolerance)
     np.testing.assert_allclose(ours["sd"], theirs["sd"], rtol=0.15)
+
+
+def test_every_law_has_every_optional_hook_its_own_or_the_default():
+    from bayes_scaling import data
+    from bayes_scaling.laws import LAWS, OPTIONAL, chinchilla, loss, pass_rate, two_step
+
+    for law in LAWS.values():
+        assert [name for name in OPTIONAL if not hasattr(law, name)] == [], law.NAME
+    assert loss.check_targets is data.check_targets and chinchilla.check_targets is not data.check_targets
+    assert loss.run_performance is None and two_step.run_performance is not None
+    assert loss.bucket_labels is None and pass_rate.bucket_labels is not None
+    assert loss.JITTER == 1.0 and pass_rate.JITTER == 0.5
+    assert chinchilla.LOG_LIKELIHOOD is True and pass_rate.LOG_LIKELIHOOD is False
+    assert loss.TARGET_COLUMNS == () and chinchilla.TARGET_COLUMNS == ("params", "tokens")
+    assert loss.structure({}) == () and chinchilla.PRIOR_ALTERNATIVES == {}
+    assert loss.PER_PROBLEM == () and "k_problem" in pass_rate.PER_PROBLEM
+
+
+def test_interval_frame_puts_the_given_columns_first(example_forecast):
+    from bayes_scaling.forecast import interval_frame
+
+    draws = example_forecast.draws()
+    frame = interval_frame(draws, budget=example_forecast.targets)
+    assert list(frame.columns) == ["budget", "mean", "median", "lower_50", "upper_50", "lower_90", "upper_90"]
+    np.testing.assert_allclose(frame["upper_90"], np.quantile(draws, 0.95, axis=0))
+    pd.testing.assert_frame_equal(frame.rename(columns={"budget": "compute"}), example_forecast.to_frame())

@@ -158,6 +158,12 @@ def test_problem_k_gives_each_problem_its_own_exponent(counts, fc):
     assert "log_k_within" not in fc.settings["priors"]  # the default model has no such parameter
     lower, upper = own.interval(0.9, kind="mean", bucket="all")
     assert 0 < lower < upper < 1
+    # one row per problem would bury the summary: parameters() leaves every per-problem variable out
+    kept = int((own.buckets["bucket"] > 0).sum())
+    per_problem = {name for name, values in own.idata.posterior.data_vars.items() if values.shape[2:] == (kept,)}
+    assert {"alpha", "k_problem"} <= per_problem
+    shown = {row.split("[")[0] for row in own.parameters().index}
+    assert not shown & per_problem and {"k", "log_k_within", "run_noise"} <= shown
 
 
 def _redraw_with_run_shifts(counts, truth, shift_sd: float, seed: int):

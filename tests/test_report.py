@@ -80,3 +80,12 @@ def test_html_report_renders_with_its_figures_in_chromium(example_forecast, tmp_
     stripped.write_text(re.sub(r"<img [^>]+>", "", page.read_text()))
     without = bluish_fraction(screenshot(stripped, tmp_path / "stripped.png"))
     assert with_figures > 0.01 and without < 0.001, (with_figures, without)
+
+
+def test_every_law_names_its_formula_and_assumption_for_the_report():
+    from bayes_scaling.laws import LAWS
+
+    for law in LAWS.values():
+        assert isinstance(law.FORMULA, str) and law.FORMULA, law.NAME
+        assert isinstance(law.ASSUMPTION, str) and law.ASSUMPTION, law.NAME
+    assert LAWS["chinchilla"].FORMULA == "L(N, D) = E + A/N^α + B/D^β"

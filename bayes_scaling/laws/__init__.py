@@ -1,32 +1,73 @@
 """Scaling laws, one module each: a PyMC model, its mean function and its default priors.
 
-A law module exposes ``NAME``, ``OBSERVED`` (the observed column), ``PARAMETERS``
+Every law module has ``NAME``, ``OBSERVED`` (the observed column), ``PARAMETERS``
 (sampled), ``DERIVED``, ``DIAGNOSED``, ``PRIOR_NAMES`` (what a prior may be set on),
-``SUPPORT``, ``PRIOR_REASONS``, ``TARGET_ACCEPT``, ``DENSE_MASS``, optionally
-``PRIOR_ALTERNATIVES`` (a prior on key X replaces the default one on value Y) and
-``JITTER``, ``LOG_LIKELIHOOD`` (False: no pointwise log-likelihood, so no LOO),
-``check_targets`` (targets that are not compute),
-``TARGET_COLUMNS`` and ``structure(options)`` (options that change the model's graph), and the steps of a fit:
+``SUPPORT``, ``PRIOR_REASONS``, ``TARGET_ACCEPT``, ``DENSE_MASS``, and the steps of a fit:
 ``load(data)`` -> table; ``prepare(table, **options)`` -> (fitted table, per-problem
 arrays, options); ``build_model(table, per_problem, options, priors)`` -> ``pm.Model``;
 ``predict(posterior, constant_data, options, compute, rng)`` -> {name: draws};
 ``quantities(options)`` -> output names, the default first.
+
+Optional hooks, in ``OPTIONAL`` with their defaults; a module without one gets the
+default set on it here, once, so every use reads a plain attribute:
+
+- ``PRIOR_ALTERNATIVES`` ({}): a prior on key X replaces the default one on value Y;
+- ``JITTER`` (1.0): the sampler's jitter of the initial point;
+- ``LOG_LIKELIHOOD`` (True; False: no pointwise log-likelihood, so no LOO);
+- ``check_targets(table, target, stacklevel)`` (``data.check_targets``, compute targets);
+- ``TARGET_COLUMNS`` (()): columns besides compute a target has (the backtest hands them over);
+- ``structure(options)`` (()): options that change the model's graph;
+- ``bucket_labels(options)`` (None: no buckets); ``describe_buckets(frame, posterior, constant)``
+  (None): the per-problem table of ``Forecast.buckets``;
+- ``run_performance(posterior, constant, runs, options, rng)`` (None: not a capability law,
+  no trend-reversal check);
+- ``PER_PROBLEM`` (()): variables with one value per benchmark problem, left out of
+  ``Forecast.parameters()`` (too many rows; they are still diagnosed);
+- ``FORMULA`` and ``ASSUMPTION`` (None): the law as a formula and what it assumes, in words,
+  for the report ("Fitted the 'loss' law (L(C) = a·C^b + c)", "The law assumes one power law...").
 """
 
 from __future__ import annotations
 
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 
 from pymc_extras.prior import Prior
 
+from bayes_scaling.data import check_targets
 from bayes_scaling.laws import chinchilla, loss, pass_rate, two_step
 
-LAWS: dict[str, ModuleType] = {
-    loss.NAME: loss,
-    pass_rate.NAME: pass_rate,
-    two_step.NAME: two_step,
-    chinchilla.NAME: chinchilla,
-}
+
+def _no_structure(options: dict) -> tuple:
+    return ()
+
+
+OPTIONAL = MappingProxyType(
+    {
+        "PRIOR_ALTERNATIVES": MappingProxyType({}),
+        "JITTER": 1.0,
+        "LOG_LIKELIHOOD": True,
+        "check_targets": check_targets,
+        "TARGET_COLUMNS": (),
+        "structure": _no_structure,
+        "bucket_labels": None,
+        "describe_buckets": None,
+        "run_performance": None,
+        "PER_PROBLEM": (),
+        "FORMULA": None,
+        "ASSUMPTION": None,
+    }
+)
+
+
+def _with_defaults(module: ModuleType) -> ModuleType:
+    """Set every optional hook ``module`` lacks to its default (see the module docstring)."""
+    for name, default in OPTIONAL.items():
+        if not hasattr(module, name):
+            setattr(module, name, default)
+    return module
+
+
+LAWS: dict[str, ModuleType] = {module.NAME: _with_defaults(module) for module in (loss, pass_rate, two_step, chinchilla)}
 
 PRIOR_CHECK_DRAWS = 4000
 
@@ -63,7 +104,7 @@ def resolve_priors(law: ModuleType, prior: dict | None) -> dict[str, Prior]:
             )
         _check_support(law, name, value)
         checked[name] = value
-    for given, replaced in getattr(law, "PRIOR_ALTERNATIVES", {}).items():
+    for given, replaced in law.PRIOR_ALTERNATIVES.items():
         if given in checked and replaced in checked:
             raise ValueError(
                 f"give a prior on {given!r} or on {replaced!r}, not both: the law derives one from the other"
@@ -98,7 +139,7 @@ def prior_descriptions(law: ModuleType, overrides: dict[str, Prior]) -> dict[str
         if name in overrides:
             described[name] = repr(overrides[name])
         elif name in law.PRIOR_REASONS and not any(
-            replaced == name and given in overrides for given, replaced in getattr(law, "PRIOR_ALTERNATIVES", {}).items()
+            replaced == name and given in overrides for given, replaced in law.PRIOR_ALTERNATIVES.items()
         ):
             described[name] = law.PRIOR_REASONS[name][0]
     return described

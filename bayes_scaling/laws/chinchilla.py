@@ -26,10 +26,12 @@ import pymc as pm
 import pytensor.tensor as pt
 from pymc_extras.prior import Prior
 
-from bayes_scaling.data import DataError, _read, check_targets as check_compute, load_runs
+from bayes_scaling.data import DataError, check_targets as check_compute, load_runs, read_table
 
 NAME = "chinchilla"
 OBSERVED = "loss"
+FORMULA = "L(N, D) = E + A/N^α + B/D^β"
+ASSUMPTION = "that the loss is an irreducible constant plus a power law in parameters and a power law in training tokens"
 PARAMETERS = ("E", "params_term", "tokens_term", "alpha", "beta", "sigma")
 DERIVED = ("A", "B")
 DIAGNOSED = PARAMETERS + DERIVED
@@ -105,8 +107,7 @@ def mean_loss(log_params_ratio, log_tokens_ratio, E, params_term, tokens_term, a
 
 def load(data) -> pd.DataFrame:
     """A runs table with ``params``, ``tokens`` and ``loss``; ``compute`` = 6·N·D when absent."""
-    raw, label = _read(data, "load_runs")
-    raw.columns = [name.strip() if isinstance(name, str) else name for name in raw.columns]
+    raw, label = read_table(data, "load_runs")
     missing = [name for name in (*TARGET_COLUMNS, "loss") if name not in raw.columns]
     if missing:
         raise DataError(
@@ -229,7 +230,7 @@ def compute_optimal(fc, budget) -> pd.DataFrame:
     One row per budget and quantity (``params``, ``tokens``, ``tokens_per_param``) with
     the posterior median and equal-tailed 50% and 90% intervals.
     """
-    from bayes_scaling.forecast import _summary
+    from bayes_scaling.forecast import interval_frame
 
     if getattr(fc, "law", None) != NAME:
         raise ValueError(f"compute_optimal needs a forecast of the chinchilla law, got law {getattr(fc, 'law', None)!r}")
@@ -244,7 +245,7 @@ def compute_optimal(fc, budget) -> pd.DataFrame:
     params = np.exp(log_g + beta / (alpha + beta) * np.log(half))
     tokens = half / params
     frames = [
-        _summary(budgets, draws).rename(columns={"compute": "budget"}).assign(quantity=name)
+        interval_frame(draws, budget=budgets).assign(quantity=name)
         for name, draws in (("params", params), ("tokens", tokens), ("tokens_per_param", tokens / params))
     ]
     frame = pd.concat(frames, ignore_index=True)

@@ -36,6 +36,8 @@ from bayes_scaling.data import load_runs
 
 NAME = "loss"
 OBSERVED = "loss"
+FORMULA = "L(C) = a·C^b + c"  # the report names the law and what it assumes
+ASSUMPTION = "one power law plus a constant"
 PARAMETERS = ("loss_ref", "local_exponent", "reducible_fraction", "sigma")
 DERIVED = ("b", "a", "c")
 DIAGNOSED = PARAMETERS + DERIVED

@@ -57,6 +57,9 @@ OBSERVED = "correct"
 PARAMETERS = ("log_alpha_bucket", "log_alpha_spread", "log_k_mean", "log_k_spread", "log_k_within", "run_noise")
 DERIVED = ("k", "k_problem")
 DIAGNOSED = PARAMETERS + ("alpha", "k", "k_problem")  # every problem's α and k must converge too
+PER_PROBLEM = ("alpha", "k_problem", "membership")  # one per problem: Forecast.parameters() leaves them out
+FORMULA = "−log pass_rate_i(C) = α_i·C^(−k_g), per problem"
+ASSUMPTION = "that every problem gets easier as a power of compute"
 PRIOR_NAMES = PARAMETERS
 BUCKET_PRIORS = ("log_alpha_bucket", "log_alpha_spread")
 TARGET_ACCEPT = 0.95

@@ -40,6 +40,8 @@ from bayes_scaling.laws import loss
 
 NAME = "two_step"
 OBSERVED = "accuracy"
+FORMULA = "task loss ℓ(C) = a·C^b + c, accuracy = floor + (ceiling − floor)·sigmoid(−steepness·(ℓ − loss_mid)/ℓ_ref)"
+ASSUMPTION = "that the task loss follows one power law plus a constant and accuracy one sigmoid of it"
 STEP_ONE = loss.PARAMETERS
 STEP_TWO = ("lift_ref", "slope_ref", "headroom", "accuracy_noise")
 PARAMETERS = STEP_ONE + STEP_TWO
