@@ -225,6 +225,10 @@ def _print_forecast(fc, prob: float, thresholds=()) -> None:
         frame.insert(1 + position, name, targets[name].to_numpy())
     fitted = f"{len(fc.runs)} pass counts" if per_bucket else f"{len(fc.runs)} runs"
     print(f"{fc.law} law fitted on {fitted} (seed {fc.settings['seed']}, data sha256 {fc.settings['data_sha256'][:12]})")
+    options = fc.settings["options"]
+    if "expected_misplaced" in options:  # pass_rate: which bucket borders, and why
+        kind = "soft (a problem near a border may follow its neighbour's k)" if options["soft_buckets"] else "hard"
+        print(f"bucket borders: {kind}; expected share of problems in a neighbouring bucket {options['expected_misplaced']:.0%}")
     print(f"predictive distribution of one new run's {quantity} at each target:")
     print(frame.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     lower_is_better = quantity == "loss"

@@ -51,7 +51,9 @@ def forecast(
 
     ``law="loss"``: ``data`` has columns ``compute`` and ``loss``. ``law="pass_rate"``:
     per-problem pass counts (``compute, problem, n, correct``), with the options
-    ``buckets=6``, ``exclude_hardest=15`` and ``pass_at=(10,)``; ``method="point"``
+    ``buckets=6``, ``exclude_hardest=15``, ``pass_at=(10,)``, ``soft_buckets="auto"``
+    (problems near a bucket border may follow the neighbour's exponent), ``problem_k=False``
+    and ``run_shifts="auto"`` (docs/pass-rate-law.md); ``method="point"``
     returns GPT-4's point method instead of a posterior. ``target`` is a number or a
     sequence. ``law="two_step"``: ``compute, task_loss, accuracy`` with the options
     ``floor`` (chance level) and ``items`` (task size). ``law="chinchilla"``: runs with

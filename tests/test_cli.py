@@ -95,6 +95,7 @@ def test_forecast_pass_rate_prints_buckets(tmp_path, capsys):
     assert code in (0, 3)
     assert "pass_rate law fitted on" in out and "P(pass_rate > 0.5)" in out
     assert out.count(" all\n") == 1 and "bucket" in out
+    assert "bucket borders: soft" in out and "expected share of problems in a neighbouring bucket" in out
 
 
 def test_forecast_chinchilla_takes_params_tokens_pairs(tmp_path, capsys):
