@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bayes_scaling.atomic_write import write_atomically
 from bayes_scaling.codeeval.easy_suite import easy_suite
 from bayes_scaling.codeeval.executor import check_completions
 from bayes_scaling.codeeval.passcounts import pass_counts
@@ -160,9 +160,7 @@ def record_pass_counts(path, rows: pd.DataFrame) -> None:
             if "suite" in old and "suite" in rows:
                 same &= old["suite"].isin(rows["suite"].unique())
             table = pd.concat([old[~same], rows], ignore_index=True)
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        table.to_csv(temporary, index=False)
-        os.replace(temporary, path)
+        write_atomically(path, lambda temporary: table.to_csv(temporary, index=False))
 
 
 def sample_code(checkpoint, problems="easy", *, out, settings: SamplingSettings = SamplingSettings(),

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from bayes_scaling.atomic_write import write_atomically
 from bayes_scaling.ladder.corpus import Corpus
 from bayes_scaling.ladder.definition import Rung
 from bayes_scaling.ladder.hardware import peak_flops
@@ -254,9 +255,7 @@ def _check_same_start(start: int, rung: Rung, device) -> None:
 
 
 def _save_atomic(path: Path, state: dict) -> None:
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    torch.save(state, temporary)
-    os.replace(temporary, path)
+    write_atomically(path, lambda temporary: torch.save(state, temporary))
 
 
 def _init_distributed() -> tuple[int, int]:
