@@ -23,7 +23,7 @@ import bayes_scaling as bs
 torch = pytest.importorskip("torch")
 pytest.importorskip("tokenizers")
 
-from bayes_scaling.ladder import load_ladder, run_ladder  # noqa: E402
+from bayes_scaling.ladder import load_ladder, plan, run_ladder  # noqa: E402
 from bayes_scaling.ladder.results import read_metrics  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,6 +79,10 @@ def test_tiny_ladder_trains_and_its_runs_csv_goes_into_a_forecast(tmp_path):
     assert list(runs["compute"]) == [float(m["flops_per_token"] * m["tokens"]) for m in metrics]
     assert runs["loss"].is_monotonic_decreasing  # more compute, lower held-out loss
     assert runs["loss"].max() < np.log(1024)  # every rung beats guessing uniformly among the tokens
+    planned = plan(load_ladder(tmp_path / "ladder.toml"))  # what --dry-run shows is what training recorded
+    budget = ("params", "non_embedding_params", "tokens", "steps", "flops_per_token", "compute")
+    assert [{k: row[k] for k in budget} for row in planned] == [{k: m[k] for k in budget} for m in metrics]
+    assert [row["finished"] for row in planned] == [True] * 3
 
     fc = bs.forecast(runs, target=10 * runs["compute"].max(), draws=150, tune=150, chains=2, seed=0, progress=False)
     lower, upper = fc.interval(0.9)

@@ -61,23 +61,20 @@ def plan(ladder: Ladder, rungs=None, device=None, flops_per_second: float | None
         flops_per_second = peak * ASSUMED_MFU if peak else None
     rows, corpora = [], {}
     for rung in ladder.select(rungs):
-        config = rung.model_config()
-        steps = rung.steps(config.params)
-        tokens = steps * rung.tokens_per_step
-        compute = float(config.flops_per_token) * tokens
+        budget = rung.budget()
         rows.append({
             "rung": rung.name,
-            "params": config.params,
-            "non_embedding_params": config.non_embedding_params,
-            "tokens": tokens,
-            "steps": steps,
-            "flops_per_token": config.flops_per_token,
-            "compute": compute,
-            "estimated_seconds": compute / flops_per_second if flops_per_second else None,
+            "params": budget.params,
+            "non_embedding_params": budget.non_embedding_params,
+            "tokens": budget.tokens,
+            "steps": budget.steps,
+            "flops_per_token": budget.flops_per_token,
+            "compute": budget.compute,
+            "estimated_seconds": budget.compute / flops_per_second if flops_per_second else None,
             "finished": is_finished(rung, ladder.rung_dir(rung)),
         })
         if with_corpus:
-            rows[-1]["train_passes"] = tokens / _corpus_once(rung, corpora).manifest["train_tokens"]
+            rows[-1]["train_passes"] = budget.tokens / _corpus_once(rung, corpora).manifest["train_tokens"]
     return rows
 
 

@@ -70,7 +70,8 @@ def train_rung(rung: Rung, rung_dir, runs_path, corpus: Corpus, device=None, pro
     if config.vocab_size < corpus.manifest["tokenizer_vocab_size"]:
         raise ValueError(f"rung {rung.name!r}: vocab_size {config.vocab_size} is smaller than the corpus tokenizer's")
     micro, accumulation = _micro_batches(rung, world)
-    steps = rung.steps(config.params)
+    budget = rung.budget()
+    steps = budget.steps
     cuda = device.type == "cuda"
 
     torch.manual_seed(training["seed"])
@@ -134,18 +135,17 @@ def train_rung(rung: Rung, rung_dir, runs_path, corpus: Corpus, device=None, pro
     metrics = None
     if rank == 0:
         val_loss = evaluate(model, corpus.tokens("val"), training, device, autocast)
-        tokens = steps * rung.tokens_per_step
         mfu = rate * config.flops_per_token / (peak * world) if rate and peak else None
         metrics = {
             "run": rung.name,
-            "params": config.params,
-            "non_embedding_params": config.non_embedding_params,
-            "tokens": tokens,
-            "compute": float(config.flops_per_token) * tokens,
+            "params": budget.params,
+            "non_embedding_params": budget.non_embedding_params,
+            "tokens": budget.tokens,
+            "compute": budget.compute,
             "loss": val_loss,
             "seed": training["seed"],
             "config_hash": rung.config_hash,
-            "flops_per_token": config.flops_per_token,
+            "flops_per_token": budget.flops_per_token,
             "d_model": config.d_model,
             "n_layer": config.n_layer,
             "n_head": config.n_head,
@@ -155,7 +155,7 @@ def train_rung(rung: Rung, rung_dir, runs_path, corpus: Corpus, device=None, pro
             "steps": steps,
             "final_train_loss": last_loss,
             "corpus_hash": corpus.manifest["hash"],
-            "train_passes": tokens / corpus.manifest["train_tokens"],
+            "train_passes": budget.tokens / corpus.manifest["train_tokens"],
             "train_seconds": round(seconds, 3),
             "tokens_per_second": rate,
             "mfu": mfu,
