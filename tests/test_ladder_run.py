@@ -138,6 +138,22 @@ def test_a_rung_killed_with_sigkill_resumes_and_runs_csv_stays_whole(tmp_path):
     assert read_metrics(killed / "rungs" / "killed" / "metrics.json")["config_hash"] == load_ladder(killed).rungs[1].config_hash
 
 
+def test_a_rung_is_finished_only_with_metrics_of_its_current_config(tmp_path):
+    from bayes_scaling.ladder.trainer import finished_metrics, is_finished
+
+    (tmp_path / "ladder.toml").write_text(KILL_LADDER)
+    rung = load_ladder(tmp_path).rungs[0]
+    metrics = tmp_path / "metrics.json"
+    assert finished_metrics(rung, tmp_path) is None and not is_finished(rung, tmp_path)  # never trained
+    metrics.write_text('{"run": "done-first", "config_hash": "')  # cut short
+    assert finished_metrics(rung, tmp_path) is None
+    metrics.write_text('{"run": "done-first", "config_hash": "stale"}')  # trained with another config
+    assert finished_metrics(rung, tmp_path) is None and not is_finished(rung, tmp_path)
+    metrics.write_text(f'{{"run": "done-first", "config_hash": "{rung.config_hash}"}}')
+    assert finished_metrics(rung, tmp_path) == {"run": "done-first", "config_hash": rung.config_hash}
+    assert is_finished(rung, tmp_path)
+
+
 def test_dry_run_prints_the_plan_without_training(tmp_path, capsys):
     from bayes_scaling.cli import main
 

@@ -80,15 +80,15 @@ def plan(ladder: Ladder, rungs=None, device=None, flops_per_second: float | None
 
 def run_ladder(path, rungs=None, device=None, progress: bool = True) -> list[dict]:
     """Train the selected rungs of the ladder at ``path`` that are not finished; returns every selected rung's metrics."""
-    from bayes_scaling.ladder.results import read_metrics, record_run
-    from bayes_scaling.ladder.trainer import is_finished, train_rung
+    from bayes_scaling.ladder.results import record_run
+    from bayes_scaling.ladder.trainer import finished_metrics, train_rung
 
     ladder = load_ladder(path)
     results, corpora = [], {}
     for rung in ladder.select(rungs):
         rung_dir = ladder.rung_dir(rung)
-        if is_finished(rung, rung_dir):
-            metrics = read_metrics(rung_dir / "metrics.json")
+        metrics = finished_metrics(rung, rung_dir)
+        if metrics is not None:
             metrics.pop("training", None)
             if os.environ.get("RANK", "0") == "0":
                 record_run(ladder.runs_path, metrics)  # idempotent: restores a row lost to a kill after metrics.json

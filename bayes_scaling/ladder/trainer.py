@@ -37,16 +37,21 @@ from bayes_scaling.ladder.hardware import peak_flops
 from bayes_scaling.ladder.model import GPT
 from bayes_scaling.ladder.results import read_metrics, record_run, write_json_atomic
 
-__all__ = ["is_finished", "learning_rate", "train_rung"]
+__all__ = ["finished_metrics", "is_finished", "learning_rate", "train_rung"]
 
 _LOG_EVERY = 10  # steps between loss read-backs (each one waits for the GPU)
 _TIMING_SKIP = 3  # first steps of a session left out of tokens/s (compilation, warm-up)
 
 
+def finished_metrics(rung: Rung, rung_dir: Path) -> dict | None:
+    """The ``metrics.json`` of ``rung`` if it was trained to the end with its current config, else None."""
+    metrics = read_metrics(Path(rung_dir) / "metrics.json")
+    return metrics if metrics is not None and metrics.get("config_hash") == rung.config_hash else None
+
+
 def is_finished(rung: Rung, rung_dir: Path) -> bool:
     """Whether ``rung`` was trained to the end with its current config."""
-    metrics = read_metrics(Path(rung_dir) / "metrics.json")
-    return metrics is not None and metrics.get("config_hash") == rung.config_hash
+    return finished_metrics(rung, rung_dir) is not None
 
 
 def learning_rate(step: int, steps: int, training: dict) -> float:
