@@ -176,10 +176,17 @@ def sample_code(checkpoint, problems="easy", *, out, settings: SamplingSettings 
     from bayes_scaling.ladder import require_ladder_extra
 
     require_ladder_extra()
-    from bayes_scaling.codeeval.generate import load_code_model, sample_completions, solution_nll
-
     model_path, run, compute = _rung_identity(Path(checkpoint), run, compute)
     suite, problem_set = resolve_problems(problems, max_problems)
+    return _sample_checkpoint(model_path, run, compute, suite, problem_set, out=out, settings=settings,
+                              passcounts=passcounts, device=device, workers=workers, progress=progress)
+
+
+def _sample_checkpoint(model_path: Path, run: str, compute: float, suite: str, problem_set: dict[str, dict], *, out,
+                       settings: SamplingSettings, passcounts, device, workers: int | None, progress: bool) -> dict:
+    """``sample_code`` once the ladder extra is known to be there and the checkpoint and suite are resolved."""
+    from bayes_scaling.codeeval.generate import load_code_model, sample_completions, solution_nll
+
     code_model = load_code_model(model_path, device=device)
     generation = {"seconds": 0.0, "samples": 0}
 
@@ -239,7 +246,7 @@ def sample_ladder(definition, problems="easy", *, settings: SamplingSettings = S
     from bayes_scaling.ladder.trainer import is_finished
 
     ladder = load_ladder(definition)
-    suite, _ = resolve_problems(problems, max_problems)
+    suite, problem_set = resolve_problems(problems, max_problems)  # once for every rung
     passcounts = ladder.directory / "passcounts.csv"
     done = set()
     if passcounts.exists():
@@ -250,9 +257,10 @@ def sample_ladder(definition, problems="easy", *, settings: SamplingSettings = S
         rung_dir = ladder.rung_dir(rung)
         if rung.name in done or not is_finished(rung, rung_dir):
             continue
-        summaries.append(sample_code(rung_dir, problems, out=rung_dir / f"samples-{suite}.jsonl", settings=settings,
-                                     passcounts=passcounts, device=device, workers=workers,
-                                     max_problems=max_problems, progress=progress))
+        model_path, run, compute = _rung_identity(rung_dir, None, None)
+        summaries.append(_sample_checkpoint(model_path, run, compute, suite, problem_set,
+                                            out=rung_dir / f"samples-{suite}.jsonl", settings=settings,
+                                            passcounts=passcounts, device=device, workers=workers, progress=progress))
     return summaries
 
 
