@@ -195,6 +195,17 @@ def test_the_adaptive_budget_stops_at_c_passes_or_at_the_maximum():
     assert sum(r["task_id"] == first for r in results) == 10 and done == [first, second]
 
 
+def test_sample_until_checks_what_the_generator_returns_and_does_not_validate_its_own_samples_again(monkeypatch):
+    from bayes_scaling.codeeval import executor
+
+    one = dict(list(PROBLEMS.items())[:1])
+    with pytest.raises(ValueError, match=r"completion 0 from the generator is a NoneType, not a string"):
+        sample_until(one, lambda problem, n, seed: [None] * n, SamplingSettings(n=2), workers=1)
+    monkeypatch.setattr(executor, "_checked_sample", lambda sample, where: pytest.fail("validated a sample it built"))
+    results = sample_until(one, fake_generator({0}, []), SamplingSettings(n=2), workers=1)
+    assert [r["passed"] for r in results] == [True, True]
+
+
 def test_problem_seeds_are_deterministic_and_distinct():
     seeds = {problem_seed(0, task_id, r) for task_id in PROBLEMS for r in range(20)}
     assert len(seeds) == 60 and all(0 <= s < 2**63 for s in seeds)

@@ -28,7 +28,7 @@ import pandas as pd
 
 from bayes_scaling.atomic_write import write_atomically
 from bayes_scaling.codeeval.easy_suite import easy_suite
-from bayes_scaling.codeeval.executor import check_completions
+from bayes_scaling.codeeval.executor import check_well_formed_completions
 from bayes_scaling.codeeval.passcounts import pass_counts
 from bayes_scaling.codeeval.problems import load_problems
 
@@ -96,7 +96,7 @@ def sample_until(problems: dict[str, dict], generate: Callable[[dict, int, int],
                  on_problem_done: Callable | None = None) -> list[dict]:
     """Every sample drawn for ``problems``, checked: rounds of ``settings.n`` until enough passes or the budget.
 
-    ``generate(problem, n, seed)`` returns ``n`` completions. Each sample gets ``task_id,
+    ``generate(problem, n, seed)`` returns ``n`` completions (strings). Each sample gets ``task_id,
     completion, round, seed, index`` (its place in the round) and the checker's ``passed``
     and ``result``. One round is checked (in a thread; the sandbox's own workers run the
     programs) while the next is generated, so the GPU does not wait for the checker: a
@@ -128,7 +128,8 @@ def sample_until(problems: dict[str, dict], generate: Callable[[dict, int, int],
             if drawn:
                 state, samples = drawn
                 task_id = state["task_id"]
-                in_flight = state, checker.submit(check_completions, samples, {task_id: problems[task_id]}, workers=workers)
+                in_flight = state, checker.submit(check_well_formed_completions, samples, {task_id: problems[task_id]},
+                                                  workers=workers)
     return checked
 
 
@@ -140,6 +141,9 @@ def _draw_round(state: dict, problems: dict[str, dict], generate, settings: Samp
     completions = generate(problems[task_id], count, seed)
     if len(completions) != count:
         raise RuntimeError(f"{task_id}: the generator returned {len(completions)} completions, not {count}")
+    for i, completion in enumerate(completions):  # the samples are built here, so this is their only check
+        if not isinstance(completion, str):
+            raise ValueError(f"{task_id}: completion {i} from the generator is a {type(completion).__name__}, not a string")
     samples = [{"task_id": task_id, "completion": c, "round": state["round"], "seed": seed, "index": i}
                for i, c in enumerate(completions)]
     state["drawn"] += count
