@@ -129,6 +129,27 @@ def test_batched_cached_sampling_matches_recomputing_the_whole_sequence(memorise
     assert got == [memorised.tokenizer.decode(new)[len(heal):]] * 2
 
 
+def test_batches_of_one_prompt_share_one_prefill_and_draw_what_a_fresh_prefill_draws(memorised):
+    from bayes_scaling.codeeval import generate
+
+    prompt = next(iter(PROBLEMS.values()))["prompt"]
+    lengths: list[int] = []
+    hook = memorised.model.register_forward_pre_hook(lambda module, args: lengths.append(args[0].shape[1]))
+    try:
+        shared = sample_completions(memorised, prompt, 6, temperature=2.0, top_p=1.0, max_new_tokens=24, seed=3,
+                                    batch_size=2)
+    finally:
+        hook.remove()
+    assert sum(length > 1 for length in lengths) == 1  # the prompt ran once for three batches
+    ids, heal = generate.prompt_ids(memorised, prompt, 24)
+    generator = torch.Generator().manual_seed(3)
+    fresh = []
+    for _ in range(3):  # as before the prefill was shared: the prompt run again for every batch
+        fresh += generate._sample_batch(memorised, generate._prefill(memorised, ids, heal), len(ids), heal, 2, 2.0,
+                                        1.0, 24, generator, STOP_SEQUENCES)
+    assert shared == fresh and len(set(shared)) > 1
+
+
 def test_top_p_keeps_only_the_nucleus():
     from bayes_scaling.ladder.model import sample_next
 
