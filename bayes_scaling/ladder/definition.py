@@ -20,7 +20,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Ladder", "Rung", "load_ladder"]
+__all__ = ["Budget", "Ladder", "Rung", "load_ladder"]
 
 CORPUS_DEFAULTS = {
     "dirs": None,  # None: the interpreter's standard library and site-packages
@@ -52,6 +52,22 @@ _MODEL_KEYS = ("d_model", "n_layer", "n_head")
 _POSITIVE_INTS = {"seq_len", "batch_size", "micro_batch_size", "val_tokens", "checkpoint_every",
                   "max_files", "max_bytes", "vocab_size"}
 _NON_NEGATIVE_FLOATS = {"weight_decay", "grad_clip", "min_lr_ratio", "warmup_fraction", "beta1", "beta2"}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one rung trains: the dry-run plan shows it and the trainer records it, from this one place."""
+
+    params: int
+    non_embedding_params: int
+    flops_per_token: int
+    steps: int
+    tokens: int  # steps × batch_size × seq_len: the token budget rounded up to whole optimizer steps
+
+    @property
+    def compute(self) -> float:
+        """Training FLOPs: FLOPs per token times the tokens trained."""
+        return float(self.flops_per_token) * self.tokens
 
 
 @dataclass(frozen=True)
@@ -91,6 +107,13 @@ class Rung:
         """Optimizer steps that cover the token budget (``params``: the rung's parameter count)."""
         budget = self.training["tokens"] or self.training["tokens_per_param"] * params
         return max(1, math.ceil(budget / self.tokens_per_step))
+
+    def budget(self) -> Budget:
+        """Parameters, optimizer steps, tokens and training compute of this rung (imports torch)."""
+        config = self.model_config()
+        steps = self.steps(config.params)
+        return Budget(params=config.params, non_embedding_params=config.non_embedding_params,
+                      flops_per_token=config.flops_per_token, steps=steps, tokens=steps * self.tokens_per_step)
 
     @property
     def config_hash(self) -> str:

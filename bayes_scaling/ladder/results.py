@@ -2,8 +2,8 @@
 
 ``runs.csv`` is the table ``bs.load_runs`` reads, so it must never hold half a row or the
 same run twice, even when a job is killed mid-write or several rungs (Slurm array tasks)
-finish at once. Each update takes an exclusive lock beside the file, rewrites the whole
-table to a temporary file and moves it over the old one with ``os.replace``: a reader sees
+finish at once. Each update takes an exclusive lock beside the file and rewrites the whole
+table with ``write_atomically`` (a temporary file moved over the old one): a reader sees
 the old table or the new one, never a mix. A rung trained again (its config changed)
 replaces its own row.
 """
@@ -13,8 +13,9 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
-import os
 from pathlib import Path
+
+from bayes_scaling.atomic_write import write_atomically
 
 __all__ = ["RUN_COLUMNS", "locked_file", "read_metrics", "record_run", "write_json_atomic"]
 
@@ -23,9 +24,7 @@ RUN_COLUMNS = ("run", "params", "non_embedding_params", "tokens", "compute", "lo
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(temporary, path)
+    write_atomically(path, lambda temporary: temporary.write_text(json.dumps(data, indent=2) + "\n"))
 
 
 def read_metrics(path: Path) -> dict | None:
@@ -51,14 +50,14 @@ def record_run(runs_path: Path, row: dict) -> None:
         columns = list(RUN_COLUMNS)
         for r in rows:
             columns += [key for key in r if key not in columns]
-        temporary = runs_path.with_name(f"{runs_path.name}.{os.getpid()}.tmp")
-        with open(temporary, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns, restval="")
-            writer.writeheader()
-            writer.writerows(rows)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, runs_path)
+
+        def write(temporary: Path) -> None:
+            with open(temporary, "w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=columns, restval="")
+                writer.writeheader()
+                writer.writerows(rows)
+
+        write_atomically(runs_path, write)
 
 
 def _text(value) -> str:

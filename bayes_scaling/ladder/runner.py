@@ -61,37 +61,34 @@ def plan(ladder: Ladder, rungs=None, device=None, flops_per_second: float | None
         flops_per_second = peak * ASSUMED_MFU if peak else None
     rows, corpora = [], {}
     for rung in ladder.select(rungs):
-        config = rung.model_config()
-        steps = rung.steps(config.params)
-        tokens = steps * rung.tokens_per_step
-        compute = float(config.flops_per_token) * tokens
+        budget = rung.budget()
         rows.append({
             "rung": rung.name,
-            "params": config.params,
-            "non_embedding_params": config.non_embedding_params,
-            "tokens": tokens,
-            "steps": steps,
-            "flops_per_token": config.flops_per_token,
-            "compute": compute,
-            "estimated_seconds": compute / flops_per_second if flops_per_second else None,
+            "params": budget.params,
+            "non_embedding_params": budget.non_embedding_params,
+            "tokens": budget.tokens,
+            "steps": budget.steps,
+            "flops_per_token": budget.flops_per_token,
+            "compute": budget.compute,
+            "estimated_seconds": budget.compute / flops_per_second if flops_per_second else None,
             "finished": is_finished(rung, ladder.rung_dir(rung)),
         })
         if with_corpus:
-            rows[-1]["train_passes"] = tokens / _corpus_once(rung, corpora).manifest["train_tokens"]
+            rows[-1]["train_passes"] = budget.tokens / _corpus_once(rung, corpora).manifest["train_tokens"]
     return rows
 
 
 def run_ladder(path, rungs=None, device=None, progress: bool = True) -> list[dict]:
     """Train the selected rungs of the ladder at ``path`` that are not finished; returns every selected rung's metrics."""
-    from bayes_scaling.ladder.results import read_metrics, record_run
-    from bayes_scaling.ladder.trainer import is_finished, train_rung
+    from bayes_scaling.ladder.results import record_run
+    from bayes_scaling.ladder.trainer import finished_metrics, train_rung
 
     ladder = load_ladder(path)
     results, corpora = [], {}
     for rung in ladder.select(rungs):
         rung_dir = ladder.rung_dir(rung)
-        if is_finished(rung, rung_dir):
-            metrics = read_metrics(rung_dir / "metrics.json")
+        metrics = finished_metrics(rung, rung_dir)
+        if metrics is not None:
             metrics.pop("training", None)
             if os.environ.get("RANK", "0") == "0":
                 record_run(ladder.runs_path, metrics)  # idempotent: restores a row lost to a kill after metrics.json

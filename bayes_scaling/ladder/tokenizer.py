@@ -8,9 +8,10 @@ is saved once per (corpus hash, vocabulary size) and loaded from then on.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
+
+from bayes_scaling.atomic_write import write_atomically
 
 __all__ = ["END_OF_TEXT", "load_or_train_tokenizer"]
 
@@ -26,9 +27,7 @@ def load_or_train_tokenizer(texts: Iterable[str], vocab_size: int, corpus_hash: 
         return Tokenizer.from_file(str(path)), path
     tokenizer = train_tokenizer(texts, vocab_size)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tokenizer.save(str(temporary))
-    os.replace(temporary, path)  # a concurrent trainer of the same corpus writes the same file
+    write_atomically(path, lambda temporary: tokenizer.save(str(temporary)))  # a concurrent trainer writes the same file
     return tokenizer, path
 
 

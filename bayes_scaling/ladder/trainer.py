@@ -30,22 +30,28 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from bayes_scaling.atomic_write import write_atomically
 from bayes_scaling.ladder.corpus import Corpus
 from bayes_scaling.ladder.definition import Rung
 from bayes_scaling.ladder.hardware import peak_flops
 from bayes_scaling.ladder.model import GPT
 from bayes_scaling.ladder.results import read_metrics, record_run, write_json_atomic
 
-__all__ = ["is_finished", "learning_rate", "train_rung"]
+__all__ = ["finished_metrics", "is_finished", "learning_rate", "train_rung"]
 
 _LOG_EVERY = 10  # steps between loss read-backs (each one waits for the GPU)
 _TIMING_SKIP = 3  # first steps of a session left out of tokens/s (compilation, warm-up)
 
 
+def finished_metrics(rung: Rung, rung_dir: Path) -> dict | None:
+    """The ``metrics.json`` of ``rung`` if it was trained to the end with its current config, else None."""
+    metrics = read_metrics(Path(rung_dir) / "metrics.json")
+    return metrics if metrics is not None and metrics.get("config_hash") == rung.config_hash else None
+
+
 def is_finished(rung: Rung, rung_dir: Path) -> bool:
     """Whether ``rung`` was trained to the end with its current config."""
-    metrics = read_metrics(Path(rung_dir) / "metrics.json")
-    return metrics is not None and metrics.get("config_hash") == rung.config_hash
+    return finished_metrics(rung, rung_dir) is not None
 
 
 def learning_rate(step: int, steps: int, training: dict) -> float:
@@ -69,7 +75,8 @@ def train_rung(rung: Rung, rung_dir, runs_path, corpus: Corpus, device=None, pro
     if config.vocab_size < corpus.manifest["tokenizer_vocab_size"]:
         raise ValueError(f"rung {rung.name!r}: vocab_size {config.vocab_size} is smaller than the corpus tokenizer's")
     micro, accumulation = _micro_batches(rung, world)
-    steps = rung.steps(config.params)
+    budget = rung.budget()
+    steps = budget.steps
     cuda = device.type == "cuda"
 
     torch.manual_seed(training["seed"])
@@ -133,18 +140,17 @@ def train_rung(rung: Rung, rung_dir, runs_path, corpus: Corpus, device=None, pro
     metrics = None
     if rank == 0:
         val_loss = evaluate(model, corpus.tokens("val"), training, device, autocast)
-        tokens = steps * rung.tokens_per_step
         mfu = rate * config.flops_per_token / (peak * world) if rate and peak else None
         metrics = {
             "run": rung.name,
-            "params": config.params,
-            "non_embedding_params": config.non_embedding_params,
-            "tokens": tokens,
-            "compute": float(config.flops_per_token) * tokens,
+            "params": budget.params,
+            "non_embedding_params": budget.non_embedding_params,
+            "tokens": budget.tokens,
+            "compute": budget.compute,
             "loss": val_loss,
             "seed": training["seed"],
             "config_hash": rung.config_hash,
-            "flops_per_token": config.flops_per_token,
+            "flops_per_token": budget.flops_per_token,
             "d_model": config.d_model,
             "n_layer": config.n_layer,
             "n_head": config.n_head,
@@ -154,7 +160,7 @@ def train_rung(rung: Rung, rung_dir, runs_path, corpus: Corpus, device=None, pro
             "steps": steps,
             "final_train_loss": last_loss,
             "corpus_hash": corpus.manifest["hash"],
-            "train_passes": tokens / corpus.manifest["train_tokens"],
+            "train_passes": budget.tokens / corpus.manifest["train_tokens"],
             "train_seconds": round(seconds, 3),
             "tokens_per_second": rate,
             "mfu": mfu,
@@ -254,9 +260,7 @@ def _check_same_start(start: int, rung: Rung, device) -> None:
 
 
 def _save_atomic(path: Path, state: dict) -> None:
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    torch.save(state, temporary)
-    os.replace(temporary, path)
+    write_atomically(path, lambda temporary: torch.save(state, temporary))
 
 
 def _init_distributed() -> tuple[int, int]:
