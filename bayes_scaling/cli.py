@@ -406,7 +406,7 @@ def _run_ladder(args) -> int:
         return _run_sample_code(args)
     try:
         ladder.require_ladder_extra()
-    except ModuleNotFoundError as err:
+    except ladder.LadderExtraMissing as err:
         raise ValueError(str(err)) from None
     if args.dry_run:
         return _print_ladder_plan(ladder.load_ladder(args.definition), args)
@@ -453,6 +453,7 @@ def _run_check_samples(args) -> int:
 
 def _run_sample_code(args) -> int:
     from bayes_scaling.codeeval.sample_code import SamplingSettings, sample_code, sample_ladder
+    from bayes_scaling.ladder import LadderExtraMissing
 
     settings = SamplingSettings(n=args.n, max_samples=args.max_samples, until_passes=args.until_passes,
                                 temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
@@ -467,7 +468,7 @@ def _run_sample_code(args) -> int:
         else:
             summaries = [sample_code(args.checkpoint, args.problems, out=args.out, passcounts=args.passcounts,
                                      run=args.run, compute=args.compute, **common)]
-    except ModuleNotFoundError as err:
+    except LadderExtraMissing as err:  # any other missing module is a bug: keep its traceback
         raise ValueError(str(err)) from None
     for s in summaries:
         rate = f"{s['samples_per_second']:.1f}" if s["samples_per_second"] else "n/a"

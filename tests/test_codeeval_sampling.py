@@ -312,6 +312,19 @@ def test_the_cli_names_a_missing_ladder_extra_in_one_line(checkpoint, tmp_path, 
     assert not (tmp_path / "s.jsonl").exists() and not (tmp_path / "passcounts.csv").exists()
 
 
+def test_the_cli_keeps_the_traceback_of_any_other_missing_module(checkpoint, tmp_path, monkeypatch):
+    # only the ladder extra is a setup problem reported in one line; a missing module inside
+    # sampling is a bug and must not look like bad input
+    from bayes_scaling.cli import main
+
+    def broken(*args, **kwargs):
+        raise ModuleNotFoundError("No module named 'a_module_with_a_typo'", name="a_module_with_a_typo")
+
+    monkeypatch.setattr(sample_code_module, "_sample_checkpoint", broken)
+    with pytest.raises(ModuleNotFoundError, match="a_module_with_a_typo"):
+        main(["sample-code", str(checkpoint), "--out", str(tmp_path / "s.jsonl"), "--no-progress"])
+
+
 def test_the_cli_samples_a_checkpoint_and_names_bad_input(checkpoint, tmp_path, capsys):
     from bayes_scaling.cli import main
 

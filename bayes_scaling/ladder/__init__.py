@@ -15,13 +15,18 @@ import importlib.util
 from bayes_scaling.ladder.definition import Ladder, Rung, load_ladder
 from bayes_scaling.ladder.runner import plan, run_ladder
 
-__all__ = ["Ladder", "Rung", "load_ladder", "plan", "require_ladder_extra", "run_ladder"]
+__all__ = ["Ladder", "LadderExtraMissing", "Rung", "load_ladder", "plan", "require_ladder_extra", "run_ladder"]
+
+
+class LadderExtraMissing(ModuleNotFoundError):
+    """The ``[ladder]`` extra (torch, tokenizers) is not installed: a setup problem the CLI
+    reports in one line, unlike any other missing module, which is a bug and keeps its traceback."""
 
 
 def require_ladder_extra() -> None:
     """Raise a clear error naming the missing package when torch or tokenizers is not installed."""
     missing = [name for name in ("torch", "tokenizers") if importlib.util.find_spec(name) is None]
     if missing:
-        raise ModuleNotFoundError(
+        raise LadderExtraMissing(
             f"the ladder needs {' and '.join(missing)}: pip install 'bayes_scaling[ladder]'", name=missing[0]
         )
