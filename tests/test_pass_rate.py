@@ -115,7 +115,7 @@ def test_options_belong_to_their_law(counts, example):
 
 def test_report_of_a_pass_rate_forecast(fc, tmp_path):
     text = fc.report(tmp_path / "review.html", thresholds=[0.5]).read_text()
-    assert "per problem" in text and "Calibration of this law" in text
+    assert "per problem" in text and "Calibration of this setting" in text
     share = f"{fc.settings['options']['expected_misplaced']:.0%}"
     assert f"in a neighbouring bucket: {share}); a problem near a border may follow" in text  # soft, as fc chose
     assert text.count("<td>all</td>") >= 1
@@ -310,11 +310,16 @@ def test_soft_buckets_are_chosen_only_where_buckets_separate_the_problems(counts
         pass_rate.prepare(bs.load_pass_counts(counts), soft_buckets="yes")
 
 
-def test_report_says_why_buckets_are_hard():
+def test_report_says_why_buckets_are_hard_and_quotes_the_calibration_of_the_setting_used():
     from bayes_scaling.report import _bucket_caveats
 
     overlap = " ".join(_bucket_caveats({"expected_misplaced": 0.36, "soft_buckets": False}))
-    assert "36%" in overlap and "overlap too much" in overlap
+    assert "36%" in overlap and "overlap too much" in overlap and "15 of 21" in overlap and "92%" not in overlap
     asked = " ".join(_bucket_caveats({"expected_misplaced": 0.05, "soft_buckets": False}))
-    assert "as in GPT-4's method." in asked and "overlap" not in asked
-    assert len(_bucket_caveats({})) == 1  # a forecast saved before soft borders: calibration only
+    assert "as in GPT-4's method." in asked and "overlap" not in asked and "78%" in asked
+    soft = " ".join(_bucket_caveats({"expected_misplaced": 0.05, "soft_buckets": True}))
+    assert "soft bucket borders: 92%" in soft and "15 of 21" not in soft
+    own = " ".join(_bucket_caveats({"expected_misplaced": 0.05, "soft_buckets": True, "problem_k": True}))
+    assert "one exponent per problem" in own and "not measured with soft borders" in own
+    old = _bucket_caveats({})  # a forecast saved before soft borders: the hard model of then
+    assert len(old) == 1 and "hard buckets: 78%" in old[0]
