@@ -79,3 +79,43 @@ def test_a_checkpoint_written_with_torch_save_loads_back(tmp_path):
     write_atomically(path, lambda temporary: torch.save(state, temporary))
     loaded = torch.load(path, weights_only=True)
     assert loaded["step"] == 20 and torch.equal(loaded["model"]["w"], state["model"]["w"])
+
+
+def test_threads_of_one_process_writing_the_same_file_each_get_their_own_temporary_file(tmp_path):
+    # a temporary file named after the process made the second writer fail (FileNotFoundError)
+    # or move the first one's half-written file into place
+    import threading
+
+    path = tmp_path / "tokenizer.json"
+    started, errors = threading.Barrier(2), []
+
+    def writer(content):
+        def slow_write(temporary):
+            started.wait()
+            temporary.write_text(content * 100_000)
+
+        try:
+            write_atomically(path, slow_write)
+        except Exception as err:  # noqa: BLE001 - the test reports whatever went wrong
+            errors.append(err)
+
+    threads = [threading.Thread(target=writer, args=(c,)) for c in "ab"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert path.read_text() in ("a" * 100_000, "b" * 100_000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tokenizer.json"]
+
+
+def test_the_file_gets_the_usual_permissions_not_the_temporary_files(tmp_path):
+    import stat
+
+    from bayes_scaling import atomic_write
+
+    path = tmp_path / "runs.csv"
+    write_atomically(path, lambda temporary: temporary.write_text("run,loss\n"))
+    plain = tmp_path / "plain.csv"
+    plain.write_text("run,loss\n")  # what an ordinary write gives under this process's umask
+    assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode) == 0o666 & ~atomic_write._UMASK
