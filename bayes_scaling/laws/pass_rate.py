@@ -259,7 +259,6 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         "bucket": [str(g + 1) for g in range(options["buckets"])],
         "problem": problems,
         "run": [str(r) for r in table["run"].unique()],
-        "neighbour": list(NEIGHBOURS),
     }
     chosen = {**default_priors(), **{name: _with_bucket_dims(name, p) for name, p in priors.items()}}
     with pm.Model(coords=coords) as model:
@@ -404,6 +403,7 @@ class _SoftBuckets:
             return
         model = pm.modelcontext(None)
         model.add_coord("ambiguous_problem", self.names)
+        model.add_coord("neighbour", list(NEIGHBOURS))
         rows, problem, run, compact = (
             pm.Data(f"soft_{name}", values)
             for name, values in (("rows", self.rows), ("row_problem", self.row_problem), ("row_run", self.row_run), ("compact", self.compact))
