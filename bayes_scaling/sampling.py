@@ -19,6 +19,7 @@ instead of ``pm.compute_log_likelihood``'s loop over draws (~1 s per forecast he
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
@@ -43,7 +44,11 @@ import pymc as pm  # noqa: E402
 from numpyro.infer.hmc import hmc  # noqa: E402
 from pymc.initial_point import make_initial_point_expression  # noqa: E402
 from pymc.sampling.jax import get_jaxified_graph  # noqa: E402
+from pytensor.compile.sharedvalue import SharedVariable  # noqa: E402
+from pytensor.graph.basic import Constant  # noqa: E402
 from pytensor.graph.replace import graph_replace  # noqa: E402
+from pytensor.graph.traversal import graph_inputs, io_toposort  # noqa: E402
+from pytensor.tensor.random.type import RandomType  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)  # PyMC's JAX path assumes float64
@@ -140,7 +145,8 @@ class SamplerWarning(UserWarning):
 
 def diagnose(idata: az.InferenceData, var_names: list[str]) -> Diagnostics:
     """Worst-case r_hat, ESS and the number of divergences after tuning."""
-    summary = az.summary(idata, var_names=var_names, kind="diagnostics")
+    # unrounded: ArviZ rounds to 2 decimals by default, which let an r_hat of 1.014 pass as 1.01
+    summary = az.summary(idata, var_names=var_names, kind="diagnostics", round_to="none")
     posterior = idata.posterior
     return Diagnostics(
         r_hat=float(summary["r_hat"].max()),
@@ -191,7 +197,41 @@ def _structure_key(model: pm.Model, key: tuple, settings: SamplerSettings) -> tu
     data_shapes = tuple((var.name, np.shape(var.get_value())) for var in _data_nodes(model))
     values = tuple(var.name for var in model.value_vars)
     coords = tuple(sorted((name, len(labels)) for name, labels in model.coords.items()))
-    return (key, data_shapes, values, coords, settings.draws, settings.tune, settings.chains, settings.target_accept, settings.dense_mass, settings.jitter, settings.log_likelihood)
+    return (key, _graph_fingerprint(model), data_shapes, values, coords, settings.draws, settings.tune, settings.chains,
+            settings.target_accept, settings.dense_mass, settings.jitter, settings.log_likelihood)
+
+
+def _graph_fingerprint(model: pm.Model) -> str:
+    """A hash of the model's graph (random variables, deterministics, potentials): every operation, how they connect, and
+    every constant in them (a law's option baked in as a number), but not the ``pm.Data`` values.
+
+    Two models share a compiled sampler only if their fingerprints agree: a law whose option
+    is a constant in the graph (two_step's ``floor`` once was) must not reuse a program
+    compiled with another value of it and silently sample the wrong posterior.
+    """
+    # the generative graph holds every constant the log density does, and is far cheaper to walk
+    outputs = list(model.basic_RVs) + list(model.deterministics) + list(model.potentials)
+    digest = hashlib.sha256()
+    ids: dict = {}
+
+    def name_of(var) -> str:
+        if var not in ids:
+            ids[var] = len(ids)
+            if isinstance(var, Constant):
+                data = np.asarray(var.data)
+                digest.update(f"const {var.type} {data.shape}".encode() + data.tobytes())
+            else:
+                digest.update(f"input {var.type} {getattr(var, 'name', '')}".encode())
+        return str(ids[var])
+
+    for var in graph_inputs(outputs):
+        name_of(var)
+    for node in io_toposort(list(graph_inputs(outputs)), outputs):
+        props = tuple(getattr(node.op, prop) for prop in getattr(node.op, "__props__", ()))
+        digest.update(f"{type(node.op).__name__}{props!r}({','.join(name_of(v) for v in node.inputs)})".encode())
+        for out in node.outputs:
+            name_of(out)
+    return digest.hexdigest()
 
 
 def _chunk_size(tune: int, draws: int) -> int:
@@ -220,7 +260,13 @@ def _compile(model: pm.Model, settings: SamplerSettings, data_values: list) -> _
         initval_strategies=model.rvs_to_initial_values,  # a law may start from its data
         return_transformed=True,
     )
-    start_fn = get_jaxified_graph(inputs=symbols, outputs=graph_replace(start, swap, strict=False))
+    # PyMC's initial-point expression holds copies of the data nodes, not the nodes themselves:
+    # swap those by name, or every later forecast would start from the first data set's point
+    by_name = {var.name: symbol for var, symbol in swap.items()}
+    copies = {var: by_name[var.name] for var in graph_inputs(start) if isinstance(var, SharedVariable) and var.name in by_name}
+    start = graph_replace(start, {**swap, **copies}, strict=False)
+    _refuse_baked_data([logp, *constrained, *pointwise, *start], allowed=set(model.dim_lengths))
+    start_fn = get_jaxified_graph(inputs=symbols, outputs=start)
 
     # shapes set by coords are symbolic in the graph: read them off the initial point
     shapes = [tuple(np.shape(value)) for value in start_fn(*data_values)]
@@ -287,6 +333,20 @@ def _compile(model: pm.Model, settings: SamplerSettings, data_values: list) -> _
         output_names=[var.name for var in outputs],
         chunk=chunk,
     )
+
+
+def _refuse_baked_data(graphs, allowed: set) -> None:
+    """Raise if a graph to compile still reads a shared variable: its value would be baked into
+    a program that later forecasts reuse for other data (a bug in this module, not in the data).
+    ``allowed``: the lengths of the model's dimensions, which are part of the compiled shape."""
+    left = sorted(
+        {
+            var.name for var in graph_inputs(graphs)
+            if isinstance(var, SharedVariable) and not isinstance(var.type, RandomType) and var.name not in allowed
+        }
+    )
+    if left:
+        raise RuntimeError(f"internal error: data nodes {left} would be compiled in as constants")
 
 
 def sample(model: pm.Model, settings: SamplerSettings, key: tuple) -> az.InferenceData:

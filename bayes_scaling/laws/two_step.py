@@ -163,8 +163,11 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
     compute = table["compute"].to_numpy(dtype=float)
     task_loss = table["task_loss"].to_numpy(dtype=float)
     accuracy = table["accuracy"].to_numpy(dtype=float)
-    floor = options["floor"]
     with pm.Model() as model:
+        # every option and data-derived number is a data node, not a constant in the graph:
+        # a compiled sampler is reused for data of the same shape (sampling.py)
+        floor = pm.Data("floor", options["floor"])
+        task_loss_ref = pm.Data("task_loss_ref", options["task_loss_ref"])
         # step one: compute -> task loss (the loss law, same variables and geometry)
         x = pm.Data("log_compute_ratio", np.log(compute / options["compute_ref"]))
         log_c_ref = pm.Data("log_compute_ref", np.log(options["compute_ref"]))
@@ -187,7 +190,7 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         span = ceiling - floor
         q_ref = (accuracy_ref - floor) / span
         steepness = pm.Deterministic("steepness", slope / (span * q_ref * (1 - q_ref)))
-        pm.Deterministic("loss_mid", options["task_loss_ref"] * (1 + (pt.log(q_ref) - pt.log1p(-q_ref)) / steepness))
+        pm.Deterministic("loss_mid", task_loss_ref * (1 + (pt.log(q_ref) - pt.log1p(-q_ref)) / steepness))
         p = accuracy_curve(u, floor, accuracy_ref, ceiling, slope, xp=pm.math)
         concentration = 0.25 / noise**2  # Beta sd at p = 0.5 ≈ accuracy_noise
         if options["items"] is None:
@@ -195,8 +198,9 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
             pm.Beta("accuracy_obs", alpha=p * concentration, beta=(1 - p) * concentration, observed=observed)
         else:
             correct = pm.Data("correct_data", np.round(accuracy * options["items"]).astype(int))
+            items = pm.Data("items", options["items"])
             pm.BetaBinomial(
-                "accuracy_obs", n=options["items"], alpha=p * concentration, beta=(1 - p) * concentration, observed=correct
+                "accuracy_obs", n=items, alpha=p * concentration, beta=(1 - p) * concentration, observed=correct
             )
     return model
 

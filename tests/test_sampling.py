@@ -1,0 +1,72 @@
+"""The compiled sampler: reuse across data sets, graph fingerprints, unrounded diagnostics."""
+
+from __future__ import annotations
+
+import arviz as az
+import numpy as np
+import pymc as pm
+import pytest
+
+from bayes_scaling import sampling
+from bayes_scaling.datasets import make_example_capability_runs, make_example_pass_counts, make_example_runs
+from bayes_scaling.laws import get_law
+
+SHORT = sampling.SamplerSettings(draws=40, tune=40, chains=2, seed=3, progress=False, log_likelihood=False)
+
+
+def _model(law_name: str, data, **options):
+    law = get_law(law_name)
+    table, per_problem, prepared = law.prepare(law.load(data), **options)
+    return law.build_model(table, per_problem, prepared, {})
+
+
+CASES = {
+    "loss": lambda seed: _model("loss", make_example_runs(seed)),
+    "two_step": lambda seed: _model("two_step", make_example_capability_runs(seed), floor=0.25 * seed, items=2000),
+    "pass_rate": lambda seed: _model(
+        "pass_rate", make_example_pass_counts(seed, problems=40, computes=(1e17, 1e18, 1e19, 1e20), n=50)[0],
+        buckets=3, exclude_hardest=4, soft_buckets=False,
+    ),
+}
+
+
+@pytest.mark.parametrize("law", sorted(CASES))
+def test_a_reused_sampler_samples_what_a_fresh_one_does(law):
+    """A program compiled on one data set and reused for another of the same shape must start,
+    tune and sample exactly as one compiled for the second (it once started from the first data
+    set's initial point, and two_step baked its floor and reference loss in as constants)."""
+    first, second = CASES[law](0), CASES[law](1)
+    sampling._COMPILED.clear()
+    fresh = sampling.sample(second, SHORT, key=("test", law)).posterior
+    sampling._COMPILED.clear()
+    sampling.sample(first, SHORT, key=("test", law))
+    reused = sampling.sample(second, SHORT, key=("test", law)).posterior
+    assert len(sampling._COMPILED) == 1  # the second forecast did reuse the program
+    for name in fresh.data_vars:
+        np.testing.assert_array_equal(reused[name].to_numpy(), fresh[name].to_numpy(), err_msg=name)
+
+
+def _tiny(constant: float, observed: np.ndarray) -> pm.Model:
+    with pm.Model() as model:
+        y = pm.Data("y", observed)
+        mu = pm.Normal("mu", constant, 1.0)
+        pm.Normal("obs", mu, 1.0, observed=y)
+    return model
+
+
+def test_graph_fingerprint_sees_constants_not_data_values():
+    base = sampling._graph_fingerprint(_tiny(0.0, np.zeros(3)))
+    assert sampling._graph_fingerprint(_tiny(0.0, np.ones(3))) == base  # other data: reuse
+    assert sampling._graph_fingerprint(_tiny(0.25, np.zeros(3))) != base  # another constant: compile again
+
+
+def test_diagnostics_are_not_rounded():
+    """ArviZ rounds its summary to 2 decimals by default: an r_hat of 1.014 read as 1.01 and passed."""
+    rng = np.random.default_rng(0)
+    draws = rng.standard_normal((4, 1000))
+    draws[0] += 0.38  # one chain a little off: r_hat between 1.01 and 1.015
+    idata = az.from_dict(posterior={"x": draws}, sample_stats={"diverging": np.zeros((4, 1000), dtype=bool)})
+    exact = float(az.rhat(idata)["x"])
+    assert 1.010 < exact < 1.015
+    diagnostics = sampling.diagnose(idata, ["x"])
+    assert diagnostics.r_hat == pytest.approx(exact, rel=1e-12) and not diagnostics.ok
