@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import platform
-import warnings
 from datetime import datetime, timezone
 from functools import cached_property
 from importlib import metadata

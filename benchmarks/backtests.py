@@ -27,8 +27,8 @@ from pathlib import Path
 import pandas as pd
 
 import bayes_scaling as bs
+import public_ladders as public
 
-PORIAN_CONFIG = ["hparams", "warmup", "decay", "param_count", "val"]
 CASES = [  # (label, law, method, law options)
     ("loss law, bayes", "loss", "bayes", {}),
     ("chinchilla law, bayes", "chinchilla", "bayes", {}),
@@ -41,26 +41,9 @@ CASES = [  # (label, law, method, law options)
 
 def porian_ladders(data_dir: Path):
     """(config name, runs, holdout_above, fit_up_to) per training configuration."""
-    table = pd.read_csv(data_dir / "porian2024_compute_optimal_owt2.csv").dropna(subset=["loss_star"])
-    for config, group in table.groupby(PORIAN_CONFIG):
-        runs = pd.DataFrame(
-            {"compute": group["flops"], "params": group["N_star"], "tokens": group["T_star"], "loss": group["loss_star"]}
-        ).reset_index(drop=True)
+    for config, runs in public.porian_compute_optimal(data_dir).items():
         third_largest = runs["compute"].nlargest(3).iloc[-1]
-        yield "/".join(config), runs, third_largest, runs["compute"].max() / 16
-
-
-def chinchilla_runs(data_dir: Path) -> pd.DataFrame:
-    """Epoch's digitised Chinchilla points less the 5 highest losses; D = C / (6N)."""
-    raw = pd.read_csv(data_dir / "chinchilla_epoch_svg_extracted.csv").nsmallest(240, "loss")
-    return pd.DataFrame(
-        {
-            "compute": raw["Training FLOP"],
-            "params": raw["Model Size"],
-            "tokens": raw["Training FLOP"] / (6 * raw["Model Size"]),
-            "loss": raw["loss"],
-        }
-    ).reset_index(drop=True)
+        yield config, runs, third_largest, runs["compute"].max() / 16
 
 
 def run_case(runs, law, method, options, holdout_above, fit_up_to):
@@ -130,7 +113,7 @@ def show(title: str, table: pd.DataFrame) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=public.DEFAULT_DATA)
     parser.add_argument("--detail", action="store_true", help="also print every forecast")
     args = parser.parse_args()
 
@@ -142,7 +125,7 @@ def main() -> None:
     print(f"loss law: the posterior median is closer than curve_fit's point fit in {wins} of {len(errors['loss law, bayes'])}")
 
     print("\nChinchilla (Epoch's digitised points, 240): fit C <= 1e20, forecast C > 1e21")
-    chin_rows, chin = backtest_all([("chinchilla", chinchilla_runs(args.data), 1e21, 1e20)])
+    chin_rows, chin = backtest_all([("chinchilla", public.chinchilla_points(args.data), 1e21, 1e20)])
     show("Chinchilla, held-out runs with C > 1e21", chin)
     if args.detail:
         with pd.option_context("display.width", 250, "display.max_columns", 30):

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 import bayes_scaling as bs
+import public_ladders as public
 
 BUDGET = 5.76e23
 EPOCH = {  # estimate, 95% CI (Besiroglu et al. 2024)
@@ -87,12 +88,9 @@ def fit_and_report(runs: pd.DataFrame, target: pd.DataFrame, likelihood: str):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=public.DEFAULT_DATA)
     args = parser.parse_args()
-    raw = pd.read_csv(args.data / "chinchilla_epoch_svg_extracted.csv").nsmallest(240, "loss")
-    runs = pd.DataFrame(
-        {"params": raw["Model Size"], "tokens": raw["Training FLOP"] / (6 * raw["Model Size"]), "loss": raw["loss"]}
-    ).reset_index(drop=True)
+    runs = public.chinchilla_points(args.data).drop(columns="compute")
     target = pd.DataFrame({"params": [70e9], "tokens": [1.4e12]})  # Chinchilla itself
 
     fits = {}

@@ -25,24 +25,14 @@ import numpy as np
 import pandas as pd
 
 import bayes_scaling as bs
+import public_ladders as public
 from bayes_scaling.buckets import observed_bucket_rates
 
 FIT_MAX_PARAMS = 1.4e9
 
 
 def load(data_dir: Path) -> pd.DataFrame:
-    raw = pd.read_csv(data_dir / "pythia_gsm8k_per_problem_schaeffer2025.csv")
-    return pd.DataFrame(
-        {
-            "run": raw["model"],
-            "compute": 6.0 * raw["Parameters"] * raw["Tokens"],
-            "problem": raw["prompt_idx"].astype(str),
-            "n": raw["n_samples"].astype(int),
-            "correct": raw["n_correct"].round().astype(int),
-            "params": raw["Parameters"],
-            "tokens": raw["Tokens"],
-        }
-    )
+    return public.pythia_gsm8k(data_dir)
 
 
 def score(fit: pd.DataFrame, test: pd.DataFrame, buckets: int, exclude_hardest: int, seed: int) -> pd.DataFrame:
@@ -116,17 +106,17 @@ def report(title: str, result: pd.DataFrame) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=public.DEFAULT_DATA)
     parser.add_argument("--buckets", type=int, default=6)
     parser.add_argument("--exclude-hardest", type=int, default=15)
     parser.add_argument("--checkpoints", action="store_true", help="also fit over all training checkpoints")
     args = parser.parse_args()
     counts = load(args.data)
     final = counts[counts["tokens"] == counts["tokens"].max()]
-    fit, test = final[final["params"] <= FIT_MAX_PARAMS], final[final["params"] > FIT_MAX_PARAMS]
+    fit, test = public.pythia_gsm8k_fit(counts, FIT_MAX_PARAMS, checkpoints=False), final[final["params"] > FIT_MAX_PARAMS]
     report("final checkpoints: fit <= 1.4B, forecast 2.8B, 6.9B, 12B", score(fit, test, args.buckets, args.exclude_hardest, 0))
     if args.checkpoints:
-        fit_all = counts[(counts["params"] <= FIT_MAX_PARAMS) & (counts["tokens"] >= 2e9)]
+        fit_all = public.pythia_gsm8k_fit(counts, FIT_MAX_PARAMS, checkpoints=True)
         report("all checkpoints >= 2B tokens of models <= 1.4B, same targets", score(fit_all, test, args.buckets, args.exclude_hardest, 0))
 
 

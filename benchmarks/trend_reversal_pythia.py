@@ -11,12 +11,12 @@ accuracy does. For each, fit the final checkpoints (300B tokens) of the models u
 from __future__ import annotations
 
 import argparse
-import os
 import time
 import warnings
 from pathlib import Path
 
 import pass_rate_pythia
+import public_ladders as public
 import two_step_pythia
 
 import bayes_scaling as bs
@@ -36,9 +36,8 @@ def check(title: str, data, **options) -> None:
 
 
 def main() -> None:
-    default_data = Path(os.environ.get("BAYES_SCALING_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=default_data)
+    parser.add_argument("--data", type=Path, default=public.DEFAULT_DATA)
     args = parser.parse_args()
 
     counts = pass_rate_pythia.load(args.data)

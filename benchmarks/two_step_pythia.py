@@ -23,7 +23,6 @@ bootstrap resamples of the fitted runs; and the two steps fitted as point estima
 from __future__ import annotations
 
 import argparse
-import os
 import time
 import warnings
 from pathlib import Path
@@ -33,28 +32,16 @@ import pandas as pd
 from scipy.optimize import curve_fit
 
 import bayes_scaling as bs
+import public_ladders as public
 from bayes_scaling.baseline import BOOTSTRAPS, curve_fit_bootstrap
 
 FIT_MAX_PARAMS = 1.5e9  # 70M .. 1.4B (incl. 1B deduped)
-TASKS = {
-    "lambada": {"accuracy": "lambada_openai__acc", "items": 5153, "floor": 0.0},
-    "arc_easy": {"accuracy": "arc_easy__acc", "items": 2376, "floor": 0.25},
-}
+TASKS = {name: {"accuracy": column, "items": items, "floor": floor} for name, (column, items, floor) in public.ZEROSHOT_TASKS.items()}
 BOOTSTRAP = BOOTSTRAPS
 
 
 def load(data_dir: Path, task: str) -> pd.DataFrame:
-    raw = pd.read_csv(data_dir / "pythia_v1_zeroshot_checkpoints.csv")
-    final = raw[raw["tokens"] == raw["tokens"].max()]
-    return pd.DataFrame(
-        {
-            "run": final["model"],
-            "compute": 6.0 * final["N_total"].astype(float) * final["tokens"].astype(float),
-            "task_loss": np.log(final["lambada_openai__ppl"]),
-            "accuracy": final[TASKS[task]["accuracy"]],
-            "params": final["N_total"].astype(float),
-        }
-    ).reset_index(drop=True)
+    return public.pythia_zeroshot(data_dir, task)
 
 
 def sigmoid_in_log_compute(floor):
@@ -97,9 +84,8 @@ def two_step_point(fit: pd.DataFrame, targets: np.ndarray, floor: float) -> np.n
 
 
 def main() -> None:
-    default_data = Path(os.environ.get("BAYES_SCALING_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=default_data)
+    parser.add_argument("--data", type=Path, default=public.DEFAULT_DATA)
     parser.add_argument("--task", choices=sorted(TASKS), default="lambada")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

@@ -57,7 +57,6 @@ SUPPORT = {
     "reducible_fraction": (0.0, 1.0),
     "b": (-np.inf, 0.0),
     "sigma": (0.0, np.inf),
-    "b": (-np.inf, 0.0),
 }
 
 PRIOR_REASONS = {

@@ -1,0 +1,257 @@
+"""Sampler health of every law, with default settings, on every real table and on synthetic ladders.
+
+One row per fit: divergences, worst r_hat, worst bulk and tail ESS, mean tree depth, share of
+draws at the maximum tree depth, mean step size, seconds (compilation included where the fit
+is the first of its shape in this process), and whether the fit passes ``fc.ok``. Real tables
+come from ../shared/data (``--data``; see ``public_ladders.py``), synthetic ones from the
+package's and the tests' generators at several seeds. ``tests/test_sampler_health.py`` runs
+every case of this list as a test (the real ones skip without ../shared/data).
+
+    python benchmarks/sampler_health.py [--data ../shared/data] [--only pass_rate] [--csv out.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
+
+import public_ladders as public  # noqa: E402
+import synthetic_ladders  # noqa: E402
+
+import bayes_scaling as bs  # noqa: E402
+from bayes_scaling.datasets import make_example_capability_runs, make_example_pass_counts, make_example_runs  # noqa: E402
+
+SEEDS = (0, 1, 2)
+MAX_TREE_DEPTH = 10  # numpyro's default
+
+
+@dataclass(frozen=True)
+class Case:
+    """One fit of the battery: ``make(data_dir)`` gives (data, target); ``real`` needs ../shared/data."""
+
+    name: str
+    law: str
+    make: Callable
+    real: bool
+    options: dict = field(default_factory=dict)
+
+
+def _beyond(runs: pd.DataFrame, factor: float = 100.0) -> float:
+    return float(runs["compute"].max() * factor)
+
+
+def _nd_target(runs: pd.DataFrame, factor: float = 100.0) -> pd.DataFrame:
+    """A target 100× the largest run's compute, at the fitted runs' median tokens per parameter."""
+    ratio = float(np.median(runs["tokens"] / runs["params"]))
+    params = np.sqrt(_beyond(runs, factor) / (6 * ratio))
+    return pd.DataFrame({"params": [params], "tokens": [ratio * params]})
+
+
+def _porian_cases() -> list[Case]:
+    cases = []
+    for cut in (16, 100):
+        for config in public.PORIAN_CONFIGS:
+            def make(data, config=config, cut=cut):
+                runs = public.fit_cut(public.porian_compute_optimal(data)[config], cut)
+                return runs, _beyond(runs, cut)
+
+            cases.append(Case(f"porian {config} C<=max/{cut}", "loss", make, True))
+
+            def make_nd(data, config=config, cut=cut):
+                runs = public.fit_cut(public.porian_compute_optimal(data)[config], cut)
+                return runs, _nd_target(runs, cut)
+
+            if cut == 16:
+                cases.append(Case(f"porian {config} C<=max/{cut}", "chinchilla", make_nd, True))
+    return cases
+
+
+def _isoflop_cases() -> list[Case]:
+    cases = []
+    for config in public.PORIAN_CONFIGS:
+        def make(data, config=config):
+            runs = public.porian_isoflop(data)[config]
+            return runs, _nd_target(runs)
+
+        cases.append(Case(f"porian isoflop {config}", "chinchilla", make, True))
+    return cases
+
+
+def _chinchilla_cases() -> list[Case]:
+    def all_points(data):
+        runs = public.chinchilla_points(data)
+        return runs, pd.DataFrame({"params": [7e10], "tokens": [1.4e12]})
+
+    def fit_1e20(data):
+        runs = public.chinchilla_points(data)
+        return runs[runs["compute"] <= 1e20].reset_index(drop=True), pd.DataFrame({"params": [7e10], "tokens": [1.4e12]})
+
+    def fit_1e20_compute(data):
+        runs = public.chinchilla_points(data)
+        return runs[runs["compute"] <= 1e20].reset_index(drop=True), [1e21, 5.76e23]
+
+    return [
+        Case("chinchilla points, all 240", "chinchilla", all_points, True),
+        Case("chinchilla points, C<=1e20", "chinchilla", fit_1e20, True),
+        Case("chinchilla points, C<=1e20", "loss", fit_1e20_compute, True),
+    ]
+
+
+def _misfitting_cases() -> list[Case]:
+    def make(data, best):
+        runs = public.misfitting(data, best_lr_only=best)
+        return runs, _nd_target(runs, 10)
+
+    return [
+        Case("misfitting, best learning rate", "chinchilla", lambda data: make(data, True), True),
+        Case("misfitting, all learning rates", "chinchilla", lambda data: make(data, False), True),
+    ]
+
+
+def _pythia_gsm8k_cases() -> list[Case]:
+    cases = []
+    for checkpoints in (False, True):
+        for max_params, label in ((4.1e8, "410M"), (1.4e9, "1.4B")):
+            def make(data, checkpoints=checkpoints, max_params=max_params):
+                counts = public.pythia_gsm8k(data)
+                fit = public.pythia_gsm8k_fit(counts, max_params, checkpoints)
+                return fit, [2.8e9 * 6 * 3e11, 1.2e10 * 6 * 3e11]
+
+            what = "checkpoints" if checkpoints else "final"
+            cases.append(Case(f"pythia gsm8k {what} <= {label}", "pass_rate", make, True))
+    return cases
+
+
+def _pythia_zeroshot_cases() -> list[Case]:
+    cases = []
+    for task, (_, items, floor) in public.ZEROSHOT_TASKS.items():
+        def make(data, task=task):
+            runs = public.pythia_zeroshot(data, task)
+            return runs[runs["params"] <= 1.5e9].reset_index(drop=True), [6 * 1.2e10 * 3e11]
+
+        cases.append(Case(f"pythia zero-shot {task} <= 1.4B", "two_step", make, True, {"items": items, "floor": floor}))
+    return cases
+
+
+def _synthetic_cases() -> list[Case]:
+    cases = []
+    for seed in SEEDS:
+        cases += [
+            Case(f"example ladder seed {seed}", "loss", lambda _, s=seed: (make_example_runs(s), [1e21, 1e22]), False),
+            Case(
+                f"isoflop chinchilla seed {seed}", "chinchilla",
+                lambda _, s=seed: (synthetic_ladders.isoflop_ladder("chinchilla", s), pd.DataFrame({"params": [7e10], "tokens": [1.4e12]})),
+                False,
+            ),
+            Case(
+                f"isoflop loss seed {seed}", "chinchilla",
+                lambda _, s=seed: (synthetic_ladders.isoflop_ladder("loss", s), pd.DataFrame({"params": [7e10], "tokens": [1.4e12]})),
+                False,
+            ),
+            Case(f"example pass counts seed {seed}", "pass_rate", lambda _, s=seed: (make_example_pass_counts(s)[0], [1e22]), False),
+            Case(
+                f"small pass counts seed {seed}", "pass_rate",  # the README's example: 6 runs x 80 problems, n = 100
+                lambda _, s=seed: (make_example_pass_counts(s, problems=80, computes=np.geomspace(1e18, 1e20, 6), n=100)[0], [1e22]),
+                False,
+            ),
+            Case(
+                f"example capability seed {seed}", "two_step",
+                lambda _, s=seed: (make_example_capability_runs(s), [1e22]), False, {"items": 2000, "floor": 0.25},
+            ),
+        ]
+    return cases
+
+
+CASES: list[Case] = (
+    _porian_cases() + _chinchilla_cases() + _isoflop_cases() + _misfitting_cases()
+    + _pythia_gsm8k_cases() + _pythia_zeroshot_cases() + _synthetic_cases()
+)
+
+
+def run(case: Case, data_dir: Path) -> tuple[dict, list]:
+    """Fit ``case`` with default settings (seed 0); its health row and the warnings it raised."""
+    data, target = case.make(data_dir)
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fc = bs.forecast(data, target=target, law=case.law, seed=0, progress=False, **case.options)
+        except Exception as err:  # a failure is a row of the table too, not the end of the battery
+            return {"law": case.law, "case": case.name, "error": f"{type(err).__name__}: {err}"}, caught
+    seconds = time.perf_counter() - start
+    return health_row(case, fc, seconds), caught
+
+
+def health_row(case: Case, fc, seconds: float) -> dict:
+    d = fc.diagnostics
+    stats = fc.idata.sample_stats
+    return {
+        "law": case.law,
+        "case": case.name,
+        "rows": len(fc.runs),
+        "divergences": d.divergences,
+        "r_hat": d.r_hat,
+        "ess_bulk": d.ess_bulk,
+        "ess_tail": d.ess_tail,
+        "tree_depth": float(stats["tree_depth"].mean()),
+        "at_max_depth": float((stats["tree_depth"] >= MAX_TREE_DEPTH).mean()),
+        "step_size": float(stats["step_size"].mean()),
+        "seconds": seconds,
+        "ok": d.ok,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=public.DEFAULT_DATA)
+    parser.add_argument("--only", action="append", help="run the cases whose law or name contains this (repeatable)")
+    parser.add_argument("--synthetic-only", action="store_true")
+    parser.add_argument("--csv", type=Path, help="also write the table here")
+    args = parser.parse_args()
+    cases = [c for c in CASES if not args.only or any(s in c.law or s in c.name for s in args.only)]
+    if args.synthetic_only:
+        cases = [c for c in cases if not c.real]
+    if any(c.real for c in cases) and not args.data.is_dir():
+        sys.exit(f"no published data at {args.data}; pass --data or --synthetic-only")
+    rows = []
+    for case in cases:
+        row, caught = run(case, args.data)
+        rows.append(row)
+        if "error" in row:
+            print(f"{row['law']:>10}  {row['case']:<44} ERROR {row['error']}", flush=True)
+            continue
+        other = sorted({w.category.__name__ for w in caught if not issubclass(w.category, bs.SamplerWarning)})
+        print(
+            f"{row['law']:>10}  {row['case']:<44} div {row['divergences']:>4}  r_hat {row['r_hat']:.3f}  "
+            f"ess {row['ess_bulk']:>5.0f}/{row['ess_tail']:>5.0f}  depth {row['tree_depth']:.1f} "
+            f"({row['at_max_depth']:.0%} max)  step {row['step_size']:.3f}  {row['seconds']:5.1f} s  "
+            f"{'ok' if row['ok'] else 'FAILED'}" + (f"  [{', '.join(other)}]" if other else ""),
+            flush=True,
+        )
+    table = pd.DataFrame(rows)
+    if "error" not in table:
+        table["error"] = None
+    table["ok"] = table["ok"].fillna(False).astype(bool) if "ok" in table else False
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    print(
+        f"\n{int(table['ok'].sum())} of {len(table)} fits healthy; {int((table['divergences'] > 0).sum())} with divergences; "
+        f"{int(table['error'].notna().sum())} failed with an error"
+    )
+    for law, group in table.groupby("law", sort=False):
+        print(f"  {law:>10}: {int(group['ok'].sum())}/{len(group)} healthy, max {group['seconds'].max():.1f} s per fit")
+
+
+if __name__ == "__main__":
+    main()
