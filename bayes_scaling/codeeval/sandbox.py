@@ -243,8 +243,9 @@ class _State:
         self.uids = itertools.count(int.from_bytes(os.urandom(4), "little") % ((_SANDBOX_UIDS[1] - _SANDBOX_UIDS[0]) // 2))
         self.tree, self.tree_reason = cgroups.detect() if _cgroups_wanted() else (None, "not root")
         self.tmp_parent: str | None = None
-        self.janitor: subprocess.Popen | None = None
-        self._start_janitor()
+        self.janitors: list[subprocess.Popen] = []
+        if self.tree is not None:
+            self._start_janitor(list(dict.fromkeys(self.tree.parents.values())))
         atexit.register(self.close)
 
     def uid_pair(self) -> tuple[int, int]:
@@ -258,24 +259,17 @@ class _State:
                 cgroups.sweep([tempfile.gettempdir()])
                 self.tmp_parent = os.path.join(tempfile.gettempdir(), f"{cgroups.PREFIX}{cgroups.identity()}-sandbox")
                 os.makedirs(self.tmp_parent, mode=0o711, exist_ok=True)
-                self._start_janitor()
+                self._start_janitor([self.tmp_parent])
         return self.tmp_parent
 
-    def _start_janitor(self) -> None:
-        """A process in its own session that outlives the evaluator and removes what it left, however it ended."""
-        paths = ([] if self.tree is None else list(dict.fromkeys(self.tree.parents.values()))) + \
-                ([self.tmp_parent] if self.tmp_parent else [])
-        if not paths:
-            return
-        old = self.janitor
+    def _start_janitor(self, paths: list[str]) -> None:
+        """A process in its own session that outlives the evaluator and removes ``paths``, however it ended."""
         try:
-            self.janitor = subprocess.Popen([sys.executable, "-I", "-S", str(CGROUPS_SCRIPT), "janitor", *paths],
-                                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.DEVNULL, env={}, cwd="/", start_new_session=True)
+            self.janitors.append(subprocess.Popen([sys.executable, "-I", "-S", str(CGROUPS_SCRIPT), "janitor", *paths],
+                                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                                  stderr=subprocess.DEVNULL, env={}, cwd="/", start_new_session=True))
         except OSError:
-            self.janitor = None
-        if old is not None:
-            _release(old)  # it cleans its paths up now, which the new one also knows
+            pass  # then only the next evaluator's sweep removes what a killed one left
 
     def close(self) -> None:
         if os.getpid() != self.pid:
@@ -284,8 +278,8 @@ class _State:
             self.tree.remove()
         if self.tmp_parent is not None:
             shutil.rmtree(self.tmp_parent, ignore_errors=True)
-        if self.janitor is not None:
-            _release(self.janitor)
+        for janitor in self.janitors:
+            _release(janitor)
 
 
 def _release(janitor: subprocess.Popen) -> None:
@@ -394,7 +388,8 @@ def _launcher_code() -> bytes:
 def _run(program: str, entry_point: str | None, tests: dict | None, limits: Limits) -> Outcome:
     mode, state = isolation(), _state()
     caps = capabilities()
-    harness_uid, candidate_uid = state.uid_pair() if caps.root else (None, None)
+    # Fresh uids for a root evaluator; a user namespace maps only its root, so there it drops capabilities instead.
+    harness_uid, candidate_uid = state.uid_pair() if caps.root and mode != USER_NAMESPACES else (None, None)
     cgroup = None
     if state.tree is not None:
         cgroup = state.tree.create(limits.memory_bytes + limits.tmpfs_bytes + _CGROUP_MEMORY_SLACK, limits.processes + 4)
