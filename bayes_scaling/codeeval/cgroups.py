@@ -14,8 +14,9 @@ Per program: ``memory.max`` (and no swap), ``pids.max``, ``cpu.max`` of one CPU 
 ``memory.limit_in_bytes``, ``pids.max``, ``cpu.cfs_quota_us``); programs share the CPU
 equally whatever their number of processes. Their common parent weighs as much as one
 ordinary process per CPU (``cpu.weight``/``cpu.shares``), not as one process: otherwise, next
-to other work on the machine, all the evaluator's programs together would get one share; the launcher joins it before
-it forks anything, so every process of the program, its harness included, is inside;
+to other work on the machine, all the evaluator's programs together would get one share.
+The evaluator moves the launcher in (``add``) before sending it its request, so before it forks
+anything: every process of the program, its harness included, is inside;
 ``kill`` ends them all (``cgroup.kill``, or SIGKILL until none is left) and ``cpu_seconds``
 is their CPU time. Nothing here needs more than the standard library: run as
 ``python -I -S cgroups.py janitor PATH...`` it is the janitor, which waits until its stdin

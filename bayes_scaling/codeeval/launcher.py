@@ -586,6 +586,7 @@ def _candidate(libc, request: dict, inbox: int, outbox: int, parent: int) -> Non
         _set_limits(request["limits"], request["processes"])
         os.chdir(request["workdir"])
         os.environ.clear()  # started with env={}; this drops what Python adds itself (LC_CTYPE coercion)
+        sys.executable = request["executable"]
         _refuse_foreign_signals()
         if request["mode"] == RLIMITS_ONLY:
             _refuse_sockets()

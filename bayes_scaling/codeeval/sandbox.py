@@ -415,6 +415,7 @@ def _run(program: str, entry_point: str | None, tests: dict | None, limits: Limi
             "seccomp": caps.seccomp,
             "program": program,
             "entry_point": entry_point,
+            "executable": os.path.realpath(sys.executable),  # a venv's own bin/ is not in the sandbox's root
         }
         command = _setpriv() + (_unshare(mode) if mode != RLIMITS_ONLY else []) + [sys.executable, "-I", "-S", "-c", _BOOTSTRAP]
         read_end, write_end = os.pipe()
