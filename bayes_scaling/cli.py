@@ -442,10 +442,12 @@ def _print_ladder_plan(definition, args) -> int:
 
 
 def _run_check_samples(args) -> int:
-    from bayes_scaling.codeeval import Limits, check_samples_file, isolation
+    from bayes_scaling.codeeval import Limits, capabilities, check_samples_file
 
     out, scores = check_samples_file(args.samples, args.problems, workers=args.workers, limits=Limits(timeout=args.timeout))
-    print(f"sandbox: {isolation()}")
+    caps = capabilities()
+    print(f"sandbox: {caps.namespaces}, cgroup {caps.cgroup or 'none'}, seccomp {'on' if caps.seccomp else 'off'}"
+          + (f" ({len(caps.lost)} guarantees lost, see the warning)" if caps.lost else ""))
     print(", ".join(f"{k}: {v:.4f}" for k, v in scores.items()) or "pass@k: too few samples per problem")
     print(f"results: {out}")
     return 0

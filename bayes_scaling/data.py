@@ -19,6 +19,7 @@ read from the same sources and checked with the same helpers and messages.
 
 from __future__ import annotations
 
+import csv
 import decimal
 import hashlib
 import json
@@ -276,12 +277,17 @@ def _read(
         what = f"unknown extension {suffix!r}" if suffix else "no file extension"
         raise DataError(f"cannot read {label!r}: {what}; accepted extensions are {accepted}")
     kind = _EXTENSIONS[suffix]
-    if not path.exists():
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except (OSError, ValueError) as err:  # a path component over the file system's limit, a NUL byte
+        raise DataError(f"cannot read {label!r}: {getattr(err, 'strerror', None) or err}") from None
+    if not exists:
         raise DataError(f"file not found: {label!r}")
-    if path.is_dir():
+    if is_dir:
         raise DataError(f"{label!r} is a directory, not a {kind} file")
     try:
         if kind == "csv":
+            _check_csv_header(path, label)
             options: dict[str, object] = dict(_CSV_OPTIONS)
             if text_columns:
                 header = pd.read_csv(path, nrows=0).columns
@@ -298,9 +304,23 @@ def _read(
         raise DataError(f"could not read {kind} file {label!r}: {type(err).__name__}: {err}") from err
 
 
+def _check_csv_header(path: Path, label: str) -> None:
+    """pandas renames a repeated column (``loss``, ``loss.1``); a repeated name in the header is an error here,
+    as a repeated known column of a DataFrame is."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        header = next(csv.reader(handle), [])
+    seen: dict[str, int] = {}
+    for name in (cell.strip() for cell in header):
+        seen[name] = seen.get(name, 0) + 1
+    repeated = [name for name, count in seen.items() if count > 1 and name]
+    if repeated:
+        raise DataError(f"could not read csv file {label!r}: column {repeated[0]!r} appears {seen[repeated[0]]} times "
+                        "in the header; keep only one")
+
+
 def _read_jsonl(path: Path, row_what: str) -> pd.DataFrame:
     """One JSON object per line. Python's json keeps floats exact, unlike pandas.read_json."""
-    records = []
+    records, numbers = [], []
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -315,7 +335,16 @@ def _read_jsonl(path: Path, row_what: str) -> pd.DataFrame:
                     f"{type(record).__name__}, not an object with {row_what}"
                 )
             records.append(record)
-    return pd.DataFrame(records)
+            numbers.append(number)
+    try:
+        return pd.DataFrame(records)
+    except UnicodeEncodeError:  # a \ud800-style escape decodes to a lone surrogate, which no string column takes
+        for number, record in zip(numbers, records):
+            for field, value in record.items():
+                if isinstance(value, str) and any("\ud800" <= char <= "\udfff" for char in value):
+                    raise DataError(f"could not read JSON Lines file {str(path)!r}: line {number}, field {field!r}: "
+                                    f"value {value!r} is not valid text (a lone surrogate)") from None
+        raise
 
 
 def _normalise_columns(table: pd.DataFrame, known_columns: Sequence[str]) -> pd.DataFrame:
@@ -534,7 +563,15 @@ def _text_column(table: pd.DataFrame, name: str, what: str | None = None) -> pd.
             )
         if isinstance(value, np.generic):
             value = value.item()
-        texts.append(value if isinstance(value, str) else str(value))
+        text = value if isinstance(value, str) else str(value)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise DataError(
+                f"column {name!r}, {_where(table, row)}: value {_show(value)} is not valid text "
+                f"(a lone surrogate {text[err.start]!r} at position {err.start}; names must be UTF-8)"
+            ) from None
+        texts.append(text)
     return pd.Series(texts, dtype=str, index=pd.RangeIndex(len(texts)))
 
 

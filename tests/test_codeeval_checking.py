@@ -62,15 +62,27 @@ def test_example_samples_give_the_documented_pass_at_1(tmp_path, capsys):
     assert executor.pass_at_k(results)["pass@1"] == pytest.approx(README_PASS_AT_1, abs=1e-12)
 
 
-def test_identical_completions_run_once_and_unparsable_ones_never(monkeypatch):
+def test_identical_completions_run_once_and_unparsable_ones_fail_inside_the_sandbox(monkeypatch):
     ran = []
-    real = executor.run_program
-    monkeypatch.setattr(executor, "run_program", lambda program, limits: ran.append(program) or real(program, limits))
+    real = executor.run_check
+    monkeypatch.setattr(executor, "run_check", lambda problem, completion, limits: ran.append(completion) or real(problem, completion, limits))
     samples = [{"task_id": "test/0", "completion": "    return 1"}] * 20 + [{"task_id": "test/0", "completion": "    return (1"}] * 5
     results = check_completions(samples, {"test/0": EXAMPLE_PROBLEM}, workers=2)
-    assert len(ran) == 1
+    assert sorted(ran) == ["    return (1", "    return 1"]  # each distinct completion once; the evaluator compiles none
     assert [r["passed"] for r in results] == [True] * 20 + [False] * 5
-    assert results[-1]["result"].startswith("failed: SyntaxError:")
+    assert results[-1]["result"] == "failed: SyntaxError: '(' was never closed (line 2)"
+
+
+def test_a_completion_over_the_length_limit_fails_without_running(monkeypatch):
+    monkeypatch.setattr(executor, "run_check", lambda *args: pytest.fail("it ran"))
+    results = check_completions([{"task_id": "test/0", "completion": "    return 1" + " " * 100}], {"test/0": EXAMPLE_PROBLEM},
+                                limits=Limits(completion_chars=100))
+    assert results[0]["result"] == "failed: completion of 112 characters, over the limit of 100 (Limits.completion_chars)"
+
+
+def test_no_problems_is_a_clear_error():
+    with pytest.raises(ValueError, match="no problems given"):
+        check_completions([{"task_id": "test/0", "completion": "    return 1"}], {})
 
 
 def test_results_keep_sample_order_and_extra_fields():
@@ -139,10 +151,10 @@ def test_zero_workers_is_an_error():
 
 
 def test_a_sandbox_that_cannot_run_anything_is_an_error_not_all_failures(monkeypatch):
-    monkeypatch.setattr(sandbox, "run_program", lambda program, limits: sandbox.Outcome(False, "failed: ImportError: x"))
+    monkeypatch.setattr(sandbox, "run_check", lambda problem, completion, limits: sandbox.Outcome(False, "failed: ImportError: x"))
     sandbox.self_check.cache_clear()
     try:
-        with pytest.raises(sandbox.SandboxError, match="cannot run a trivial program: failed: ImportError"):
+        with pytest.raises(sandbox.SandboxError, match="cannot check a trivial problem: failed: ImportError"):
             check_completions([{"task_id": "test/0", "completion": "    return 1"}], {"test/0": EXAMPLE_PROBLEM})
     finally:
         sandbox.self_check.cache_clear()

@@ -529,3 +529,47 @@ def test_capability_runs_check_optional_columns_and_keep_extras_as_load_runs_doe
     pd.testing.assert_frame_equal(capability[["seed", "params", "loss", "note"]], plain[["seed", "params", "loss", "note"]])
     with pytest.raises(DataError, match="column 'seed', row 1"):
         load_capability_runs(runs.assign(seed=[1.0, 2.5, 3.0]))
+
+
+# ------------------------------------------------------------- malformed names, paths, headers
+
+
+def test_a_lone_surrogate_in_a_run_name_is_a_data_error():
+    table = ladder(run=pd.Series(["r0", "r\ud8001", "r2", "r3", "r4"], dtype=object))
+    with pytest.raises(DataError, match=r"column 'run', row 1 .*is not valid text \(a lone surrogate"):
+        load_runs(table)
+
+
+def test_a_lone_surrogate_in_a_problem_name_is_a_data_error(tmp_path):
+    from bayes_scaling import load_pass_counts
+
+    rows = [{"run": f"r{i}", "compute": 1e17 * (i + 1), "problem": "p\ud800" if i == 1 else "p", "n": 4, "correct": 1}
+            for i in range(3)]
+    frame = pd.DataFrame({key: pd.Series([row[key] for row in rows], dtype=object if key == "problem" else None)
+                          for key in rows[0]})
+    with pytest.raises(DataError, match=r"column 'problem', row 1 .*lone surrogate"):
+        load_pass_counts(frame)
+    path = tmp_path / "passcounts.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n")  # json writes the surrogate as \ud800
+    with pytest.raises(DataError, match=r"passcounts.jsonl': line 2, field 'problem'.*lone surrogate"):
+        load_pass_counts(path)
+
+
+@pytest.mark.parametrize("name", ["a" * 300 + ".csv", "b" * 300 + "/runs.csv"])
+def test_an_over_long_path_component_is_a_data_error(tmp_path, name):
+    with pytest.raises(DataError, match="cannot read .*File name too long"):
+        load_runs(tmp_path / name)
+
+
+def test_a_repeated_csv_header_is_a_data_error_as_in_a_frame(tmp_path):
+    path = tmp_path / "runs.csv"
+    path.write_text("run,compute,loss,loss\nr0,1e16,3.9,3.9\nr1,1e17,3.1,3.1\nr2,1e18,2.6,2.6\n")
+    with pytest.raises(DataError, match="runs.csv': column 'loss' appears 2 times in the header"):
+        load_runs(path)  # pandas alone would rename the second one 'loss.1'
+    path.write_text("run,compute,loss,note, note\nr0,1e16,3.9,a,b\nr1,1e17,3.1,a,b\nr2,1e18,2.6,a,b\n")
+    with pytest.raises(DataError, match="column 'note' appears 2 times"):
+        load_runs(path)
+    frame = ladder()
+    frame.insert(3, "loss ", frame["loss"])
+    with pytest.raises(DataError, match="column 'loss' appears 2 times"):
+        load_runs(frame)

@@ -14,13 +14,24 @@ from bayes_scaling.codeeval.executor import check_completions, check_samples_fil
 from bayes_scaling.codeeval.passcounts import pass_counts
 from bayes_scaling.codeeval.problems import check_program, load_problems
 from bayes_scaling.codeeval.sample_code import SamplingSettings, sample_code, sample_ladder
-from bayes_scaling.codeeval.sandbox import Limits, Outcome, SandboxError, isolation, run_program
+from bayes_scaling.codeeval.sandbox import (
+    Capabilities,
+    Limits,
+    Outcome,
+    SandboxError,
+    capabilities,
+    isolation,
+    run_check,
+    run_program,
+)
 
 __all__ = [
+    "Capabilities",
     "Limits",
     "Outcome",
     "SamplingSettings",
     "SandboxError",
+    "capabilities",
     "check_completions",
     "check_program",
     "check_samples_file",
@@ -30,6 +41,7 @@ __all__ = [
     "pass_at_k",
     "pass_counts",
     "read_samples",
+    "run_check",
     "run_program",
     "sample_code",
     "sample_ladder",

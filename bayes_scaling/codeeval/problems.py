@@ -33,6 +33,9 @@ def load_problems(path=None) -> dict[str, dict]:
         problems[problem["task_id"]] = problem
     if not problems:
         raise ValueError(f"problems file {path} has no problems")
+    from bayes_scaling.codeeval.sandbox import hide_path
+
+    hide_path(path)  # a sandboxed completion must not read the tests it is judged by
     return problems
 
 
