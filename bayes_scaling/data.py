@@ -26,6 +26,7 @@ import json
 import math
 import numbers
 import os
+import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -61,7 +62,14 @@ MIN_PASS_RUNS = 2
 # Past this factor beyond the largest run, a power law fitted on a ladder says little.
 MAX_EXTRAPOLATION = 1e6
 
-_EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_EXTENSIONS = {
+    ".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl",
+}
+# Delimiters a CSV file may use, sniffed from its header; a header with none of them is one column.
+_DELIMITERS = ",;\t"
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+# A number written with a decimal comma (3,5) or a thousands separator (1,000).
+_COMMA_NUMBER = re.compile(r"^[+-]?\d+(,\d+)+([eE][+-]?\d+)?$")
 _KNOWN_COLUMNS = REQUIRED_RUN_COLUMNS + OPTIONAL_RUN_COLUMNS
 _KNOWN_PASS_COLUMNS = REQUIRED_PASS_COLUMNS + OPTIONAL_PASS_COLUMNS
 # Read as text from CSV, so that ids such as '007' keep their leading zeros.
@@ -92,14 +100,18 @@ def load_runs(source) -> pd.DataFrame:
 
     ``source`` is a path (``str`` or ``os.PathLike``) to a ``.csv``, ``.parquet``/``.pq``
     or ``.jsonl``/``.ndjson`` file, or a pandas DataFrame (which is copied, never
-    modified). Column names are matched after stripping surrounding whitespace, and
-    case-sensitively.
+    modified). CSV files may be separated by commas, semicolons or tabs (sniffed from the
+    header; ``.tsv`` too). Column names are matched after stripping a byte-order mark and
+    surrounding whitespace from every header, and case-sensitively.
 
     Returns a new DataFrame with index ``0..n-1``, rows in the input order, and columns
     ``compute``, ``loss`` (float64), then whichever of ``run`` (str), ``params``,
     ``tokens`` (float64), ``seed`` (int64), ``family`` (str) are present, in that order,
-    then any other columns, untouched, in their input order. ``attrs["source"]`` is the
-    path, or ``"DataFrame"``.
+    then any other columns, untouched, in their input order. ``attrs`` say where the table
+    came from (``provenance``): ``source`` (the path, or ``"DataFrame"``), ``file_sha256``
+    (of the file's bytes) and ``sha256`` (of the validated table, ``data_hash``). A frame
+    that ``load_runs`` returned keeps its file's provenance when it is loaded again, as
+    ``bs.forecast(bs.load_runs("runs.csv"))`` does, unless its content has changed since.
 
     Raises ``DataError`` for the first of these problems it finds: a missing required
     column; no rows; a value that is not a number (strings that parse as numbers are
@@ -138,7 +150,7 @@ def _run_table(table: pd.DataFrame, required: Mapping[str, object], known_column
     _check_duplicates(table, out)
     _check_distinct_compute(out)
     out = _with_extras(out, table, known_columns)
-    out.attrs = {"source": label}
+    out.attrs = provenance(table.attrs, out)
     return out
 
 
@@ -167,7 +179,7 @@ def load_pass_counts(source) -> pd.DataFrame:
     more digits where two computes would share a name), ``compute`` (float64),
     ``problem`` (str), ``n``, ``correct`` (int64), then whichever of ``model``, ``suite``
     (str) and ``nll`` (float64) are present, then any other columns, untouched, in their
-    input order. ``attrs["source"]`` is the path or ``"DataFrame"``;
+    input order. ``attrs`` hold the provenance, as for ``load_runs``, and
     ``attrs["incomplete_runs"]`` maps each run that lacks some of the problems seen in
     the table to the list of its missing problem ids (empty when every run has every
     problem). Such runs are kept (they are fitted on what they have) and reported by an
@@ -215,7 +227,7 @@ def _validate_pass_counts(raw: pd.DataFrame, label: str, stacklevel: int) -> pd.
     _check_pass_runs(out)
     out = _with_extras(out, table, _KNOWN_PASS_COLUMNS)
     incomplete = _incomplete_runs(out)
-    out.attrs = {"source": label, "incomplete_runs": incomplete}
+    out.attrs = {**provenance(table.attrs, out), "incomplete_runs": incomplete}
     if incomplete:
         warnings.warn(_incomplete_message(incomplete, out), IncompleteRunsWarning, stacklevel=stacklevel)
     return out
@@ -247,9 +259,10 @@ def read_table(source, caller: str, known_columns: Sequence[str] = _KNOWN_COLUMN
     """The table of ``source`` before its values are checked, and a label for messages.
 
     Read as ``load_runs`` reads it (a private copy; ``caller`` names the public function in
-    messages), with the names of ``known_columns`` stripped of whitespace and a named index
-    made a column again: for a law's loader that must look at columns before validating,
-    e.g. the Chinchilla law deriving ``compute`` from ``params`` and ``tokens``.
+    messages), with every column name stripped and a named index made a column again: for a
+    law's loader that must look at columns before validating, e.g. the Chinchilla law
+    deriving ``compute`` from ``params`` and ``tokens``. Its ``attrs`` carry the file's
+    provenance to the loader that validates it.
     """
     raw, label = _read(source, caller)
     return _normalise_columns(raw, known_columns), label
@@ -264,19 +277,13 @@ def _read(
     in ``text_columns`` are read as text; ``row_what`` says what a JSON Lines object holds.
     """
     if isinstance(source, pd.DataFrame):
-        return source.copy(deep=True), "DataFrame"
+        return source.copy(deep=True), "DataFrame"  # keeps its attrs: the provenance of a loaded table
     if not isinstance(source, (str, os.PathLike)):
         raise DataError(
             f"{caller}() takes a path (str or os.PathLike) or a pandas DataFrame, got {type(source).__name__}"
         )
     label = os.fsdecode(os.fspath(source))
     path = Path(label)
-    suffix = path.suffix.lower()
-    accepted = ", ".join(sorted(_EXTENSIONS))
-    if suffix not in _EXTENSIONS:
-        what = f"unknown extension {suffix!r}" if suffix else "no file extension"
-        raise DataError(f"cannot read {label!r}: {what}; accepted extensions are {accepted}")
-    kind = _EXTENSIONS[suffix]
     try:
         exists, is_dir = path.exists(), path.is_dir()
     except (OSError, ValueError) as err:  # a path component over the file system's limit, a NUL byte
@@ -284,33 +291,76 @@ def _read(
     if not exists:
         raise DataError(f"file not found: {label!r}")
     if is_dir:
-        raise DataError(f"{label!r} is a directory, not a {kind} file")
+        raise DataError(f"{label!r} is a directory; give the path of a table file inside it")
+    suffix = path.suffix.lower()
+    if suffix not in _EXTENSIONS:
+        what = f"unknown extension {suffix!r}" if suffix else "no file extension"
+        raise DataError(f"cannot read {label!r}: {what}; accepted extensions are {', '.join(sorted(_EXTENSIONS))}")
+    kind = _EXTENSIONS[suffix]
     try:
         if kind == "csv":
-            _check_csv_header(path, label)
-            options: dict[str, object] = dict(_CSV_OPTIONS)
-            if text_columns:
-                header = pd.read_csv(path, nrows=0).columns
-                text = {name: str for name in header if isinstance(name, str) and name.strip() in text_columns}
-                if text:
-                    options["dtype"] = text
-            return pd.read_csv(path, **options), label
-        if kind == "parquet":
-            return pd.read_parquet(path), label
-        return _read_jsonl(path, row_what), label
+            raw = _read_csv(path, label, text_columns)
+        elif kind == "parquet":
+            raw = pd.read_parquet(path)
+        else:
+            raw = _read_jsonl(path, row_what)
+        raw.attrs = {"source": label, "file_sha256": _file_sha256(path)}
+        return raw, label
     except DataError:
         raise
     except Exception as err:  # every reader failure becomes a DataError with its message
         raise DataError(f"could not read {kind} file {label!r}: {type(err).__name__}: {err}") from err
 
 
-def _check_csv_header(path: Path, label: str) -> None:
+def _read_csv(path: Path, label: str, text_columns: Sequence[str]) -> pd.DataFrame:
+    """A CSV file as text cells parsed by pandas: delimiter sniffed, BOM dropped, and no cell
+    turned into NaN behind the user's back (``n/a`` stays ``'n/a'``, so a message can show it)."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        first_line = handle.readline()
+    delimiter = _sniff_delimiter(first_line)
+    header = next(csv.reader([first_line], delimiter=delimiter), [])
+    _check_csv_header(header, label)
+    options: dict[str, object] = {**_CSV_OPTIONS, "sep": delimiter, "encoding": "utf-8-sig", "keep_default_na": False}
+    text = {name: str for name in header if _clean_name(name) in text_columns}
+    if text:
+        options["dtype"] = text
+    return pd.read_csv(path, **options)
+
+
+def _sniff_delimiter(header: str) -> str:
+    """Comma, semicolon or tab, whichever the header line is split by (a comma when it is one column)."""
+    try:
+        return csv.Sniffer().sniff(header, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def _file_sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def provenance(given: Mapping, table: pd.DataFrame) -> dict:
+    """Where a validated ``table`` came from: ``source``, ``file_sha256`` and the table's ``sha256``.
+
+    ``given`` are the attrs of the raw table: a file's path and hash from ``_read``, or the
+    attrs of a frame an earlier load returned. Such a frame keeps its file's provenance only
+    while its content is what was loaded (same ``sha256``); a changed one says so.
+    """
+    content = validated_table_hash(table)
+    source, file_hash = given.get("source"), given.get("file_sha256")
+    if source is None or file_hash is None:
+        return {"source": "DataFrame", "file_sha256": None, "sha256": content}
+    if given.get("sha256", content) != content:
+        return {"source": f"DataFrame (from {source!r}, changed since it was loaded)", "file_sha256": None, "sha256": content}
+    return {"source": source, "file_sha256": file_hash, "sha256": content}
+
+
+def _check_csv_header(header: Sequence[str], label: str) -> None:
     """pandas renames a repeated column (``loss``, ``loss.1``); a repeated name in the header is an error here,
     as a repeated known column of a DataFrame is."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        header = next(csv.reader(handle), [])
     seen: dict[str, int] = {}
-    for name in (cell.strip() for cell in header):
+    for name in (_clean_name(cell) for cell in header):
         seen[name] = seen.get(name, 0) + 1
     repeated = [name for name, count in seen.items() if count > 1 and name]
     if repeated:
@@ -347,24 +397,31 @@ def _read_jsonl(path: Path, row_what: str) -> pd.DataFrame:
         raise
 
 
+def _clean_name(name):
+    """A header as the user means it: without a byte-order mark or surrounding whitespace."""
+    return name.strip().lstrip("\ufeff").strip() if isinstance(name, str) else name
+
+
 def _normalise_columns(table: pd.DataFrame, known_columns: Sequence[str]) -> pd.DataFrame:
-    """Strip whitespace from the known column names and give the table a 0..n-1 index.
+    """Strip a BOM and whitespace from every column name and give the table a 0..n-1 index.
 
     A named index (say the user did ``set_index("run")``) becomes a column again rather
-    than being dropped; an unnamed one is dropped.
+    than being dropped; an unnamed one is dropped. The table's attrs (its provenance) stay.
     """
+    attrs = dict(table.attrs)
     if any(name is not None for name in table.index.names) and not any(
         name in table.columns for name in table.index.names
     ):
         table = table.reset_index()
     table = table.reset_index(drop=True)
 
-    stripped = [name.strip() if isinstance(name, str) else name for name in table.columns]
-    for known in known_columns:
-        spellings = [orig for orig, new in zip(table.columns, stripped) if new == known]
+    stripped = [_clean_name(name) for name in table.columns]
+    for name in dict.fromkeys(stripped):
+        spellings = [orig for orig, new in zip(table.columns, stripped) if new == name]
         if len(spellings) > 1:
-            raise DataError(f"column {known!r} appears {len(spellings)} times (as {spellings}); keep only one")
-    table.columns = [new if new in known_columns else orig for orig, new in zip(table.columns, stripped)]
+            raise DataError(f"column {name!r} appears {len(spellings)} times (as {spellings}); keep only one")
+    table.columns = stripped
+    table.attrs = attrs
     return table
 
 
@@ -400,6 +457,8 @@ def _show(value) -> str:
 def _is_missing(value) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
         return True
+    if isinstance(value, str):
+        return not value.strip()  # an empty CSV cell
     return isinstance(value, (float, np.floating)) and math.isnan(value)
 
 
@@ -424,6 +483,10 @@ def _why_not_numeric(value) -> str:
         return "is missing, not a number"
     if isinstance(value, numbers.Real):
         return "is too large for a 64-bit float"
+    if isinstance(value, str) and not value.strip():
+        return "is empty; every row needs a number here"
+    if isinstance(value, str) and _COMMA_NUMBER.match(value.strip()):
+        return "has a comma in a number: write decimals with a point (3.5, not 3,5) and no thousands separators"
     return "is not a number"
 
 

@@ -512,10 +512,10 @@ def test_read_table_normalises_columns_before_any_check():
 
     raw = pd.DataFrame({" compute": [1.0, 2.0], "loss ": [-3.0, 2.0], " note ": ["a", "b"]}).set_index(" compute")
     table, label = read_table(raw, "load_runs")
-    assert label == "DataFrame" and list(table.columns) == ["compute", "loss", " note "]
+    assert label == "DataFrame" and list(table.columns) == ["compute", "loss", "note"]
     assert table["loss"].tolist() == [-3.0, 2.0]  # values are not checked yet
     table, _ = read_table(raw.reset_index(), "load_capability_runs", ("accuracy",))
-    assert list(table.columns) == [" compute", "loss ", " note "]  # only the known names are stripped
+    assert list(table.columns) == ["compute", "loss", "note"]  # every header is stripped, known or not
 
 
 def test_capability_runs_check_optional_columns_and_keep_extras_as_load_runs_does():
@@ -573,3 +573,70 @@ def test_a_repeated_csv_header_is_a_data_error_as_in_a_frame(tmp_path):
     frame.insert(3, "loss ", frame["loss"])
     with pytest.raises(DataError, match="column 'loss' appears 2 times"):
         load_runs(frame)
+
+
+# ------------------------------------------------- files as people write them (issue 15)
+
+LADDER_ROWS = [("r0", "1e16", "3.9"), ("r1", "1e17", "3.1"), ("r2", "1e18", "2.6")]
+
+
+def write_table(path, header, rows=LADDER_ROWS, delimiter=",", bom=False):
+    text = delimiter.join(header) + "\n" + "".join(delimiter.join(row) + "\n" for row in rows)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    return path
+
+
+def test_a_bom_and_spaced_headers_are_stripped_from_every_column(tmp_path):
+    path = write_table(tmp_path / "runs.csv", [" run ", " compute ", " loss ", " note "],
+                       [(*row, "x") for row in LADDER_ROWS], bom=True)
+    out = load_runs(path)
+    assert list(out.columns) == ["compute", "loss", "run", "note"]  # ' run' is the run column, not an extra
+    assert out["run"].tolist() == ["r0", "r1", "r2"]
+
+
+@pytest.mark.parametrize("name, delimiter", [("runs.csv", "\t"), ("runs.tsv", "\t"), ("runs.csv", ";"), ("runs.tsv", ",")])
+def test_the_delimiter_is_sniffed_and_tsv_is_accepted(tmp_path, name, delimiter):
+    out = load_runs(write_table(tmp_path / name, ["run", "compute", "loss"], delimiter=delimiter))
+    assert out["loss"].tolist() == [3.9, 3.1, 2.6] and out["run"].tolist() == ["r0", "r1", "r2"]
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_a_decimal_comma_is_refused_by_name(tmp_path, delimiter):
+    rows = [("r0", "1e16", "3,9"), *LADDER_ROWS[1:]]
+    path = write_table(tmp_path / "runs.csv", ["run", "compute", "loss"], rows, delimiter=delimiter)
+    with pytest.raises(DataError, match=r"^column 'loss', row 0 \(run 'r0'\): value '3,9' has a comma in a number: "
+                                        r"write decimals with a point"):
+        load_runs(path)
+
+
+@pytest.mark.parametrize("cell, problem", [("n/a", "is not a number"), ("NA", "is not a number"), ("", "is empty")])
+def test_an_unparseable_cell_is_shown_as_written(tmp_path, cell, problem):
+    rows = [LADDER_ROWS[0], ("r1", "1e17", cell), LADDER_ROWS[2]]
+    path = write_table(tmp_path / "runs.csv", ["run", "compute", "loss"], rows)
+    with pytest.raises(DataError, match=rf"^column 'loss', row 1 \(run 'r1'\): value '{cell}' {problem}"):
+        load_runs(path)
+
+
+def test_an_empty_run_name_in_a_csv_is_missing(tmp_path):
+    rows = [LADDER_ROWS[0], ("", "1e17", "3.1"), LADDER_ROWS[2]]
+    with pytest.raises(DataError, match=r"^column 'run', row 1: value '' is missing; every row needs a run name$"):
+        load_runs(write_table(tmp_path / "runs.csv", ["run", "compute", "loss"], rows))
+
+
+@pytest.mark.parametrize("name", ["ladder", "ladder.csv"])
+def test_a_directory_says_it_is_a_directory(tmp_path, name):
+    (tmp_path / name).mkdir()
+    with pytest.raises(DataError, match=rf"^'.*{name}' is a directory; give the path of a table file inside it$"):
+        load_runs(tmp_path / name)
+
+
+def test_a_loaded_table_keeps_its_file_and_the_files_sha256(tmp_path):
+    path = write_table(tmp_path / "runs.csv", ["run", "compute", "loss"])
+    runs = load_runs(path)
+    expected = {"source": str(path), "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "sha256": data_hash(runs)}
+    assert runs.attrs == expected
+    assert load_runs(runs).attrs == expected  # bs.forecast(bs.load_runs(path)) loads it again
+    changed = runs.assign(loss=runs["loss"] * 1.01)
+    again = load_runs(changed)
+    assert again.attrs["source"] == f"DataFrame (from {str(path)!r}, changed since it was loaded)"
+    assert again.attrs["file_sha256"] is None and again.attrs["sha256"] == data_hash(changed)

@@ -290,7 +290,7 @@ def test_round_trip_csv_parquet_jsonl(tmp_path, full_table):
     hashes |= {data_hash(csv), data_hash(pq), data_hash(jsonl), data_hash(full_table)}
     assert len(hashes) == 1
     assert frames["csv"].attrs["source"] == str(csv)
-    assert frames["frame"].attrs == {"source": "DataFrame", "incomplete_runs": {}}
+    assert frames["frame"].attrs == {"source": "DataFrame", "file_sha256": None, "sha256": hashes.pop(), "incomplete_runs": {}}
 
 
 def test_csv_ids_are_read_as_text(tmp_path):
