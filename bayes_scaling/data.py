@@ -344,16 +344,20 @@ def provenance(given: Mapping, table: pd.DataFrame) -> dict:
     """Where a validated ``table`` came from: ``source``, ``file_sha256`` and the table's ``sha256``.
 
     ``given`` are the attrs of the raw table: a file's path and hash from ``_read``, or the
-    attrs of a frame an earlier load returned. Such a frame keeps its file's provenance only
-    while its content is what was loaded (same ``sha256``); a changed one says so.
+    attrs of a frame an earlier load returned. Such a frame keeps its file's provenance, and
+    a ``note`` saying what the data are (``attrs["note"]``, e.g. "synthetic"), only while its
+    content is what was loaded (same ``sha256``); a changed one says so.
     """
     content = validated_table_hash(table)
     source, file_hash = given.get("source"), given.get("file_sha256")
-    if source is None or file_hash is None:
-        return {"source": "DataFrame", "file_sha256": None, "sha256": content}
     if given.get("sha256", content) != content:
-        return {"source": f"DataFrame (from {source!r}, changed since it was loaded)", "file_sha256": None, "sha256": content}
-    return {"source": source, "file_sha256": file_hash, "sha256": content}
+        changed = f" (from {source!r}, changed since it was loaded)" if file_hash else ""
+        return {"source": "DataFrame" + changed, "file_sha256": None, "sha256": content}
+    if source is None or file_hash is None:
+        kept = {"source": "DataFrame", "file_sha256": None, "sha256": content}
+    else:
+        kept = {"source": source, "file_sha256": file_hash, "sha256": content}
+    return kept | ({"note": str(given["note"])} if given.get("note") else {})
 
 
 def _check_csv_header(header: Sequence[str], label: str) -> None:

@@ -21,6 +21,11 @@ produces a valid chain too. The chain is only tamper-evident against a copy of i
 head kept somewhere else: after registering, publish or commit ``verify(path).head``
 (the hash of the last record), for instance in the risk review, and check later that
 the file still contains a record with that hash at that position.
+
+One name, one prediction. ``register`` refuses a name that is already registered, unless
+told that the new forecast supersedes the old one (``supersedes=True``): its records then
+list the hashes of the records they replace, in the chain, so the replacement is as
+visible as the original. ``score`` scores both and marks the replaced ones.
 """
 
 from __future__ import annotations
@@ -33,16 +38,18 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-
-from bayes_scaling.forecast import Forecast
 
 try:  # serialise concurrent registers on POSIX; elsewhere rely on a single writer
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
+
+if TYPE_CHECKING:  # verify and score read JSON only: no PyMC or JAX to import for them
+    from bayes_scaling.forecast import Forecast
 
 __all__ = ["GENESIS", "RegistryError", "VerifyResult", "record_hash", "register", "score", "verify"]
 
@@ -60,6 +67,7 @@ SCORE_COLUMNS = [
     "pit",
     "error",
     "abs_pct_error",
+    "superseded",
 ]
 # What score() reads from each record; verify() reports records that lack any of them.
 _REQUIRED = ("seq", "name", "target", "median", "lower_50", "upper_50", "lower_90", "upper_90", "quantiles",
@@ -68,7 +76,15 @@ _TARGET_RTOL = 1e-9
 
 
 class RegistryError(ValueError):
-    """The registry is broken or unreadable, or an actual matches no record; the message says which record."""
+    """The registry is broken or unreadable, a name is taken, a forecast is unhealthy, or an actual
+    matches no record; the message says which record.
+
+    ``cli_message`` says the same in the command line's words (its flags, not keyword arguments).
+    """
+
+    def __init__(self, message: str, cli_message: str | None = None):
+        super().__init__(message)
+        self.cli_message = message if cli_message is None else cli_message
 
 
 @dataclass
@@ -79,6 +95,7 @@ class VerifyResult:
     records: int
     head: str
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # not tampering, but worth a look: a name registered twice
 
     def __bool__(self) -> bool:
         return self.ok
@@ -108,19 +125,36 @@ def verify(path) -> VerifyResult:
 
     Deleting the last records cannot be detected from the file alone, nor can a rewrite
     that recomputes every hash: publish or commit ``head`` after registering (e.g. in the
-    risk review) and compare it later. Raises ``RegistryError`` when the file is missing
-    or cannot be read.
+    risk review) and compare it later. ``notes`` lists names registered twice at a target
+    where the later record does not supersede the earlier (files from before ``register``
+    refused that). Raises ``RegistryError`` when the file is missing, cannot be read, or
+    is not a JSON Lines registry at all.
     """
-    return _check(_read(Path(path)))
+    return _load(Path(path))[0]
 
 
 def _read(path: Path) -> bytes:
     if not path.exists():
         raise RegistryError(f"no registry file at {path}")
+    if path.is_dir():
+        raise RegistryError(f"{path} is a directory, not a registry file (JSON Lines)")
     try:
         return path.read_bytes()
     except OSError as error:
         raise RegistryError(f"cannot read the registry {path}: {error}") from error
+
+
+def _load(path: Path, data: bytes | None = None) -> tuple[VerifyResult, list]:
+    """``_parse`` of the file, refusing one in which no line is a record: that is not a registry."""
+    state, records = _parse(_read(path) if data is None else data)
+    if records and not any(isinstance(record, dict) for record in records):
+        start = (_read(path) if data is None else data)[:24]
+        raise RegistryError(
+            f"{path} is not a JSON Lines registry: no line is a JSON object (it starts with {start!r}); "
+            "give the file that register writes"
+        )
+    state.notes = _unsuperseded_repeats(records)
+    return state, records
 
 
 def _describe(record: dict) -> str:
@@ -128,10 +162,6 @@ def _describe(record: dict) -> str:
     target = record.get("target")
     shown = f"{target:g}" if isinstance(target, numbers.Real) and not isinstance(target, bool) else repr(target)
     return f"(name {name!r}, target {shown})"
-
-
-def _check(data: bytes) -> VerifyResult:
-    return _parse(data)[0]
 
 
 def _parse(data: bytes) -> tuple[VerifyResult, list]:
@@ -194,17 +224,22 @@ def register(
     name: str,
     note: str = "",
     allow_unhealthy: bool = False,
+    supersedes: bool = False,
 ) -> list[dict]:
     """Append ``fc`` to the registry at ``path``, one record per target; return the records.
 
     ``name`` (required, non-empty) names the prediction, e.g. the run it is about; it is
-    how ``score`` matches actuals. The intervals are predictive (for one new run). The
-    file is verified first and a broken one is refused (``RegistryError``); a forecast
-    whose sampler diagnostics failed is refused (``ValueError``) unless
-    ``allow_unhealthy=True``, and its record keeps the failed diagnostics. All lines of
+    how ``score`` matches actuals. A name already in the registry is refused unless
+    ``supersedes=True``, which records the hashes of the records it replaces (and is
+    refused when there are none). The intervals are predictive (for one new run). The
+    file is verified first and a broken one is refused (``RegistryError``); so is a
+    forecast whose sampler diagnostics failed, unless ``allow_unhealthy=True``, and its
+    record keeps the failed diagnostics. All lines of
     one call are written with a single append, flushed and fsynced; on POSIX the file is
     locked while it is checked and appended to. The parent folder is created if missing.
     """
+    from bayes_scaling.forecast import Forecast
+
     if not isinstance(fc, Forecast):
         raise TypeError(f"register takes a Forecast (from bs.forecast), got {type(fc).__name__}")
     if not isinstance(name, str) or not name.strip():
@@ -213,11 +248,14 @@ def register(
         raise ValueError(f"note must be a string, got {type(note).__name__}")
     diagnostics = fc.diagnostics
     if not diagnostics.ok and not allow_unhealthy:
-        raise ValueError(
+        failed = (
             "refusing to register a forecast whose sampler diagnostics failed ("
             + "; ".join(diagnostics.problems())
-            + "): its intervals may not mean what they say. Rerun the forecast with more draws and "
-            "tune, or pass allow_unhealthy=True to register it anyway (the record keeps its diagnostics)"
+            + "): its intervals may not mean what they say. Rerun the forecast with more draws and tune, or "
+        )
+        raise RegistryError(
+            failed + "pass allow_unhealthy=True to register it anyway (the record keeps its diagnostics)",
+            cli_message=failed + "pass --allow-unhealthy to register it anyway (the record keeps its diagnostics)",
         )
 
     settings = fc.settings
@@ -236,6 +274,7 @@ def register(
     provenance = {
         "data_sha256": settings["data_sha256"],
         "data_source": settings["data_source"],
+        "data_file_sha256": settings.get("data_file_sha256"),  # absent from forecasts saved before it existed
         "priors": settings["priors"],
         "versions": settings["versions"],
         "seed": settings["seed"],
@@ -252,9 +291,10 @@ def register(
         try:
             handle.seek(0)
             existing = handle.read()
-            state = _check(existing)
+            state, parsed = _load(path, existing)
             if not state.ok:
-                raise RegistryError(_broken(path, state, "refusing to append to it"))
+                raise _broken(path, state, "refusing to append to it")
+            replaced = _records_replaced(parsed, name, supersedes, path)
             registered = datetime.now(timezone.utc).isoformat(timespec="seconds")
             records, previous = [], state.head
             for column, row in enumerate(frame.itertuples(index=False)):
@@ -270,6 +310,7 @@ def register(
                     "upper_90": float(row.upper_90),
                     "quantiles": [float(value) for value in quantiles[:, column]],
                     **provenance,
+                    "supersedes": replaced,
                     "registered": registered,
                     "prev_hash": previous,
                 }
@@ -298,9 +339,57 @@ def _plain(value):
     return value
 
 
-def _broken(path: Path, state: VerifyResult, action: str) -> str:
+def _records_replaced(records: list, name: str, supersedes: bool, path: Path) -> list[str]:
+    """Hashes of the current records named ``name`` that a new registration replaces; a taken
+    name without ``supersedes``, or ``supersedes`` with nothing to replace, is refused."""
+    current = _current(records)
+    taken = [(line, record) for line, record in enumerate(records, start=1) if line - 1 in current and record.get("name") == name]
+    if taken and not supersedes:
+        line, first = taken[0]
+        told = (f"{name!r} is already registered in {path} ({len(taken)} records, the first at line {line} "
+                f"{_describe(first)}, registered {first.get('registered', '?')}): give this forecast a new name, or ")
+        raise RegistryError(
+            told + "pass supersedes=True to replace that prediction (the new records keep the hashes of those they replace)",
+            cli_message=told + "pass --supersedes to replace that prediction (the new records keep the hashes of those they replace)",
+        )
+    if supersedes and not taken:
+        raise RegistryError(
+            f"nothing named {name!r} to supersede in {path}; register it without supersedes=True",
+            cli_message=f"nothing named {name!r} to supersede in {path}; register it without --supersedes",
+        )
+    return [record["hash"] for _, record in taken]
+
+
+def _current(records: list) -> set[int]:
+    """Indices of the records no later record supersedes."""
+    replaced = {h for record in records if isinstance(record, dict) for h in record.get("supersedes") or []}
+    return {i for i, record in enumerate(records) if isinstance(record, dict) and record.get("hash") not in replaced}
+
+
+def _unsuperseded_repeats(records: list) -> list[str]:
+    """A note per (name, target) that two current records share: ``score`` would score it twice."""
+    current = _current(records)
+    first: dict[tuple, int] = {}
+    notes = []
+    for i in sorted(current):
+        record = records[i]
+        key = (record.get("name"), record.get("target"))
+        if key in first:
+            notes.append(f"record at line {i + 1} {_describe(record)} repeats line {first[key] + 1} without superseding it: "
+                         "both are scored")
+        else:
+            first[key] = i
+    return notes
+
+
+def _broken(path: Path, state: VerifyResult, action: str) -> RegistryError:
     listed = "\n".join(f"  - {problem}" for problem in state.problems)
-    return f"the registry {path} is broken ({len(state.problems)} problems); {action}:\n{listed}"
+    first = state.problems[0]
+    more = f" and {len(state.problems) - 1} more" if len(state.problems) > 1 else ""
+    return RegistryError(
+        f"the registry {path} is broken ({len(state.problems)} problems); {action}:\n{listed}",
+        cli_message=f"the registry {path} is broken ({first}{more}); {action}; `bayes-scaling verify {path}` lists every problem",
+    )
 
 
 # --------------------------------------------------------------------------- score
@@ -316,19 +405,21 @@ def score(path, actuals) -> pd.DataFrame:
     actual that matches no record is a ``RegistryError``; a non-finite one a ``ValueError``.
 
     Columns: ``name, target, median, lower_90, upper_90, actual, inside_50, inside_90,
-    pit, error, abs_pct_error``. ``inside_*`` are whether the actual lies in the closed
+    pit, error, abs_pct_error, superseded``. ``inside_*`` are whether the actual lies in the closed
     predictive interval; ``pit`` is the predictive CDF at the actual, interpolated
     linearly between the stored 1st..99th percentiles; an actual below the 1st percentile
     gets 0.005 and one above the 99th gets 0.995 (the middle of the outer 1%: the stored
     percentiles say nothing about where in the tail it lies). ``error = actual - median``,
     ``abs_pct_error = 100 * |actual / median - 1|``. Records without an actual get NaN
-    for the numbers and None for ``inside_*``.
+    for the numbers and None for ``inside_*``. ``superseded`` marks records a later
+    registration under the same name replaced: they are scored too, as what was predicted then.
     """
     path = Path(path)
-    state, records = _parse(_read(path))
+    state, records = _load(path)
     if not state.ok:
-        raise RegistryError(_broken(path, state, "refusing to score it"))
+        raise _broken(path, state, "refusing to score it")
     given = _match_actuals(records, _normalise_actuals(actuals))
+    current = _current(records)
 
     rows = []
     for index, record in enumerate(records):
@@ -345,6 +436,7 @@ def score(path, actuals) -> pd.DataFrame:
             "pit": math.nan,
             "error": math.nan,
             "abs_pct_error": math.nan,
+            "superseded": index not in current,
         }
         if actual is not None:
             row.update(
@@ -412,9 +504,10 @@ def _match_actuals(records: list[dict], actuals) -> dict[int, float]:
             targets = sorted({records[i]["target"] for i in named})
             if len(targets) > 1:
                 shown = ", ".join(f"{t:g}" for t in targets)
+                several = f"{name!r} was registered at {len(targets)} targets ({shown}): "
                 raise RegistryError(
-                    f"{name!r} was registered at {len(targets)} targets ({shown}): "
-                    f"give its actuals keyed by (name, target), e.g. {{({name!r}, {targets[0]:g}): value}}"
+                    several + f"give its actuals keyed by (name, target), e.g. {{({name!r}, {targets[0]:g}): value}}",
+                    cli_message=several + f"give one --actual per target, e.g. --actual {name}@{targets[0]:g}=VALUE",
                 )
             matches = named
         else:

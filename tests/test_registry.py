@@ -309,8 +309,70 @@ def test_unhealthy_forecast_is_refused_unless_allowed(tmp_path, example):
     with pytest.raises(ValueError, match="diagnostics failed") as caught:
         register(weak, path, name="weak")
     assert "allow_unhealthy=True" in str(caught.value)
+    assert "--allow-unhealthy" in caught.value.cli_message and "allow_unhealthy" not in caught.value.cli_message
     assert not path.exists()
 
     (record,) = register(weak, path, name="weak", allow_unhealthy=True)
     assert record["diagnostics"]["ok"] is False
     assert verify(path).ok
+
+
+# ------------------------------------------------- one name, one prediction (issue 15)
+
+
+def test_a_name_that_is_taken_is_refused(copy, fc_one):
+    before = copy.read_bytes()
+    with pytest.raises(RegistryError, match=r"'run-b' is already registered .*line 3 \(name 'run-b', target 3e\+21\).*"
+                                            r"supersedes=True") as caught:
+        register(fc_one, copy, name="run-b")
+    assert "--supersedes" in caught.value.cli_message and "supersedes=True" not in caught.value.cli_message
+    assert copy.read_bytes() == before
+    with pytest.raises(RegistryError, match="nothing named 'run-new' to supersede"):
+        register(fc_one, copy, name="run-new", supersedes=True)
+
+
+def test_superseding_is_recorded_in_the_chain_and_scored_apart(copy, fc_one):
+    old_hash = json.loads(_lines(copy)[2])["hash"]
+    (record,) = register(fc_one, copy, name="run-b", supersedes=True, note="refit with more runs")
+    assert record["supersedes"] == [old_hash]
+    result = verify(copy)
+    assert result.ok and result.records == 4 and result.notes == []
+    scored = score(copy, {"run-b": 2.0})
+    assert scored["superseded"].tolist() == [False, False, True, False]
+    assert scored.loc[scored["name"] == "run-b", "actual"].tolist() == [2.0, 2.0]  # both are predictions of run-b
+    with pytest.raises(RegistryError, match="already registered"):  # the new record holds the name now
+        register(fc_one, copy, name="run-b")
+
+
+def test_verify_notes_a_repeat_that_does_not_supersede(copy):
+    """A file written before register refused a taken name: the chain is intact, the repeat is noted."""
+    lines = _lines(copy)
+    repeat = json.loads(lines[2])
+    repeat.pop("supersedes", None)
+    repeat.update(seq=3, prev_hash=json.loads(lines[2])["hash"])
+    repeat["hash"] = registry.record_hash(repeat)
+    _write_lines(copy, [*lines, json.dumps(repeat)])
+    result = verify(copy)
+    assert result.ok
+    assert result.notes == ["record at line 4 (name 'run-b', target 3e+21) repeats line 3 without superseding it: both are scored"]
+
+
+@pytest.mark.parametrize("content", [b"run,compute,loss\nr0,1e17,3.1\n", b"CDF\x01\x00\x00\x00\x00binary", b"[1, 2]\n"])
+def test_a_file_that_is_not_a_registry_is_refused_by_name(tmp_path, fc_one, content):
+    path = tmp_path / "runs.csv"
+    path.write_bytes(content)
+    for call in (lambda: verify(path), lambda: score(path, {"x": 1.0}), lambda: register(fc_one, path, name="x")):
+        with pytest.raises(RegistryError, match=r"runs\.csv is not a JSON Lines registry: no line is a JSON object"):
+            call()
+    assert path.read_bytes() == content
+
+
+def test_errors_say_what_to_do_in_the_command_lines_words(good, copy):
+    with pytest.raises(RegistryError) as caught:
+        score(good[0], {"run-a": 2.0})
+    assert "--actual run-a@1e+21=VALUE" in caught.value.cli_message and "(name, target)" not in caught.value.cli_message
+    _edit(copy)
+    with pytest.raises(RegistryError) as caught:
+        score(copy, {"run-b": 2.0})
+    assert "\n" in str(caught.value) and "\n" not in caught.value.cli_message
+    assert "bayes-scaling verify" in caught.value.cli_message
