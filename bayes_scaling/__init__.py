@@ -9,6 +9,9 @@
     bs.backtest(runs, holdout_fraction=0.25).summary(); bs.compare([fc1, fc2]); bs.stack([fc1, fc2])
 """
 
+import importlib
+import sys
+import types
 import warnings
 from importlib import metadata
 
@@ -16,22 +19,62 @@ from importlib import metadata
 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS", category=UserWarning)
 warnings.filterwarnings("ignore", message=".*ArviZ is undergoing a major refactor", category=FutureWarning)
 
-from bayes_scaling.backtest import BacktestResult, backtest
-from bayes_scaling.compare import StackedForecast, compare, stack
-from bayes_scaling.data import (
-    DataError,
-    ExtrapolationWarning,
-    IncompleteRunsWarning,
-    load_capability_runs,
-    load_pass_counts,
-    load_runs,
-)
-from bayes_scaling.datasets import example_runs
-from bayes_scaling.forecast import Forecast, PointForecast, forecast, load_forecast
-from bayes_scaling.laws.chinchilla import compute_optimal
-from bayes_scaling.registry import RegistryError, register, score, verify
-from bayes_scaling.sampling import SamplerWarning
-from bayes_scaling.trend_reversal import TrendReversalWarning
+# The public names and the module each lives in. They are imported on first use, so that
+# `bayes-scaling --help`, `verify` and `score` (and `import bayes_scaling`) load no PyMC or JAX.
+_EXPORTS = {
+    "BacktestResult": "backtest",
+    "backtest": "backtest",
+    "StackedForecast": "compare",
+    "compare": "compare",
+    "stack": "compare",
+    "DataError": "data",
+    "ExtrapolationWarning": "data",
+    "IncompleteRunsWarning": "data",
+    "load_capability_runs": "data",
+    "load_pass_counts": "data",
+    "load_runs": "data",
+    "example_runs": "datasets",
+    "Forecast": "forecast",
+    "PointForecast": "forecast",
+    "forecast": "forecast",
+    "load_forecast": "forecast",
+    "compute_optimal": "laws.chinchilla",
+    "RegistryError": "registry",
+    "register": "registry",
+    "score": "registry",
+    "verify": "registry",
+    "SamplerWarning": "sampling",
+    "TrendReversalWarning": "trend_reversal",
+}
+# Functions named like the module that holds them: importing ``bayes_scaling.forecast`` sets the
+# package's attribute ``forecast`` to that module, so these are looked up before the attributes.
+_SHADOWED = frozenset(name for name, module in _EXPORTS.items() if name == module)
+
+
+def _export(name: str):
+    return getattr(importlib.import_module(f"bayes_scaling.{_EXPORTS[name]}"), name)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return _export(name)
+    raise AttributeError(f"module 'bayes_scaling' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+class _Package(types.ModuleType):
+    """This package's module type: ``bs.forecast`` is the function even after its module was imported."""
+
+    def __getattribute__(self, name: str):
+        if name in _SHADOWED:
+            return _export(name)
+        return super().__getattribute__(name)
+
+
+sys.modules[__name__].__class__ = _Package
 
 try:
     __version__ = metadata.version("bayes_scaling")

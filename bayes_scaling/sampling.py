@@ -49,7 +49,7 @@ from pytensor.graph.basic import Constant  # noqa: E402
 from pytensor.graph.replace import graph_replace  # noqa: E402
 from pytensor.graph.traversal import graph_inputs, io_toposort  # noqa: E402
 from pytensor.tensor.random.type import RandomType  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
+from bayes_scaling.progress import progress_bar  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)  # PyMC's JAX path assumes float64
 if jax.config.jax_compilation_cache_dir is None:
@@ -370,7 +370,7 @@ def sample(model: pm.Model, settings: SamplerSettings, key: tuple) -> az.Inferen
 
     total = settings.tune + settings.draws
     kept = []
-    with tqdm(total=total, disable=not settings.progress, desc="NUTS", unit="step", leave=False) as bar:
+    with progress_bar(settings.progress, total=total, desc="NUTS", unit="step", leave=False) as bar:
         bar.set_postfix(phase="compile" if fresh else "tune")
         for done in range(0, total, compiled.chunk):
             state, stats = compiled.advance(state, data_values)

@@ -286,6 +286,6 @@ def _rung_identity(checkpoint: Path, run, compute) -> tuple[Path, str, float]:
 
 
 def _progress(total: int, label: str, enabled: bool):
-    from tqdm.auto import tqdm
+    from bayes_scaling.progress import progress_bar
 
-    return tqdm(total=total, desc=label, unit="problem", disable=not enabled)
+    return progress_bar(enabled, total=total, desc=label, unit="problem")

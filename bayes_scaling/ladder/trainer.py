@@ -310,8 +310,8 @@ def _speed_text(loss: float, rate, flops_per_token: int, peak, world: int) -> st
 
 
 def _progress_bar(rung: Rung, steps: int, start: int, enabled: bool):
-    from tqdm.auto import tqdm
+    from bayes_scaling.progress import progress_bar
 
-    return tqdm(total=steps, initial=start, desc=rung.name, unit="step", disable=not enabled, dynamic_ncols=True)
+    return progress_bar(enabled, total=steps, initial=start, desc=rung.name, unit="step", dynamic_ncols=True)
 
 

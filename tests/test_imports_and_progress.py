@@ -1,0 +1,48 @@
+"""`bayes-scaling --help`, `verify` and `score` (and `import bayes_scaling`) load no PyMC or JAX;
+progress bars stay out of files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import bayes_scaling as bs
+
+
+def test_no_progress_bar_junk_when_stderr_is_not_a_terminal(example, capsys):
+    # progress is asked for, but stderr is captured: not a terminal
+    bs.forecast(example, target=1e21, seed=0, progress=True)
+    err = capsys.readouterr().err
+    assert "\r" not in err and "NUTS" not in err
+
+
+def test_the_package_api_is_the_same_whatever_was_imported_first():
+    from bayes_scaling import backtest as backtest_function
+    from bayes_scaling.backtest import backtest
+    from bayes_scaling.forecast import Forecast, forecast
+
+    assert bs.forecast is forecast and bs.Forecast is Forecast and callable(bs.compare)
+    assert bs.backtest is backtest is backtest_function
+    assert set(bs.__all__) <= set(dir(bs))
+
+
+def _imports_after(code: str) -> set[str]:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run([sys.executable, "-c", code + "\nimport sys; print(' '.join(sorted(sys.modules)))"],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return set(result.stdout.split())
+
+
+HEAVY = {"pymc", "jax", "pytensor", "numpyro", "arviz"}
+
+
+def test_help_verify_and_score_import_no_pymc_or_jax(tmp_path, example_forecast):
+    registry = tmp_path / "p.jsonl"
+    bs.register(example_forecast, registry, name="big")
+    for argv in (["--help"], ["forecast", "--help"], ["verify", str(registry)], ["score", str(registry), "--actual", "big@1e21=2.1"]):
+        code = "from bayes_scaling import cli\ntry:\n    assert cli.main(%r) == 0\nexcept SystemExit as stop:\n    assert stop.code == 0" % (argv,)
+        loaded = _imports_after(code)
+        assert not HEAVY & loaded, (argv, sorted(HEAVY & loaded))
+    assert not HEAVY & _imports_after("import bayes_scaling")
