@@ -30,6 +30,8 @@ KINDS = ("predictive", "mean")
 _DIMS = ("chain", "draw", "target", "bucket")
 _ATTR = "bayes_scaling"
 _VERSIONED = ("bayes_scaling", "pymc", "pytensor", "arviz", "numpyro", "jax", "numpy", "pandas")
+# netCDF-3 files start with b"CDF" and a version byte; netCDF-4 files are HDF5.
+_NETCDF_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF\r\n\x1a\n")
 
 
 def forecast(
@@ -131,6 +133,10 @@ def forecast(
             "priors": {k: v for k, v in prior_descriptions(law_module, overrides).items() if k in idata.posterior},
             "data_sha256": validated_table_hash(table),  # the law's loader validated it
             "data_source": str(table.attrs.get("source", "DataFrame")),
+            "data_file_sha256": table.attrs.get("file_sha256"),  # of the file's bytes; None for a DataFrame
+            "data_note": table.attrs.get("note"),  # what the data are, where the caller said (the demo)
+            "law_options": law_options,  # as given, so the self-backtest can refit the same model
+            "prior_overrides": _prior_dicts(overrides),
             "seed": settings.seed,
             "draws": settings.draws,
             "tune": settings.tune,
@@ -138,7 +144,8 @@ def forecast(
             "target_accept": settings.target_accept,
             "versions": _versions(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
+        },
+        default=_jsonable,
     )
     result = Forecast(idata)
     sampling.warn_if_unhealthy(result.diagnostics)
@@ -151,10 +158,24 @@ def load_forecast(path) -> Forecast:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no forecast file at {path}")
+    check_netcdf(path)
     idata = az.from_netcdf(path)
     if _ATTR not in idata.attrs:
         raise ValueError(f"{path} is a netCDF file but not a bayes_scaling forecast (no {_ATTR!r} attribute)")
     return Forecast(idata)
+
+
+def check_netcdf(path: Path) -> None:
+    """Refuse, by name, a file that is not netCDF (a CSV given where a forecast is expected)."""
+    if path.is_dir():
+        raise ValueError(f"{str(path)!r} is a directory, not a forecast file (what Forecast.save or forecast --save writes)")
+    with open(path, "rb") as handle:
+        start = handle.read(8)
+    if not start.startswith(_NETCDF_MAGIC):
+        raise ValueError(
+            f"{str(path)!r} is not a netCDF file (it starts with {start!r}); a forecast file is what "
+            "Forecast.save or `bayes-scaling forecast --save` writes"
+        )
 
 
 class Forecast:
@@ -207,6 +228,19 @@ class Forecast:
         ).rename(columns={"problem_name": "problem"})
         describe = get_law(self.law).describe_buckets  # e.g. soft buckets' membership
         return frame if describe is None else describe(frame, self.idata.posterior, constant)
+
+    @property
+    def provenance(self) -> dict:
+        """Where the fitted data came from: ``source`` (a file path, or "DataFrame"), ``file_sha256``
+        (of the file's bytes; None for a DataFrame), ``sha256`` (of the validated table, whatever its
+        format) and ``note`` (what the data are, e.g. synthetic; None if nobody said)."""
+        s = self.settings
+        return {
+            "source": s["data_source"],
+            "file_sha256": s.get("data_file_sha256"),  # absent from forecasts saved before it existed
+            "sha256": s["data_sha256"],
+            "note": s.get("data_note"),
+        }
 
     @cached_property
     def diagnostics(self) -> sampling.Diagnostics:
@@ -315,8 +349,9 @@ class Forecast:
         what = f"{self.quantities[0]} per bucket" if "bucket" in frame else "predictive intervals for one new run"
         table = frame.to_string(index=False, float_format=lambda v: f"{v:.4g}")
         health = "ok" if self.ok else "FAILED: " + "; ".join(self.diagnostics.problems())
+        fitted = f"{len(self.runs)} pass counts" if self.bucket_labels is not None else f"{len(self.runs)} runs"
         return (
-            f"Forecast(law={self.law!r}, {len(self.runs)} rows, seed={self.settings['seed']})\n"
+            f"Forecast(law={self.law!r}, {fitted}, seed={self.settings['seed']})\n"
             f"{what}:\n{table}\ndiagnostics: {health}"
         )
 
@@ -378,6 +413,26 @@ def _target_columns(targets) -> dict:
 
 def _storable(column: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(column) or pd.api.types.is_string_dtype(column)
+
+
+def describe_provenance(provenance: dict) -> str:
+    """One line: the source, the file's sha256 (or that there is no file), and the note."""
+    source, file_hash = provenance["source"], provenance.get("file_sha256")
+    where = f"{source} (file sha256 {file_hash[:12]})" if file_hash else f"{source} (no file: its sha256 is unknown)"
+    return where + (f"; {provenance['note']}" if provenance.get("note") else "")
+
+
+def _prior_dicts(overrides: dict) -> dict | None:
+    """The user's priors as pymc-extras dicts (``Prior.from_dict`` reads them back); None if one has no dict form."""
+    try:
+        return {name: prior.to_dict() for name, prior in overrides.items()}
+    except Exception:  # e.g. a parameter that is a PyTensor expression
+        return None
+
+
+def _jsonable(value):
+    """numpy values in settings (a user's ``items=np.int64(...)``) as plain JSON."""
+    return value.tolist() if hasattr(value, "tolist") else str(value)
 
 
 def _versions() -> dict[str, str]:

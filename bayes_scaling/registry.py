@@ -275,6 +275,7 @@ def register(
         "data_sha256": settings["data_sha256"],
         "data_source": settings["data_source"],
         "data_file_sha256": settings.get("data_file_sha256"),  # absent from forecasts saved before it existed
+        "data_note": settings.get("data_note"),  # what the data are, where the loader was told (the example: synthetic)
         "priors": settings["priors"],
         "versions": settings["versions"],
         "seed": settings["seed"],

@@ -15,6 +15,10 @@ import pandas as pd
 
 EXAMPLE_TRUTH = {"a": 988.0, "b": -0.16, "c": 1.75, "noise": 0.007}
 EXAMPLE_TARGETS = (1e21, 1e22)
+EXAMPLE_NOTE = (
+    "synthetic data: drawn from L(C) = 988·C^-0.16 + 1.75 with 0.7% noise by "
+    "bayes_scaling.datasets.make_example_runs(seed=0), not measured on any model"
+)
 
 
 def true_example_loss(compute) -> np.ndarray:
@@ -46,11 +50,13 @@ def example_runs_path():
 
 
 def example_runs() -> pd.DataFrame:
-    """The shipped synthetic example ladder as a validated runs table."""
+    """The shipped synthetic example ladder as a validated runs table; ``attrs["note"]`` says it is synthetic."""
     from bayes_scaling.data import load_runs
 
     with resources.as_file(example_runs_path()) as path:
-        return load_runs(path)
+        runs = load_runs(path)
+    runs.attrs["note"] = EXAMPLE_NOTE  # forecasts, reports and registry records say what these data are
+    return runs
 
 
 def make_example_pass_counts(

@@ -1,0 +1,64 @@
+"""Provenance: a forecast, its report and its registry records say which file it was fitted on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+import bayes_scaling as bs
+from bayes_scaling.datasets import make_example_runs
+
+
+@pytest.fixture(scope="module")
+def runs_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("provenance") / "runs.csv"
+    make_example_runs(seed=0).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def from_file(runs_file):
+    """The documented workflow: load the file, then forecast the loaded table."""
+    return bs.forecast(bs.load_runs(runs_file), target=1e21, seed=0, progress=False)
+
+
+def test_the_documented_workflow_records_the_file_and_its_sha256(from_file, runs_file):
+    expected = hashlib.sha256(runs_file.read_bytes()).hexdigest()
+    assert from_file.settings["data_source"] == str(runs_file)  # not "DataFrame"
+    assert from_file.settings["data_file_sha256"] == expected
+    assert from_file.provenance == {"source": str(runs_file), "file_sha256": expected,
+                                    "sha256": from_file.settings["data_sha256"], "note": None}
+
+
+def test_a_frame_built_in_memory_has_no_file_hash(example):
+    frame = example.copy()
+    frame.attrs = {}
+    fc = bs.forecast(frame, target=1e21, seed=0, progress=False)
+    assert fc.provenance["source"] == "DataFrame" and fc.provenance["file_sha256"] is None
+
+
+def test_a_loaded_table_changed_afterwards_loses_its_file(runs_file):
+    runs = bs.load_runs(runs_file)
+    runs.loc[0, "loss"] *= 1.01
+    fc = bs.forecast(runs, target=1e21, seed=0, progress=False)
+    assert fc.provenance["file_sha256"] is None and "changed since it was loaded" in fc.provenance["source"]
+
+
+def test_registry_records_keep_the_file_and_what_the_data_are(from_file, runs_file, example_forecast, tmp_path):
+    record = bs.register(from_file, tmp_path / "predictions.jsonl", name="big-run")[0]
+    assert record["data_source"] == str(runs_file)
+    assert record["data_file_sha256"] == hashlib.sha256(runs_file.read_bytes()).hexdigest()
+    assert "synthetic" in bs.register(example_forecast, tmp_path / "p.jsonl", name="demo")[0]["data_note"]
+
+
+def test_repr_counts_runs_not_rows(example_forecast):
+    assert repr(example_forecast).startswith("Forecast(law='loss', 9 runs, seed=0)")
+
+
+def test_a_csv_where_a_forecast_is_expected_is_named(runs_file, tmp_path):
+    with pytest.raises(ValueError, match="is not a netCDF file"):
+        bs.load_forecast(runs_file)
+    with pytest.raises(ValueError, match="is a directory"):
+        bs.load_forecast(tmp_path)
