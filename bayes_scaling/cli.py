@@ -8,6 +8,8 @@ exits with status 1 when the registry was tampered with.
 from __future__ import annotations
 
 import argparse
+import inspect
+import os
 import sys
 from pathlib import Path
 
@@ -28,7 +30,8 @@ EXAMPLES = {
   bayes-scaling report fc.nc --out review.md      # Markdown, PNG figures beside it""",
     "register": """examples:
   bayes-scaling register fc.nc --name big-run-v1 --note "before launch, ladder v3"
-  bayes-scaling register fc.nc --name big-run-v1 --registry predictions/loss.jsonl""",
+  bayes-scaling register fc.nc --name big-run-v1 --registry predictions/loss.jsonl
+  bayes-scaling register fc2.nc --name big-run-v1 --supersedes   # replaces the earlier big-run-v1""",
     "score": """examples:
   bayes-scaling score predictions.jsonl --actual big-run-v1=2.093
   bayes-scaling score predictions.jsonl --actual big-run-v1@1e21=2.093 --actual big-run-v1@1e22=1.97
@@ -65,8 +68,16 @@ EXAMPLES = {
 }
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line, ``error: ...``, like every other bad input (status 2)."""
+
+    def error(self, message: str):
+        sys.stderr.write(f"error: {message} (see `{self.prog} --help`)\n")
+        sys.exit(2)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="bayes-scaling",
         description="Forecast the final loss of a large training run from a ladder of small ones.",
     )
@@ -83,9 +94,9 @@ def _parser() -> argparse.ArgumentParser:
 
     fc = command("forecast", "Fit a law to a runs table and print credible intervals at the targets.")
     fc.add_argument("runs", help="CSV, Parquet or JSON Lines file with columns compute, loss (params, tokens, loss for chinchilla)")
-    fc.add_argument("--target", type=float, action="append", metavar="COMPUTE", help="target compute in FLOPs (repeatable; every law but chinchilla)")
-    fc.add_argument("--target-params", type=float, action="append", metavar="N", help="chinchilla: target parameters N (repeatable, paired in order with --target-tokens)")
-    fc.add_argument("--target-tokens", type=float, action="append", metavar="D", help="chinchilla: target training tokens D (repeatable)")
+    fc.add_argument("--target", type=_flops, action="append", metavar="COMPUTE", help="target compute in FLOPs (repeatable; every law but chinchilla)")
+    fc.add_argument("--target-params", type=_positive_number, action="append", metavar="N", help="chinchilla: target parameters N (repeatable, paired in order with --target-tokens)")
+    fc.add_argument("--target-tokens", type=_positive_number, action="append", metavar="D", help="chinchilla: target training tokens D (repeatable)")
     fc.add_argument("--law", default="loss", choices=["loss", "pass_rate", "two_step", "chinchilla"], help="law to fit (default: loss)")
     fc.add_argument("--buckets", type=int, help="pass_rate: difficulty buckets (default 6)")
     fc.add_argument("--exclude-hardest", type=int, help="pass_rate: hardest problems left out (default 15)")
@@ -97,11 +108,13 @@ def _parser() -> argparse.ArgumentParser:
     fc.add_argument("--plot", type=Path, help="write the fan chart to this PNG")
     fc.add_argument("--save", type=Path, help="write the whole forecast to this netCDF file")
     fc.add_argument("--report", type=Path, help="write a risk-review report (.html or .md)")
+    _self_backtest_option(fc)
 
     report = command("report", "Write a risk-review report (HTML or Markdown) for a saved forecast.")
     report.add_argument("forecast", type=Path, help="netCDF file written by forecast --save")
     report.add_argument("--out", type=Path, required=True, help="report path ending in .html or .md")
     report.add_argument("--threshold", type=float, action="append", default=[], help="threshold to report P(loss < t) for (repeatable)")
+    _self_backtest_option(report)
 
     register = command("register", "Register a saved forecast before the run ends: append it to a hash-chained registry.")
     register.add_argument("forecast", type=Path, help="netCDF file written by forecast --save")
@@ -109,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     register.add_argument("--note", default="", help="free text kept with the record")
     register.add_argument("--registry", type=Path, default=Path("predictions.jsonl"), help="registry file (default predictions.jsonl)")
     register.add_argument("--allow-unhealthy", action="store_true", help="register even if sampler diagnostics failed")
+    register.add_argument("--supersedes", action="store_true", help="replace the prediction already registered under --name (the new records keep the hashes of those they replace)")
 
     score = command("score", "Score registered predictions against the actual values once the runs finish.")
     score.add_argument("registry", type=Path, help="registry file")
@@ -179,12 +193,17 @@ def _parser() -> argparse.ArgumentParser:
 def _sampling_options(parser: argparse.ArgumentParser, prob: bool = True) -> None:
     if prob:
         parser.add_argument("--prob", type=_probability, default=0.9, help="credible level of the printed interval (default 0.9)")
-    parser.add_argument("--seed", type=int, help="random seed (forecast: drawn and printed; demo, backtest: 0)")
-    parser.add_argument("--target-accept", type=float, help="NUTS target acceptance rate (default: the law's, 0.99 for loss)")
-    parser.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
-    parser.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (default 1000)")
-    parser.add_argument("--chains", type=int, default=4, help="chains (default 4)")
+    parser.add_argument("--seed", type=_count, help="random seed (forecast: drawn and printed; demo, backtest: 0)")
+    parser.add_argument("--target-accept", type=_probability, help="NUTS target acceptance rate (default: the law's, 0.99 for loss)")
+    parser.add_argument("--draws", type=_positive_int, default=1000, help="draws per chain (default 1000)")
+    parser.add_argument("--tune", type=_count, default=1000, help="tuning steps per chain (default 1000)")
+    parser.add_argument("--chains", type=_positive_int, default=4, help="chains (default 4)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _self_backtest_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-self-backtest", action="store_true",
+                        help="skip the verdict's refit without the largest runs (faster; the verdict is then at best caution)")
 
 
 def _code_sampling_options(parser: argparse.ArgumentParser) -> None:
@@ -204,13 +223,88 @@ def _code_sampling_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _probability(text: str) -> float:
-    value = float(text)
+    value = _number(text)
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text}")
     return value
 
 
-def _print_forecast(fc, prob: float, thresholds=()) -> None:
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def _positive_number(text: str, what: str = "") -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be {what}> 0, got {text}")
+    return value
+
+
+def _flops(text: str) -> float:
+    return _positive_number(text, "a compute budget in FLOPs ")
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _count(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def _check_output(flag: str, path, suffixes=None, folder: bool = False) -> None:
+    """Refuse, before any sampling, an output path that cannot be written: its folder is missing or
+    read-only, it is a directory (or, for ``folder=True``, a file), or it has the wrong extension."""
+    if path is None:
+        return
+    path = Path(path)
+    if folder:
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"{flag} {str(path)!r} is a file; give a folder to write into")
+        existing = next(parent for parent in (path, *path.parents) if parent.exists())
+        if not os.access(existing, os.W_OK):
+            raise ValueError(f"{flag} {str(path)!r}: cannot write into {str(existing)!r}")
+        return
+    if path.is_dir():
+        raise ValueError(f"{flag} {str(path)!r} is a directory; give a file path")
+    parent = path.parent
+    if not parent.is_dir():
+        raise ValueError(f"{flag} {str(path)!r}: the folder {str(parent)!r} does not exist; create it first")
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"{flag} {str(path)!r}: cannot write into the folder {str(parent)!r}")
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        raise ValueError(f"{flag} {str(path)!r} must end in {', '.join(sorted(suffixes))}")
+
+
+def _figure_suffixes() -> set[str]:
+    """What matplotlib can write (its own list)."""
+    from matplotlib.figure import Figure
+
+    return {f".{kind}" for kind in Figure().canvas.get_supported_filetypes()}
+
+
+_REPORT_SUFFIXES = {".html", ".htm", ".md"}
+
+
+def _print_forecast(fc, prob: float, thresholds=(), verdict=None) -> None:
+    from bayes_scaling.forecast import describe_provenance
+    from bayes_scaling.formatting import format_probability
+
     quantity = fc.quantities[0]
     per_bucket = fc.bucket_labels is not None
     frame = fc.to_frame(quantity=quantity)  # per-bucket law: its headline quantity, every bucket
@@ -225,6 +319,7 @@ def _print_forecast(fc, prob: float, thresholds=()) -> None:
         frame.insert(1 + position, name, targets[name].to_numpy())
     fitted = f"{len(fc.runs)} pass counts" if per_bucket else f"{len(fc.runs)} runs"
     print(f"{fc.law} law fitted on {fitted} (seed {fc.settings['seed']}, data sha256 {fc.settings['data_sha256'][:12]})")
+    print(f"data: {describe_provenance(fc.provenance)}")
     options = fc.settings["options"]
     if "expected_misplaced" in options:  # pass_rate: which bucket borders, and why
         kind = "soft (a problem near a border may follow its neighbour's k)" if options["soft_buckets"] else "hard"
@@ -234,14 +329,16 @@ def _print_forecast(fc, prob: float, thresholds=()) -> None:
     lower_is_better = quantity == "loss"
     for threshold in thresholds:
         probs = np.atleast_1d(fc.prob_below(threshold) if lower_is_better else fc.prob_above(threshold))
-        joined = ", ".join(f"C={c:.3g}: {p:.1%}" for c, p in zip(fc.targets, probs))
+        joined = ", ".join(f"C={c:.3g}: {format_probability(p)}" for c, p in zip(fc.targets, probs))
         print(f"P({quantity} {'<' if lower_is_better else '>'} {threshold:g}): {joined}")
     d = fc.diagnostics
-    verdict = "ok" if d.ok else "FAILED"
+    health = "ok" if d.ok else "FAILED"
     print(
-        f"sampler: {verdict} (max r_hat {d.r_hat:.3f}, min ess_bulk {d.ess_bulk:.0f}, "
+        f"sampler: {health} (max r_hat {d.r_hat:.3f}, min ess_bulk {d.ess_bulk:.0f}, "
         f"min ess_tail {d.ess_tail:.0f}, divergences {d.divergences})"
     )
+    if verdict is not None:
+        print(verdict.line())
 
 
 def _forecast_target(args):
@@ -266,6 +363,16 @@ def _forecast_target(args):
     return pd.DataFrame({"params": params, "tokens": tokens})
 
 
+def _check_law_options(law: str, options: dict) -> None:
+    """Refuse a law's flag given to another law, by its flag name, before anything is read."""
+    from bayes_scaling.laws import get_law
+
+    taken = inspect.signature(get_law(law).prepare).parameters
+    for name in options:
+        if name not in taken:
+            raise ValueError(f"--{name.replace('_', '-')} is not an option of the {law} law")
+
+
 def _run_forecast(args) -> int:
     import bayes_scaling as bs
 
@@ -281,6 +388,10 @@ def _run_forecast(args) -> int:
         if value is not None
     }
     target = _forecast_target(args)
+    _check_law_options(args.law, options)
+    _check_output("--plot", args.plot, _figure_suffixes())
+    _check_output("--save", args.save)
+    _check_output("--report", args.report, _REPORT_SUFFIXES)
     fc = bs.forecast(
         args.runs,
         target=target,
@@ -293,15 +404,15 @@ def _run_forecast(args) -> int:
         progress=not args.no_progress,
         target_accept=args.target_accept,
     )
-    _print_forecast(fc, args.prob, args.threshold)
+    _print_forecast(fc, args.prob, args.threshold, fc.verdict(not args.no_self_backtest, progress=not args.no_progress))
     if args.plot:
-        fc.plot(path=args.plot)
+        fc.plot(path=args.plot, thresholds=args.threshold)
         print(f"fan chart: {args.plot}")
     if args.save:
         fc.save(args.save)
         print(f"forecast: {args.save}")
     if args.report:
-        fc.report(args.report, thresholds=args.threshold)
+        fc.report(args.report, thresholds=args.threshold, self_backtest=not args.no_self_backtest)
         print(f"report: {args.report}")
     return 0 if fc.ok else 3
 
@@ -309,7 +420,8 @@ def _run_forecast(args) -> int:
 def _run_report(args) -> int:
     import bayes_scaling as bs
 
-    path = bs.load_forecast(args.forecast).report(args.out, thresholds=args.threshold)
+    _check_output("--out", args.out, _REPORT_SUFFIXES)
+    path = bs.load_forecast(args.forecast).report(args.out, thresholds=args.threshold, self_backtest=not args.no_self_backtest)
     print(f"report: {path}")
     return 0
 
@@ -319,7 +431,7 @@ def _run_register(args) -> int:
 
     records = bs.register(
         bs.load_forecast(args.forecast), path=args.registry, name=args.name, note=args.note,
-        allow_unhealthy=args.allow_unhealthy,
+        allow_unhealthy=args.allow_unhealthy, supersedes=args.supersedes,
     )
     for record in records:
         print(f"registered {record['name']!r} at C={record['target']:.3g}: median {record['median']:.4f}, "
@@ -376,6 +488,8 @@ def _run_backtest(args) -> int:
     import bayes_scaling as bs
 
     laws = args.law or ["loss"]
+    _check_output("--plot", args.plot, _figure_suffixes())
+    _check_output("--out", args.out)
     result = bs.backtest(
         args.runs,
         law=laws[0] if len(laws) == 1 else laws,
@@ -491,6 +605,7 @@ def _run_demo(args) -> int:
     import bayes_scaling as bs
     from bayes_scaling.datasets import EXAMPLE_TARGETS, example_runs_path, true_example_loss
 
+    _check_output("--out", args.out, folder=True)
     runs = bs.example_runs()
     print(f"example ladder (synthetic, {example_runs_path().name}): {len(runs)} runs, "
           f"compute {runs['compute'].min():.3g}..{runs['compute'].max():.3g} FLOPs")
@@ -504,11 +619,11 @@ def _run_demo(args) -> int:
         progress=not args.no_progress,
         target_accept=args.target_accept,
     )
-    _print_forecast(fc, args.prob)
+    _print_forecast(fc, args.prob, verdict=fc.verdict(progress=not args.no_progress))
     truth = ", ".join(f"C={c:.3g}: {v:.4f}" for c, v in zip(EXAMPLE_TARGETS, true_example_loss(EXAMPLE_TARGETS)))
     print(f"true mean loss of the synthetic recipe: {truth}")
     args.out.mkdir(parents=True, exist_ok=True)
-    fc.plot(path=args.out / "fan_chart.png")
+    fc.plot(path=args.out / "fan_chart.png", thresholds=[2.1, 2.2])
     fc.to_frame().to_csv(args.out / "intervals.csv", index=False)
     fc.save(args.out / "forecast.nc")
     fc.report(args.out / "report.html", thresholds=[2.1, 2.2])
@@ -534,8 +649,10 @@ def main(argv=None) -> int:
     }[args.command]
     try:
         return run(args)
-    except (ValueError, FileNotFoundError, FloatingPointError) as err:  # DataError is a ValueError
-        print(f"error: {err}", file=sys.stderr)
+    except (ValueError, OSError, FloatingPointError) as err:  # DataError and RegistryError are ValueErrors
+        # a RegistryError says what to do in this command line's words (--allow-unhealthy, NAME@TARGET=VALUE)
+        message = getattr(err, "cli_message", None) or str(err) or type(err).__name__
+        print(f"error: {' '.join(message.split())}", file=sys.stderr)  # one line
         return 2
 
 

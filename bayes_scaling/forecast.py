@@ -184,6 +184,7 @@ class Forecast:
     def __init__(self, idata: az.InferenceData):
         self.idata = idata
         self.settings = json.loads(idata.attrs[_ATTR])
+        self._verdicts = {}  # self_backtest -> Verdict: the self-backtest refits, so it is made once
 
     # -- what was forecast -------------------------------------------------------------
     @property
@@ -319,11 +320,24 @@ class Forecast:
         ]
         return pd.concat(frames, ignore_index=True)
 
-    def parameters(self, var_names=None) -> pd.DataFrame:
-        """Posterior summary of the law's parameters (``az.summary``), without per-problem ones unless named."""
+    def parameters(self, var_names=None, **summary) -> pd.DataFrame:
+        """Posterior summary of the law's parameters (``az.summary``, given ``summary``'s options),
+        without per-problem ones unless named."""
         per_problem = get_law(self.law).PER_PROBLEM  # one per problem: too many rows
         names = [n for n in self.settings["parameters"] if n not in per_problem] if var_names is None else var_names
-        return az.summary(self.idata, var_names=list(names))
+        return az.summary(self.idata, var_names=list(names), **summary)
+
+    def verdict(self, self_backtest: bool = True, progress: bool = False):
+        """``ready``, ``caution`` or ``do-not-rely``, with its reasons (``bayes_scaling.verdict``).
+
+        ``self_backtest`` refits the law without the largest run or two and asks whether they
+        fell inside its intervals: one more, shorter fit, made once per forecast and kept.
+        """
+        from bayes_scaling.verdict import assess
+
+        if self_backtest not in self._verdicts:
+            self._verdicts[self_backtest] = assess(self, self_backtest=self_backtest, progress=progress)
+        return self._verdicts[self_backtest]
 
     # -- output ----------------------------------------------------------------------------
     def save(self, path) -> Path:
@@ -332,17 +346,22 @@ class Forecast:
         self.idata.to_netcdf(str(path))
         return path
 
-    def plot(self, path=None, ax=None, kind: str = "predictive"):
-        """Fan chart: data, median curve and 50/90% bands out to the targets (log compute)."""
+    def plot(self, path=None, ax=None, kind: str = "predictive", thresholds=()):
+        """Fan chart: data, median curve and 50/90% bands out to the targets (log compute), and thresholds."""
         from bayes_scaling.plotting import fan_chart
 
-        return fan_chart(self, path=path, ax=ax, kind=kind)
+        return fan_chart(self, path=path, ax=ax, kind=kind, thresholds=thresholds)
 
-    def report(self, path, thresholds=()) -> Path:
-        """Write a risk-review report: self-contained HTML, or Markdown with PNGs beside it."""
-        from bayes_scaling.report import write_report
+    def report(self, path, thresholds=(), self_backtest: bool = True) -> Path:
+        """Write a risk-review report: self-contained HTML, or Markdown with PNGs beside it.
 
-        return write_report(self, path, thresholds=thresholds)
+        It opens with the verdict; ``self_backtest=False`` skips the verdict's refit (and says so).
+        """
+        from bayes_scaling.report import SUFFIXES, write_report
+
+        if Path(path).suffix.lower() not in SUFFIXES:  # before the verdict's refit
+            raise ValueError(f"report path must end in .html or .md, got {Path(path).name!r}")
+        return write_report(self, path, thresholds=thresholds, verdict=self.verdict(self_backtest))
 
     def __repr__(self) -> str:
         frame = self.to_frame(quantity=self.quantities[0])

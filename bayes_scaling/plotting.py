@@ -9,14 +9,18 @@ import numpy as np
 from bayes_scaling.laws import get_law
 
 _GRID = 120
+# the fan chart's bands: light, mid and dark blue, far apart in lightness (grey print keeps them apart)
+_PALE, _MID, _DARK = "#d2e3f3", "#6a9fd0", "#1f4e79"
 
 
-def fan_chart(fc, path=None, ax=None, kind: str = "predictive"):
+def fan_chart(fc, path=None, ax=None, kind: str = "predictive", thresholds=()):
     """Data, median curve and 50%/90% bands from the smallest compute out to the targets.
 
     Bands are equal-tailed, like ``Forecast.interval``; ``kind="mean"`` draws the bands
     of the mean curve, ``"predictive"`` those of one new run (which include run noise).
-    Returns the matplotlib Figure; writes it to ``path`` when given. Per-bucket laws get
+    The 50% band is dark and edged, the 90% band pale with dashed edges, so the two read
+    apart in grey print too; each threshold is a labelled horizontal line. Returns the
+    matplotlib Figure; writes it to ``path`` when given. Per-bucket laws get
     ``bucket_chart`` instead.
     """
     if fc.bucket_labels is not None:
@@ -35,9 +39,13 @@ def fan_chart(fc, path=None, ax=None, kind: str = "predictive"):
         fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=110)
     else:
         fig = ax.figure
-    ax.fill_between(grid, q05, q95, color="tab:blue", alpha=0.18, lw=0, label="90% interval")
-    ax.fill_between(grid, q25, q75, color="tab:blue", alpha=0.35, lw=0, label="50% interval")
-    ax.plot(grid, q50, color="tab:blue", lw=1.8, label="median")
+    ax.fill_between(grid, q05, q95, color=_PALE, lw=0, label="90% interval")
+    for edge in (q05, q95):
+        ax.plot(grid, edge, color=_DARK, lw=0.8, ls="--")
+    ax.fill_between(grid, q25, q75, color=_MID, edgecolor=_DARK, lw=0.8, label="50% interval")
+    ax.plot(grid, q50, color=_DARK, lw=1.8, label="median")
+    for threshold in np.atleast_1d(thresholds if thresholds is not None else []):
+        ax.axhline(float(threshold), color="tab:red", ls="--", lw=1.3, zorder=2, label=f"threshold {float(threshold):g}")
     ax.scatter(runs["compute"], runs[quantity], color="black", s=18, zorder=3, label="fitted runs")
     lower, upper = fc.interval(0.9, kind=kind)
     median = np.median(fc.draws(kind), axis=0)

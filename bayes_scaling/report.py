@@ -1,11 +1,14 @@
-"""Risk-review reports: one document with the data, the forecast, its assumptions and health.
+"""Risk-review reports: one document with the verdict, the forecast, its track record and its data.
 
 ``write_report(fc, "review.html")`` writes a self-contained HTML file (figures embedded as
 PNG data, no scripts, no network) that opens from disk; ``"review.md"`` writes Markdown
-with the PNG figures beside it. Both say what was forecast, show the fitted data and
-the fan chart, the predictive distribution at each target with the thresholds asked
-for, the posterior of the parameters and the priors, a plain-language verdict on the
-sampler, caveats on the extrapolation, and a footer that lets anyone reproduce the fit.
+with the PNG figures beside it. Both open with the verdict (``ready``, ``caution`` or
+``do-not-rely`` and its reasons, ``bayes_scaling.verdict``; the HTML element carries
+``data-verdict``), then say what was forecast, the fan chart with the thresholds asked
+for, the predictive distribution at each target, the law's measured track record at
+this distance, a posterior-predictive check of the fitted runs, the self-backtest,
+caveats, the posterior of the parameters and the priors, and a footer that lets anyone
+reproduce the fit. Every interval is equal-tailed at 90% (and 50%).
 """
 
 from __future__ import annotations
@@ -19,26 +22,36 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bayes_scaling import fit_check
+from bayes_scaling.forecast import describe_provenance
+from bayes_scaling.formatting import format_probability, format_ratio
 from bayes_scaling.laws import get_law
 from bayes_scaling.laws.pass_rate import SOFT_BUCKETS_UP_TO
-from bayes_scaling.sampling import ESS_MIN, R_HAT_MAX
 from bayes_scaling.trend_reversal import REVERSAL_PROB, describe
 
 # GPT-4's loss prediction extrapolated 1,000-10,000x; past that, say so louder.
 _FAR = 1e4
 _FEW_POINTS = 5
+SUFFIXES = (".html", ".htm", ".md")
 
 
-def write_report(fc, path, thresholds=()) -> Path:
-    """Write the report for ``fc`` to ``path`` (``.html`` or ``.md``) and return the path."""
+def write_report(fc, path, thresholds=(), verdict=None) -> Path:
+    """Write the report for ``fc`` to ``path`` (``.html`` or ``.md``) and return the path.
+
+    ``verdict`` is ``fc.verdict()`` (computed here if not given: it refits for the self-backtest).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".html", ".htm", ".md"):
+    if suffix not in SUFFIXES:
         raise ValueError(f"report path must end in .html or .md, got {path.name!r}")
     thresholds = [float(t) for t in np.atleast_1d(thresholds if thresholds is not None else [])]
+    verdict = fc.verdict() if verdict is None else verdict
     path.parent.mkdir(parents=True, exist_ok=True)
-    figures = {"fan_chart": _png(fc.plot()), "predictive": _png(_predictive_figure(fc, thresholds))}
-    sections = _sections(fc, thresholds)
+    check = fit_check.posterior_predictive(fc)
+    figures = {"fan_chart": _png(fc.plot(thresholds=thresholds)), "predictive": _png(_predictive_figure(fc, thresholds))}
+    if check is not None:
+        figures["residuals"] = _png(_residual_figure(fc, check))
+    sections = _sections(fc, thresholds, verdict, check)
     if suffix == ".md":
         names = {}
         for key, data in figures.items():
@@ -54,7 +67,7 @@ def write_report(fc, path, thresholds=()) -> Path:
 # -- content, independent of the format ----------------------------------------------------
 
 
-def _sections(fc, thresholds) -> dict:
+def _sections(fc, thresholds, verdict, check) -> dict:
     runs = fc.runs
     quantity = fc.quantities[0]
     largest = float(runs["compute"].max())
@@ -67,7 +80,7 @@ def _sections(fc, thresholds) -> dict:
         {
             **({"bucket": frame["bucket"]} if per_bucket else {}),
             "target compute": frame["compute"].map(lambda c: f"{c:.3g}"),
-            "× largest run": (frame["compute"] / largest).map(lambda r: f"{r:,.0f}×" if r >= 1 else f"{r:.2g}×"),
+            "× largest run": (frame["compute"] / largest).map(format_ratio),
             "median": frame["median"].map("{:.4f}".format),
             "50% interval": [f"{lo:.4f} – {hi:.4f}" for lo, hi in zip(frame["lower_50"], frame["upper_50"])],
             "90% interval": [f"{lo:.4f} – {hi:.4f}" for lo, hi in zip(frame["lower_90"], frame["upper_90"])],
@@ -84,30 +97,32 @@ def _sections(fc, thresholds) -> dict:
                     {
                         "target compute": f"{compute:.3g}",
                         "threshold": f"{threshold:g}",
-                        f"P({quantity} < threshold)": f"{p:.1%}",
-                        f"P({quantity} > threshold)": f"{1 - p:.1%}",
+                        f"P({quantity} < threshold)": format_probability(p),
+                        f"P({quantity} > threshold)": format_probability(1 - p),
                     }
                 )
         probabilities = pd.DataFrame(rows)
     priors = pd.DataFrame(_prior_rows(fc))
-    summary = fc.parameters()
-    summary.index.name = "parameter"
+    summary = _posterior_summary(fc)
     return {
         "title": f"{fc.law.capitalize()} forecast at {', '.join(f'{c:.3g}' for c in fc.targets)} FLOPs",
         "lead": (
             f"Fitted the {fc.law!r} law ({get_law(fc.law).FORMULA or fc.law}) to {len(runs)} "
             f"{'pass counts' if per_bucket else 'runs'} spanning "
-            f"{runs['compute'].min():.3g}–{largest:.3g} FLOPs from {fc.settings['data_source']}. "
+            f"{runs['compute'].min():.3g}–{largest:.3g} FLOPs from {describe_provenance(fc.provenance)}. "
             f"Intervals are for the {quantity} of one new run at each target (they include "
             "run-to-run noise); the last column is for the mean curve alone."
             + (" Buckets: 1 = easiest; 'all' = every kept problem." if per_bucket else "")
         ),
         "targets": targets,
         "probabilities": probabilities,
-        "verdict": _verdict(fc),
+        "verdict": verdict,
+        "track_record": verdict.track_record,
+        "check": check,
+        "self_backtest": verdict.self_backtest,
         "caveats": _caveats(fc, largest),
         "data": runs,
-        "parameters": summary.reset_index(),
+        "parameters": summary,
         "priors": priors,
         "footer": _footer(fc),
     }
@@ -122,17 +137,15 @@ def _prior_rows(fc) -> list[dict]:
     return rows
 
 
-def _verdict(fc) -> tuple[bool, str]:
-    d = fc.diagnostics
-    if d.ok:
-        text = (
-            f"{d.chains} independent chains agree (largest r_hat "
-            f"{d.r_hat:.3f}, at most {R_HAT_MAX}), there are at least {d.ess_bulk:,.0f} effective "
-            f"draws for every parameter (at least {ESS_MIN} needed) and no divergent transitions."
-        )
-    else:
-        text = "Do not rely on these numbers yet: " + "; ".join(d.problems()) + "."
-    return d.ok, text
+def _posterior_summary(fc) -> pd.DataFrame:
+    """Mean, sd, median and the 90% equal-tailed interval of each parameter (as everywhere else in the
+    report, not ArviZ's default 94% HDI), and its diagnostics."""
+    stats = fc.parameters(kind="stats", stat_focus="median", hdi_prob=0.9, round_to="none")[["median", "eti_5%", "eti_95%"]]
+    moments = fc.parameters(kind="stats", round_to="none")[["mean", "sd"]]
+    diagnostics = fc.parameters(kind="diagnostics", round_to="none")[["ess_bulk", "ess_tail", "r_hat"]]
+    table = pd.concat([moments, stats.rename(columns={"eti_5%": "lower_90", "eti_95%": "upper_90"}), diagnostics], axis=1)
+    table.index.name = "parameter"
+    return table.reset_index()
 
 
 def _caveats(fc, largest: float) -> list[str]:
@@ -141,9 +154,9 @@ def _caveats(fc, largest: float) -> list[str]:
     runs = fc.runs
     n = runs["run"].nunique() if "run" in runs else len(runs)  # pass counts: many rows per run
     out.append(
-        f"The largest target is {ratio:,.0f}× the compute of the largest fitted run"
+        f"The largest target is {format_ratio(ratio)} the compute of the largest fitted run"
         + (
-            f"; GPT-4's published loss prediction extrapolated 1,000–10,000×, so beyond {_FAR:,.0f}× "
+            f"; GPT-4's published loss prediction extrapolated 1,000–10,000×, so beyond {format_ratio(_FAR)} "
             "the law itself, not only its parameters, is the main risk."
             if ratio > _FAR
             else "."
@@ -219,7 +232,10 @@ def _footer(fc) -> list[tuple[str, str]]:
     s = fc.settings
     versions = ", ".join(f"{k} {v}" for k, v in s["versions"].items())
     return [
-        ("data sha256", s["data_sha256"]),
+        ("data", fc.provenance["source"]),
+        ("data file sha256", fc.provenance["file_sha256"] or "none: fitted on a DataFrame that came from no file"),
+        ("data sha256 (the validated table)", s["data_sha256"]),
+        *([("what the data are", fc.provenance["note"])] if fc.provenance["note"] else []),
         ("seed", str(s["seed"])),
         ("sampler", f"NUTS, {s['chains']} chains × {s['draws']} draws after {s['tune']} tuning steps, target_accept {s['target_accept']}"),
         ("versions", versions),
@@ -253,6 +269,33 @@ def _predictive_figure(fc, thresholds):
     return fig
 
 
+def _residual_figure(fc, check: pd.DataFrame):
+    """The posterior-predictive check: each fitted run's residual from the median curve, with the
+    90% predictive interval of one run there, against compute."""
+    import matplotlib.pyplot as plt
+
+    quantity = get_law(fc.law).OBSERVED
+    fig, ax = plt.subplots(figsize=(7.5, 3.2), dpi=110)
+    scale = check["median"].to_numpy()
+    lower = (check["lower_90"].to_numpy() / scale - 1) * 100
+    upper = (check["upper_90"].to_numpy() / scale - 1) * 100
+    order = np.argsort(check["compute"].to_numpy())
+    compute = check["compute"].to_numpy()[order]
+    ax.fill_between(compute, lower[order], upper[order], color="tab:blue", alpha=0.2, lw=0, label="90% interval of one run")
+    ax.axhline(0, color="tab:blue", lw=1.5, label="median curve")
+    inside = check["inside_90"].to_numpy()
+    ax.scatter(check["compute"][inside], check["residual_pct"][inside], color="black", s=18, zorder=3, label="run, inside")
+    ax.scatter(check["compute"][~inside], check["residual_pct"][~inside], color="tab:red", marker="x", s=30, zorder=3,
+               label="run, outside")
+    ax.set_xscale("log")
+    ax.set_xlabel("training compute C (FLOPs)")
+    ax.set_ylabel(f"{quantity}: observed / curve − 1 (%)")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
+
+
 def _png(fig) -> bytes:
     import matplotlib.pyplot as plt
 
@@ -270,28 +313,63 @@ h1 { font-size: 1.6em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom
 table { border-collapse: collapse; font-size: 0.9em; margin: 0.6em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
-.verdict { padding: 0.7em 1em; border-radius: 6px; }
-.ok { background: #e8f5e9; border: 1px solid #66bb6a; } .bad { background: #ffebee; border: 1px solid #e53935; }
+.verdict { padding: 0.7em 1em; border-radius: 6px; margin: 1em 0; }
+.verdict p { margin: 0.3em 0; } .verdict table { background: #fff; }
+.ready { background: #e8f5e9; border: 2px solid #2e7d32; } .caution { background: #fff8e1; border: 2px solid #ef8f00; }
+.do-not-rely { background: #ffebee; border: 2px solid #c62828; }
+.level { font-weight: bold; white-space: nowrap; } td.level-ready { color: #2e7d32; } td.level-caution { color: #a65c00; }
+td.level-do-not-rely { color: #c62828; } .verdict td { text-align: left; vertical-align: top; }
 img { max-width: 100%; } footer { margin-top: 2em; font-size: 0.8em; color: #555; }
 """
 
 
+_VERDICT_WORDS = {
+    "ready": "ready: nothing found that makes this forecast unfit for a decision",
+    "caution": "caution: usable with the reasons below in mind",
+    "do-not-rely": "do not rely on this forecast",
+}
+
+
 def _blocks(sections: dict) -> list[tuple]:
     """The report body in reading order, independent of the format that renders it."""
-    ok, verdict = sections["verdict"]
-    blocks = [("text", sections["lead"]), ("table", sections["targets"]), ("verdict", ok, verdict)]
+    blocks = [("verdict", sections["verdict"]), ("text", sections["lead"]), ("table", sections["targets"])]
     if sections["probabilities"] is not None:
         blocks += [("heading", "Threshold probabilities"), ("table", sections["probabilities"])]
-    return blocks + [
+    blocks += [
         ("heading", "Fan chart"),
-        ("image", "fan_chart", "fan chart: fitted runs, median and 50%/90% bands out to the targets"),
+        ("image", "fan_chart", "fan chart: fitted runs, median and 50%/90% bands out to the targets, thresholds"),
         ("heading", "Predictive distribution at each target"),
         ("image", "predictive", "histograms of the predictive draws at each target"),
+        ("heading", "Track record at this distance"),
+        ("text", sections["track_record"].describe()),
+    ]
+    record = sections["track_record"].summary()
+    if len(record):
+        blocks += [("table", record), ("text", "Measured by benchmarks/backtests.py on public ladders (docs/backtesting.md); "
+                                       "each forecast held out real runs beyond the fitted ones.")]
+    blocks.append(("heading", "Posterior-predictive check of the fitted runs"))
+    check = sections["check"]
+    if check is None:
+        blocks.append(("text", "Not available for this law: it is fitted to per-problem counts, not to the quantity it forecasts."))
+    else:
+        inside = int(check["inside_90"].sum())
+        blocks += [
+            ("text", f"{inside} of {len(check)} fitted runs lie inside the 90% predictive interval of one run at their compute "
+                     "(about 90% expected). Residuals are observed / median curve − 1."),
+            ("image", "residuals", "residuals of the fitted runs from the median curve, with the 90% interval of one run"),
+            ("table", check.drop(columns=["z"]).rename(columns={"median": "median curve", "residual_pct": "residual %"})),
+        ]
+    blocks.append(("heading", "Self-backtest on this ladder"))
+    finding = next(f for f in sections["verdict"].findings if f.check == "self-backtest")
+    blocks.append(("text", finding.text))
+    if sections["self_backtest"] is not None:
+        blocks.append(("table", sections["self_backtest"]))
+    return blocks + [
         ("heading", "Caveats"),
         ("list", sections["caveats"]),
         ("heading", "Fitted runs"),
         ("table", sections["data"]),
-        ("heading", "Posterior of the parameters"),
+        ("heading", "Posterior of the parameters (median and 90% equal-tailed interval)"),
         ("table", sections["parameters"]),
         ("heading", "Priors"),
         ("table", sections["priors"]),
@@ -308,9 +386,17 @@ def _html(sections: dict, figures: dict) -> str:
         if kind == "table":
             return block[1].to_html(index=False, border=0, float_format=lambda v: f"{v:.4g}", escape=True)
         if kind == "verdict":
-            _, ok, text = block
-            word = "trustworthy" if ok else "NOT trustworthy"
-            return f'<p class="verdict {"ok" if ok else "bad"}"><strong>Sampler: {word}.</strong> {html.escape(text)}</p>'
+            verdict = block[1]
+            rows = "".join(
+                f'<tr><td class="level level-{f.level}">{f.level}</td><th>{html.escape(f.check)}</th><td>{html.escape(f.text)}</td></tr>'
+                for f in verdict.findings
+            )
+            return (
+                f'<section class="verdict {verdict.level}" data-verdict="{verdict.level}">'
+                f"<p><strong>Verdict: {html.escape(_VERDICT_WORDS[verdict.level])}.</strong></p>"
+                + "".join(f"<p>{html.escape(reason)}</p>" for reason in verdict.reasons if verdict.level != "ready")
+                + f"<table>{rows}</table></section>"
+            )
         if kind == "image":
             _, key, alt = block
             data = base64.b64encode(figures[key]).decode("ascii")
@@ -341,8 +427,10 @@ def _markdown(sections: dict, figure_names: dict) -> str:
         if kind == "table":
             return block[1].to_markdown(index=False, floatfmt=".4g")
         if kind == "verdict":
-            _, ok, text = block
-            return f"**Sampler: {'trustworthy' if ok else 'NOT trustworthy'}.** {text}"
+            verdict = block[1]
+            lines = [f"**Verdict: {_VERDICT_WORDS[verdict.level]}.**"]
+            lines += [f"- **{f.check}** ({f.level}): {f.text}" for f in verdict.findings]
+            return "\n".join(lines)
         if kind == "image":
             _, key, alt = block
             return f"![{alt}]({figure_names[key]})"

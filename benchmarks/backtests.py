@@ -14,12 +14,20 @@ Methods, all through ``bs.backtest`` in this one process, seed 0:
   fitted runs);
 - ``bootstrap``: scipy curve_fit of the same law with 1,000 bootstrap refits.
 
-    python benchmarks/backtests.py [--data ../shared/data]
+    python benchmarks/backtests.py [--data ../shared/data] [--track-record bayes_scaling/datasets/track_record.csv]
+
+``--track-record`` writes every single-law forecast (law, options, method, data set,
+distance beyond the largest fitted run, whether the 50% and 90% intervals held the
+truth, its error and PIT) to the file the package ships: reports quote it as the law's
+track record at the forecast's distance, and the verdict reads it
+(``bayes_scaling.track_record``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import time
 import warnings
 from pathlib import Path
@@ -75,16 +83,23 @@ def score_table(results: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def backtest_all(ladders) -> tuple[pd.DataFrame, pd.DataFrame]:
+def backtest_all(ladders, dataset: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(per-forecast rows, pooled score table) over ``ladders`` for every case."""
     pooled = {label: ([], 0.0, 0) for label, *_ in CASES}
     rows = []
     for name, runs, holdout_above, fit_up_to in ladders:
+        largest_fitted = float(runs.loc[runs["compute"] <= fit_up_to, "compute"].max())
         for label, law, method, options in CASES:
             result, seconds, unhealthy = run_case(runs, law, method, options, holdout_above, fit_up_to)
             frames, total, bad = pooled[label]
             pooled[label] = (frames + [result.frame], total + seconds, bad + unhealthy)
-            rows.append(result.frame.assign(ladder=name, method=label))
+            rows.append(
+                result.frame.assign(
+                    ladder=name, method=label, dataset=dataset, law="+".join([law] if isinstance(law, str) else law),
+                    options=json.dumps(options, sort_keys=True), fit_method=method, largest_fitted=largest_fitted,
+                    ratio=result.frame["compute"] / largest_fitted, healthy=unhealthy == 0,
+                )
+            )
             if label.startswith("stacked"):
                 weights = result.forecast.weights
                 print(f"  {name}: stacking weights " + ", ".join(f"{k} {v:.2f}" for k, v in weights.items()))
@@ -115,21 +130,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=public.DEFAULT_DATA)
     parser.add_argument("--detail", action="store_true", help="also print every forecast")
+    parser.add_argument("--track-record", type=Path, help="write every single-law forecast to this CSV (the package's track record)")
     args = parser.parse_args()
 
     print("Porian et al. (2024): fit budgets <= 1/16 of the largest, forecast the two largest")
-    porian_rows, porian = backtest_all(porian_ladders(args.data))
+    porian_rows, porian = backtest_all(porian_ladders(args.data), "Porian et al. (2024), OpenWebText2, compute-optimal")
     show("Porian et al., 5 configurations x 2 largest budgets", porian)
     errors = {label: porian_rows.loc[porian_rows["method"] == label, "abs_pct_error"].to_numpy() for label, *_ in CASES}
     wins = int((errors["loss law, bayes"] < errors["loss law, curve_fit + bootstrap"]).sum())
     print(f"loss law: the posterior median is closer than curve_fit's point fit in {wins} of {len(errors['loss law, bayes'])}")
 
     print("\nChinchilla (Epoch's digitised points, 240): fit C <= 1e20, forecast C > 1e21")
-    chin_rows, chin = backtest_all([("chinchilla", public.chinchilla_points(args.data), 1e21, 1e20)])
+    chin_rows, chin = backtest_all([("chinchilla", public.chinchilla_points(args.data), 1e21, 1e20)],
+                                   "Chinchilla (Hoffmann et al. 2022, Epoch AI's digitised points)")
     show("Chinchilla, held-out runs with C > 1e21", chin)
     if args.detail:
         with pd.option_context("display.width", 250, "display.max_columns", 30):
             print(pd.concat([porian_rows, chin_rows]).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if args.track_record:
+        write_track_record(pd.concat([porian_rows, chin_rows], ignore_index=True), args.track_record)
+        print(f"track record: {args.track_record}")
+
+
+TRACK_COLUMNS = ["law", "options", "method", "dataset", "ladder", "largest_fitted", "compute", "ratio", "actual", "median",
+                 "lower_90", "upper_90", "covered_50", "covered_90", "abs_pct_error", "pit", "healthy"]
+
+
+def write_track_record(rows: pd.DataFrame, path: Path) -> None:
+    """The single-law forecasts, one row each, with what produced them in the header comment."""
+    single = rows[~rows["law"].str.contains("+", regex=False)]
+    frame = single.assign(method=single["fit_method"])[TRACK_COLUMNS]
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip() or "unknown"
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(f"# written by benchmarks/backtests.py --track-record at commit {commit}, {time.strftime('%Y-%m-%d')}; "
+                     "seed 0, default priors and sampler settings\n")
+        frame.to_csv(handle, index=False, float_format="%.6g")
 
 
 if __name__ == "__main__":

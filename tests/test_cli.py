@@ -109,7 +109,7 @@ def test_forecast_chinchilla_takes_params_tokens_pairs(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code in (0, 3)
     assert "chinchilla law fitted on 18 runs" in out and "lower_90" in out and "P(loss < 2):" in out
-    header, first, second = out.splitlines()[2:5]
+    header, first, second = out.splitlines()[3:6]  # after the fit, data and title lines
     assert header.split()[:3] == ["compute", "params", "tokens"]
     assert [float(v) for v in first.split()[:3]] == pytest.approx([1.2e22, 1e10, 2e11], rel=1e-3)
     assert [float(v) for v in second.split()[:3]] == pytest.approx([1.08e23, 3e10, 6e11], rel=1e-3)

@@ -8,6 +8,7 @@ import json
 import pytest
 
 import bayes_scaling as bs
+from bayes_scaling import cli
 from bayes_scaling.datasets import make_example_runs
 
 
@@ -46,11 +47,29 @@ def test_a_loaded_table_changed_afterwards_loses_its_file(runs_file):
     assert fc.provenance["file_sha256"] is None and "changed since it was loaded" in fc.provenance["source"]
 
 
-def test_registry_records_keep_the_file_and_what_the_data_are(from_file, runs_file, example_forecast, tmp_path):
+def test_report_and_registry_show_the_provenance(from_file, runs_file, tmp_path):
+    file_hash = from_file.settings["data_file_sha256"]
+    text = from_file.report(tmp_path / "review.html").read_text()
+    assert str(runs_file) in text and file_hash in text and file_hash[:12] in text
     record = bs.register(from_file, tmp_path / "predictions.jsonl", name="big-run")[0]
-    assert record["data_source"] == str(runs_file)
-    assert record["data_file_sha256"] == hashlib.sha256(runs_file.read_bytes()).hexdigest()
-    assert "synthetic" in bs.register(example_forecast, tmp_path / "p.jsonl", name="demo")[0]["data_note"]
+    assert record["data_source"] == str(runs_file) and record["data_file_sha256"] == file_hash
+
+
+def test_the_example_says_its_data_are_synthetic_in_report_and_registry(example_forecast, tmp_path):
+    assert "synthetic" in example_forecast.provenance["note"]
+    text = example_forecast.report(tmp_path / "review.html").read_text()
+    assert "synthetic data" in text
+    bs.register(example_forecast, tmp_path / "p.jsonl", name="demo")
+    record = json.loads((tmp_path / "p.jsonl").read_text().splitlines()[0])
+    assert "synthetic" in record["data_note"]
+
+
+def test_the_forecast_command_prints_the_file_and_its_hash(runs_file, capsys):
+    assert cli.main(["forecast", str(runs_file), "--target", "1e21", "--seed", "0", "--no-progress",
+                     "--no-self-backtest"]) == 0
+    out = capsys.readouterr().out
+    expected = hashlib.sha256(runs_file.read_bytes()).hexdigest()[:12]
+    assert f"data: {runs_file} (file sha256 {expected})" in out
 
 
 def test_repr_counts_runs_not_rows(example_forecast):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 import bayes_scaling as bs
+from bayes_scaling.formatting import format_probability, format_ratio
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -39,13 +41,19 @@ def test_html_report_is_self_contained_and_complete(example_forecast, tmp_path):
     text = path.read_text()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", text), "the report must not load anything"
     assert "<script" not in text
-    assert len(re.findall(r'<img id="\w+" alt="[^"]+" src="data:image/png;base64,', text)) == 2
-    for heading in ("Threshold probabilities", "Fan chart", "Caveats", "Fitted runs", "Posterior of the parameters", "Priors", "Reproducibility"):
+    assert len(re.findall(r'<img id="\w+" alt="[^"]+" src="data:image/png;base64,', text)) == 3
+    for heading in ("Threshold probabilities", "Fan chart", "Track record at this distance",
+                    "Posterior-predictive check of the fitted runs", "Self-backtest on this ladder", "Caveats",
+                    "Fitted runs", "Posterior of the parameters", "Priors", "Reproducibility"):
         assert heading in text
     assert example_forecast.settings["data_sha256"] in text
     p = float(np.atleast_1d(example_forecast.prob_below(2.1))[0])
-    assert f"{p:.1%}" in text
-    assert "Sampler: trustworthy" in text and "333×" in text
+    assert format_probability(p) in text
+    assert "333×" in text
+    # the verdict opens the page, before the lead: not the sampler's traffic light alone
+    level = example_forecast.verdict().level
+    assert text.index(f'data-verdict="{level}"') < text.index("Fitted the ")
+    assert "Sampler: trustworthy" not in text
 
 
 def test_markdown_report_writes_figures_beside_it(example_forecast, tmp_path):
@@ -61,7 +69,62 @@ def test_unhealthy_forecast_says_so(example, tmp_path):
     with pytest.warns(bs.SamplerWarning):
         fc = bs.forecast(example, target=1e21, draws=30, tune=30, seed=0, progress=False)
     text = fc.report(tmp_path / "bad.html").read_text()
-    assert "NOT trustworthy" in text and "run more" in text
+    assert 'data-verdict="do-not-rely"' in text and "Sampler diagnostics failed" in text and "run more" in text
+
+
+def test_every_interval_on_the_page_is_90_percent_equal_tailed(example_forecast, tmp_path):
+    text = example_forecast.report(tmp_path / "review.md", self_backtest=False).read_text()
+    assert "hdi_" not in text and "94%" not in text
+    table = example_forecast.parameters(kind="stats", stat_focus="median", hdi_prob=0.9, round_to="none")
+    b = example_forecast.idata.posterior["b"].to_numpy().ravel()
+    assert table.loc["b", "eti_5%"] == pytest.approx(np.quantile(b, 0.05), rel=1e-2)
+    assert f"{table.loc['b', 'eti_5%']:.4g}" in text  # the report's lower_90 of b, unrounded
+
+
+def test_probabilities_beyond_the_draws_resolution_are_bounded():
+    assert format_probability(1.0) == "> 99.9%" and format_probability(0.9996) == "> 99.9%"
+    assert format_probability(0.0) == "< 0.1%" and format_probability(0.0004) == "< 0.1%"
+    assert format_probability(0.805) == "80.5%"
+    assert format_ratio(1e20) == "1e+20×" and format_ratio(3.3e5) == "3.3e+5×" and format_ratio(333.3) == "333×"
+
+
+def test_a_far_threshold_is_not_printed_as_a_certainty(example_forecast, tmp_path):
+    text = html.unescape(example_forecast.report(tmp_path / "review.html", thresholds=[3.5], self_backtest=False).read_text())
+    assert "100.0%" not in text and "0.0%" not in text.replace("100.0%", "")
+    assert "> 99.9%" in text and "< 0.1%" in text
+
+
+def _fan_axes(fig):
+    return fig.axes[0]
+
+
+def test_fan_chart_draws_the_thresholds(example_forecast):
+    fig = example_forecast.plot(thresholds=[2.1, 2.2])
+    flat = [line for line in _fan_axes(fig).lines if np.ptp(line.get_ydata()) == 0 and len(line.get_ydata()) == 2]
+    assert sorted(float(line.get_ydata()[0]) for line in flat) == [2.1, 2.2]
+
+
+def test_fan_chart_bands_read_apart_in_grey(example_forecast):
+    """In grey print the 50% band must be clearly darker than the 90%-only band beside it."""
+    import matplotlib.pyplot as plt
+
+    from bayes_scaling.plotting import _predict
+
+    fig = example_forecast.plot()
+    ax = _fan_axes(fig)
+    fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3] / 255.0
+    grey = pixels @ np.array([0.299, 0.587, 0.114])
+    x = float(example_forecast.targets[-1]) / 1.6  # left of the last target: only the bands are drawn there
+    draws = _predict(example_forecast, np.array([x]))["loss"].reshape(-1)
+    q50, q75, q95 = np.quantile(draws, [0.5, 0.75, 0.95])
+    height = fig.canvas.get_width_height()[1]
+    band = {}
+    for name, y in (("50%", (q50 + q75) / 2), ("90%", (q75 + q95) / 2)):
+        px, py = ax.transData.transform((x, y))
+        band[name] = float(grey[height - int(round(py)), int(round(px))])
+    plt.close(fig)
+    assert band["90%"] - band["50%"] > 0.25, band
 
 
 def test_report_refuses_unknown_formats(example_forecast, tmp_path):

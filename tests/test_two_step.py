@@ -123,7 +123,7 @@ def test_missing_column_is_named(runs):
 
 
 def test_report_names_the_law_and_the_trend_check(fc, tmp_path):
-    text = fc.report(tmp_path / "review.md").read_text(encoding="utf-8")
+    text = fc.report(tmp_path / "review.md", self_backtest=False).read_text(encoding="utf-8")
     assert "two_step" in text and "sigmoid" in text
     assert "Trend-reversal check: no sign that the fitted runs fall with compute" in text
 
