@@ -16,8 +16,10 @@ import warnings
 from importlib import metadata
 
 # Noise for our users: we sample on JAX (no C BLAS needed) and pin ArviZ's current API.
-warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS", category=UserWarning)
-warnings.filterwarnings("ignore", message=".*ArviZ is undergoing a major refactor", category=FutureWarning)
+QUIETED = (("PyTensor could not link to a BLAS", UserWarning), (".*ArviZ is undergoing a major refactor", FutureWarning))
+for _message, _category in QUIETED:
+    warnings.filterwarnings("ignore", message=_message, category=_category)
+del _message, _category
 
 # The public names and the module each lives in. They are imported on first use, so that
 # `bayes-scaling --help`, `verify` and `score` (and `import bayes_scaling`) load no PyMC or JAX.

@@ -159,7 +159,8 @@ def load_forecast(path) -> Forecast:
     if not path.exists():
         raise FileNotFoundError(f"no forecast file at {path}")
     check_netcdf(path)
-    idata = az.from_netcdf(path)
+    with az.rc_context({"data.load": "eager"}):  # read it all and close the file: it can then be saved over
+        idata = az.from_netcdf(path)
     if _ATTR not in idata.attrs:
         raise ValueError(f"{path} is a netCDF file but not a bayes_scaling forecast (no {_ATTR!r} attribute)")
     return Forecast(idata)

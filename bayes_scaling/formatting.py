@@ -8,11 +8,11 @@ RESOLUTION = 0.001  # probabilities nearer than this to 0 or 1 are printed as "<
 
 
 def format_ratio(ratio: float) -> str:
-    """``333×``; past 10^4 in scientific notation (``1e+20×``, not 100,000,000,000,000,000,000×)."""
+    """``3.3×``, ``333×``; past 10^4 in scientific notation (``1e+20×``, not 100,000,000,000,000,000,000×)."""
     if ratio >= 1e4:
         mantissa, exponent = f"{ratio:.1e}".split("e")
         return f"{mantissa.removesuffix('.0')}e{int(exponent):+d}×"
-    if ratio >= 1:
+    if ratio >= 10:
         return f"{ratio:,.0f}×"
     return f"{ratio:.2g}×"
 

@@ -318,7 +318,7 @@ th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 .ready { background: #e8f5e9; border: 2px solid #2e7d32; } .caution { background: #fff8e1; border: 2px solid #ef8f00; }
 .do-not-rely { background: #ffebee; border: 2px solid #c62828; }
 .level { font-weight: bold; white-space: nowrap; } td.level-ready { color: #2e7d32; } td.level-caution { color: #a65c00; }
-td.level-do-not-rely { color: #c62828; } .verdict td { text-align: left; vertical-align: top; }
+td.level-do-not-rely { color: #c62828; } .verdict td, .verdict th { text-align: left; vertical-align: top; }
 img { max-width: 100%; } footer { margin-top: 2em; font-size: 0.8em; color: #555; }
 """
 

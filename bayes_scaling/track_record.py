@@ -82,8 +82,8 @@ class TrackRecord:
                     f"({SOURCE} has no forecast of it with these options): its calibration is not yet measured.")
         rows = self.bayes
         lo, hi = (float(rows["ratio"].min()), float(rows["ratio"].max()))
-        where = (f"the nearest measured distance, {format_ratio(lo)}–{format_ratio(hi)}" if self.nearest
-                 else f"{format_ratio(lo)}–{format_ratio(hi)} beyond the largest fitted run")
+        span = _span(lo, hi)
+        where = (f"the nearest measured distance, {span}" if self.nearest else f"{span} beyond the largest fitted run")
         return (f"At {where}, the {self.law} law's 90% intervals held {int(rows['covered_90'].sum())} of {len(rows)} "
                 f"held-out runs of public ladders ({self.coverage_90:.0%}; median error "
                 f"{rows['abs_pct_error'].median():.2f}%).")
@@ -106,6 +106,10 @@ def track_record(law: str, options: dict | None, ratio: float) -> TrackRecord:
     return TrackRecord(law, key, float(ratio), near.reset_index(drop=True), measured_range, nearest)
 
 
+def _span(lo: float, hi: float) -> str:
+    return format_ratio(lo) if format_ratio(lo) == format_ratio(hi) else f"{format_ratio(lo)}–{format_ratio(hi)}"
+
+
 def _canonical(text: str) -> str:
     return options_key(json.loads(text)) if isinstance(text, str) and text else options_key({})
 
@@ -115,7 +119,7 @@ def _pool(group: pd.DataFrame, method: str, dataset: str) -> dict:
         "method": "bayes_scaling" if method == "bayes" else "curve_fit + bootstrap",
         "data set": dataset,
         "forecasts": len(group),
-        "distance": f"{format_ratio(group['ratio'].min())}–{format_ratio(group['ratio'].max())}",
+        "distance": _span(group["ratio"].min(), group["ratio"].max()),
         "90% coverage": f"{group['covered_90'].mean():.0%} ({int(group['covered_90'].sum())} of {len(group)})",
         "50% coverage": f"{group['covered_50'].mean():.0%}",
         "median abs. error": f"{group['abs_pct_error'].median():.2f}%",

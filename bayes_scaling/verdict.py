@@ -124,8 +124,9 @@ def _extrapolation(fc, ratio: float, record) -> Finding:
                        "the farthest distance at which this law's calibration was measured. Nothing says the law still "
                        "holds there, and its intervals do not include that risk.")
     if ratio > hi:
-        return Finding("extrapolation", "caution", f"{distance}, beyond the range where this law's {measured}. "
-                       + record.describe())
+        return Finding("extrapolation", "caution", f"{distance}, beyond the {format_ratio(lo)}–{format_ratio(hi)} at "
+                       "which this law's calibration was measured on public ladders: nothing measured says how its "
+                       "intervals hold this far out.")
     rows = record.bayes
     if len(rows) < MIN_FORECASTS:
         return Finding("extrapolation", "caution", f"{distance}. " + record.describe()
@@ -133,7 +134,9 @@ def _extrapolation(fc, ratio: float, record) -> Finding:
     if too_narrow(int(rows["covered_90"].sum()), len(rows)):
         return Finding("extrapolation", "caution", f"{distance}. " + record.describe()
                        + " That is significantly below 90%: at this distance the law's intervals have been too narrow before.")
-    return Finding("extrapolation", "ready", f"{distance}, inside the range where this law's {measured}. " + record.describe())
+    where = (f"nearer than the nearest distance at which this law's calibration was measured ({format_ratio(lo)})"
+             if ratio < lo else f"inside the range where this law's {measured}")
+    return Finding("extrapolation", "ready", f"{distance}, {where}. " + record.describe())
 
 
 def too_narrow(covered: int, forecasts: int, level: float = 0.9) -> bool:
@@ -181,9 +184,10 @@ def _self_backtest(fc, progress: bool) -> tuple[Finding, pd.DataFrame | None]:
                        + "; ".join(refit.diagnostics.problems()) + "), so it says little."), table
     errors = ", ".join(f"{e:.2f}%" for e in table["abs_pct_error"])
     if missed:
-        sides = ["below" if p < 0.5 else "above" for p in table.loc[~table["covered_90"], "pit"]]
+        sides = sorted({"below" if p < 0.5 else "above" for p in table.loc[~table["covered_90"], "pit"]})
+        where = " and ".join(sides) if len(sides) > 1 else f"{'all ' if missed > 2 else 'both ' if missed == 2 else ''}{sides[0]} it"
         return Finding("self-backtest", "caution", what + f"{missed} of {len(table)} fell outside the refit's 90% interval "
-                       f"({', '.join(sides)} it; errors {errors}): the ladder's own largest runs break from the trend "
+                       f"({where}; errors {errors}): the ladder's own largest runs break from the trend "
                        "of the smaller ones."), table
     return Finding("self-backtest", "ready", what + f"{'it' if len(table) == 1 else 'all'} fell inside the refit's 90% "
                    f"interval (errors {errors})."), table

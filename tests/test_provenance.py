@@ -81,3 +81,10 @@ def test_a_csv_where_a_forecast_is_expected_is_named(runs_file, tmp_path):
         bs.load_forecast(runs_file)
     with pytest.raises(ValueError, match="is a directory"):
         bs.load_forecast(tmp_path)
+
+
+def test_a_loaded_forecast_can_be_saved_over_its_own_file(example_forecast, tmp_path):
+    path = example_forecast.save(tmp_path / "fc.nc")
+    loaded = bs.load_forecast(path)
+    loaded.save(path)  # the documented `fc.save("fc.nc"); fc = bs.load_forecast("fc.nc")`, then --save fc.nc
+    assert bs.load_forecast(path).settings == example_forecast.settings
