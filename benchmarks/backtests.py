@@ -153,7 +153,7 @@ def main() -> None:
 
 
 TRACK_COLUMNS = ["law", "options", "method", "dataset", "ladder", "largest_fitted", "compute", "ratio", "actual", "median",
-                 "lower_90", "upper_90", "covered_50", "covered_90", "abs_pct_error", "pit", "healthy"]
+                 "lower_90", "upper_90", "covered_50", "covered_90", "abs_pct_error", "pit", "crps", "healthy"]
 
 
 def write_track_record(rows: pd.DataFrame, path: Path) -> None:

@@ -22,6 +22,8 @@ print(fc.to_frame().to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 for compute, p in zip(fc.targets, fc.prob_below(2.2)):
     print(f"P(loss < 2.2) at C={compute:.0e}: {p:.1%}")
 
+print(fc.verdict().line())  # ready / caution / do-not-rely, and why
+
 d = fc.diagnostics
 print(f"diagnostics: ok={fc.ok} r_hat={d.r_hat:.3f} ess_bulk={d.ess_bulk:.0f} "
       f"ess_tail={d.ess_tail:.0f} divergences={d.divergences}")
