@@ -166,7 +166,7 @@ class _Console:
         handler = logging.StreamHandler(self.buffer)
         handler.setFormatter(logging.Formatter("%(message)s"))
         loggers = [logging.getLogger(name) for name in ("pymc", "pymc.sampling.forward")]
-        saved = [(lg.handlers, lg.propagate) for lg in loggers]
+        saved = [(lg.handlers, lg.propagate, lg.level) for lg in loggers]
         with contextlib.redirect_stdout(self.buffer), contextlib.redirect_stderr(self.buffer), warnings.catch_warnings():
             warnings.simplefilter("default")  # as a user's interpreter shows them: once per place,
             for message, category in QUIETED:  # but for what the package itself keeps quiet
@@ -177,13 +177,15 @@ class _Console:
                 self.buffer.write(warnings.formatwarning(message, category, filename, lineno, line))
 
             warnings.showwarning = show
-            for lg in loggers:
+            for lg in loggers:  # INFO, as PyMC sets it for a plain interpreter (not under pytest's log capture)
                 lg.handlers, lg.propagate = [handler], False
+            loggers[0].setLevel(logging.INFO)
             try:
                 yield self
             finally:
-                for lg, (handlers, propagate) in zip(loggers, saved):
+                for lg, (handlers, propagate, level) in zip(loggers, saved):
                     lg.handlers, lg.propagate = handlers, propagate
+                    lg.setLevel(level)
 
     def take(self) -> str:
         text = self.buffer.getvalue()
