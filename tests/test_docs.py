@@ -20,7 +20,7 @@ from tests.doc_examples import DOCUMENTS, ROOT, check_document, matches, parse
 def test_every_example_prints_what_the_document_shows(document):
     report = check_document(document, slow=DOCUMENTS[document] == "slow")
     assert not report.mismatches, "\n".join(str(m) for m in report.mismatches)
-    assert report.ran > 0
+    assert report.ran > 0 or report.skipped  # a page whose every block needs a GPU says so, block by block
 
 
 def test_every_document_with_code_is_checked():
