@@ -10,6 +10,7 @@
 """
 
 import importlib
+import importlib.util
 import sys
 import types
 import warnings
@@ -31,10 +32,12 @@ _EXPORTS = {
     "stack": "compare",
     "DataError": "data",
     "ExtrapolationWarning": "data",
+    "IdentifiabilityWarning": "data",
     "IncompleteRunsWarning": "data",
     "load_capability_runs": "data",
     "load_pass_counts": "data",
     "load_runs": "data",
+    "example_pass_counts": "datasets",
     "example_runs": "datasets",
     "Forecast": "forecast",
     "PointForecast": "forecast",
@@ -60,6 +63,8 @@ def _export(name: str):
 def __getattr__(name: str):
     if name in _EXPORTS:
         return _export(name)
+    if not name.startswith("_") and importlib.util.find_spec(f"bayes_scaling.{name}") is not None:
+        return importlib.import_module(f"bayes_scaling.{name}")  # a submodule, as an eager import had it: bs.datasets
     raise AttributeError(f"module 'bayes_scaling' has no attribute {name!r}")
 
 
@@ -93,11 +98,13 @@ __all__ = [
     "DataError",
     "ExtrapolationWarning",
     "Forecast",
+    "IdentifiabilityWarning",
     "IncompleteRunsWarning",
     "PointForecast",
     "RegistryError",
     "SamplerWarning",
     "TrendReversalWarning",
+    "example_pass_counts",
     "example_runs",
     "forecast",
     "load_forecast",

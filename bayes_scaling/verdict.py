@@ -15,9 +15,9 @@ sentence; the verdict is the worst level among them:
   measured is caution, and do-not-rely past ``UNMEASURED_FAR`` (10^4×, beyond GPT-4's
   published extrapolation).
 - **self-backtest**: the law refitted on the user's own ladder without its largest run or
-  two (the forecast's draws and tuning steps, at most ``SELF_BACKTEST_DRAWS`` each, and the
-  same health checks; a default forecast's refit reuses the sampler compiled for that shape): were those runs
-  inside the refit's 90% intervals? A miss, or a refit that failed its diagnostics →
+  two (the forecast's draws, at most ``SELF_BACKTEST_DRAWS``, and its tuning steps, at most
+  the law's default or ``SELF_BACKTEST_DRAWS`` whichever is more, and the same health
+  checks; a default forecast's refit reuses the sampler compiled for that shape): were those runs inside the refit's 90% intervals? A miss, or a refit that failed its diagnostics →
   caution; not possible (too few computes, per-problem counts) → caution.
 - **runs**: fewer than ``FEW_RUNS`` runs → caution.
 - **residual curvature** (``bayes_scaling.fit_check``): the residuals bend with compute → caution.
@@ -210,7 +210,7 @@ def _refit(fc, fit: pd.DataFrame, held: pd.DataFrame, progress: bool):
         warnings.simplefilter("always")
         refit = forecast(
             fit, target=targets, law=fc.law, prior=priors, draws=min(settings["draws"], SELF_BACKTEST_DRAWS),
-            tune=min(settings["tune"], SELF_BACKTEST_DRAWS),
+            tune=min(settings["tune"], max(law.TUNE, SELF_BACKTEST_DRAWS)),  # the law's adaptation (2,000 for loss)
             chains=settings["chains"], seed=settings["seed"], progress=progress, target_accept=settings["target_accept"],
             **settings["law_options"],
         )

@@ -104,3 +104,18 @@ def test_log_likelihood_matches_pymc(example_forecast):
     idata = example_forecast.idata.sel(draw=slice(0, 50))
     reference = pm.compute_log_likelihood(idata.copy(), model=model, extend_inferencedata=False, progressbar=False)
     np.testing.assert_allclose(idata.log_likelihood["log_loss_obs"], reference["log_loss_obs"], rtol=1e-9)
+
+
+def test_compare_and_stack_name_a_member_whose_diagnostics_failed(example, example_forecast):
+    with pytest.warns(bs.SamplerWarning):
+        weak = bs.forecast(example, target=example_forecast.targets, draws=30, tune=30, seed=0, progress=False)
+    assert not weak.ok and example_forecast.ok
+    with pytest.warns(bs.SamplerWarning, match="members whose sampler diagnostics failed: weak: "):
+        bs.compare({"weak": weak, "default": example_forecast})
+    with pytest.warns(bs.SamplerWarning, match="weak: .*not to be trusted"):
+        bs.stack({"weak": weak, "default": example_forecast}, weights={"weak": 0.5, "default": 0.5})
+
+
+def test_backtest_refuses_a_law_with_buckets_before_sampling():
+    with pytest.raises(ValueError, match="forecasts a pass rate per bucket of problems"):
+        bs.backtest(bs.example_pass_counts(), law="pass_rate")

@@ -46,3 +46,8 @@ def test_help_verify_and_score_import_no_pymc_or_jax(tmp_path, example_forecast)
         loaded = _imports_after(code)
         assert not HEAVY & loaded, (argv, sorted(HEAVY & loaded))
     assert not HEAVY & _imports_after("import bayes_scaling")
+
+
+def test_a_submodule_is_an_attribute_as_with_an_eager_import():
+    loaded = _imports_after("import bayes_scaling as bs\nassert len(bs.datasets.example_pass_truth()) == 164")
+    assert "bayes_scaling.datasets" in loaded and not HEAVY & loaded

@@ -323,3 +323,15 @@ def test_report_says_why_buckets_are_hard_and_quotes_the_calibration_of_the_sett
     assert "one exponent per problem" in own and "not measured with soft borders" in own
     old = _bucket_caveats({})  # a forecast saved before soft borders: the hard model of then
     assert len(old) == 1 and "hard buckets: 78%" in old[0]
+
+
+def test_shipped_example_pass_counts_are_what_the_generator_makes():
+    shipped = bs.example_pass_counts()
+    made, truth = make_example_pass_counts(seed=0)
+    pd.testing.assert_frame_equal(
+        shipped[["run", "compute", "problem", "n", "correct"]].reset_index(drop=True),
+        bs.load_pass_counts(made)[["run", "compute", "problem", "n", "correct"]].reset_index(drop=True),
+        check_dtype=False,
+    )
+    pd.testing.assert_frame_equal(bs.datasets.example_pass_truth(), truth)
+

@@ -78,7 +78,7 @@ def test_records_hold_the_forecast_and_its_provenance(good, fc_two, fc_one):
     first = records[0]
     assert first["data_sha256"] == s["data_sha256"] and first["priors"] == s["priors"]
     assert first["versions"] == s["versions"] and first["seed"] == 0 and records[2]["seed"] == 1
-    assert first["sampler"] == {"draws": 1000, "tune": 1000, "chains": 4, "target_accept": s["target_accept"]}
+    assert first["sampler"] == {"draws": 1000, "tune": 2000, "chains": 4, "target_accept": s["target_accept"]}
     assert first["diagnostics"] == fc_two.diagnostics.as_dict()
     assert first["forecast_created"] == s["created"]
     assert first["registered"].endswith("+00:00")
