@@ -84,7 +84,8 @@ class TrackRecord:
         lo, hi = (float(rows["ratio"].min()), float(rows["ratio"].max()))
         span = _span(lo, hi)
         where = (f"the nearest measured distance, {span}" if self.nearest else f"{span} beyond the largest fitted run")
-        return (f"At {where}, the {self.law} law's 90% intervals held {int(rows['covered_90'].sum())} of {len(rows)} "
+        far = (f"Nothing was measured within {WINDOW:g}× of this forecast's {format_ratio(self.ratio)}. " if self.nearest else "")
+        return (f"{far}At {where}, the {self.law} law's 90% intervals held {int(rows['covered_90'].sum())} of {len(rows)} "
                 f"held-out runs of public ladders ({self.coverage_90:.0%}; median error "
                 f"{rows['abs_pct_error'].median():.2f}%).")
 

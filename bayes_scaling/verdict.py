@@ -136,7 +136,9 @@ def _extrapolation(fc, ratio: float, record) -> Finding:
                        + " That is significantly below 90%: at this distance the law's intervals have been too narrow before.")
     where = (f"nearer than the nearest distance at which this law's calibration was measured ({format_ratio(lo)})"
              if ratio < lo else f"inside the range where this law's {measured}")
-    return Finding("extrapolation", "ready", f"{distance}, {where}. " + record.describe())
+    calibrated = (f" With {len(rows)} forecasts that is not significantly below 90% (one-sided binomial p ≥ {CALIBRATION_P:g})."
+                  if record.coverage_90 < 0.9 else "")
+    return Finding("extrapolation", "ready", f"{distance}, {where}. " + record.describe() + calibrated)
 
 
 def too_narrow(covered: int, forecasts: int, level: float = 0.9) -> bool:

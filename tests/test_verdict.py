@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from types import SimpleNamespace
 
@@ -52,6 +53,8 @@ def test_far_beyond_the_measured_range_is_do_not_rely(far, tmp_path):
     assert 'data-verdict="do-not-rely"' in text
     assert "Sampler: trustworthy" not in text
     assert "1e+20×" in text and "100,000,000,000,000,000,000" not in text
+    # the track record it quotes is from a much nearer distance, and says so
+    assert "Nothing was measured within 3× of this forecast's 1e+20×. At the nearest measured distance" in html.unescape(text)
     assert "> 99.9%" in text or "< 0.1%" in text or re.search(r"\d+\.\d%", text)
 
 
@@ -104,7 +107,10 @@ def test_ready_inside_the_measured_range(example):
     fc = bs.forecast(example, target=float(example["compute"].max() * ok[0]), seed=0, progress=False)
     v = fc.verdict()
     assert v.level == "ready", v.findings
-    assert next(f for f in v.findings if f.check == "extrapolation").level == "ready"
+    extrapolation = next(f for f in v.findings if f.check == "extrapolation")
+    assert extrapolation.level == "ready"
+    if track_record("loss", {}, ok[0]).coverage_90 < 0.9:  # a reviewer is told why a lower coverage still passes
+        assert "not significantly below 90%" in extrapolation.text
 
 
 def test_a_failed_sampler_is_do_not_rely(example):
