@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -311,21 +312,21 @@ _CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1000px; margin: 2em auto; color: #222; line-height: 1.45; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; font-size: 0.9em; margin: 0.6em 0; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; } th.num, td.num { text-align: right; }
 .verdict { padding: 0.7em 1em; border-radius: 6px; margin: 1em 0; }
 .verdict p { margin: 0.3em 0; } .verdict table { background: #fff; }
 .ready { background: #e8f5e9; border: 2px solid #2e7d32; } .caution { background: #fff8e1; border: 2px solid #ef8f00; }
 .do-not-rely { background: #ffebee; border: 2px solid #c62828; }
 .level { font-weight: bold; white-space: nowrap; } td.level-ready { color: #2e7d32; } td.level-caution { color: #a65c00; }
-td.level-do-not-rely { color: #c62828; } .verdict td, .verdict th { text-align: left; vertical-align: top; }
+td.level-do-not-rely { color: #c62828; }
 img { max-width: 100%; } footer { margin-top: 2em; font-size: 0.8em; color: #555; }
 """
 
 
 _VERDICT_WORDS = {
-    "ready": "ready: nothing found that makes this forecast unfit for a decision",
-    "caution": "caution: usable with the reasons below in mind",
+    "ready": "ready — nothing found that makes this forecast unfit for a decision",
+    "caution": "caution — usable with the reasons below in mind",
     "do-not-rely": "do not rely on this forecast",
 }
 
@@ -376,6 +377,41 @@ def _blocks(sections: dict) -> list[tuple]:
     ]
 
 
+_NUM = ' class="num"'
+_COLUMN_FORMATS = {"r_hat": "{:.3f}".format}  # 1.000, not "1" beside 1.001
+
+
+_NUMBER_TEXT = re.compile(r"^(?:[<>]\s*)?[-+−]?\d|^(?:—|n/a)$")  # "2.37 – 2.41", "3×", "80% (4 of 5)", "> 99.9%"
+
+
+def _numeric(column: pd.Series) -> bool:
+    if pd.api.types.is_numeric_dtype(column):
+        return True
+    return len(column) > 0 and all(
+        isinstance(v, (int, float, np.number)) or (isinstance(v, str) and _NUMBER_TEXT.match(v)) for v in column
+    )
+
+
+def _html_table(frame: pd.DataFrame) -> str:
+    """A plain table: numbers (and True/False) right-aligned to compare down a column, text left-aligned to read."""
+    numeric = [_numeric(frame[column]) for column in frame.columns]
+
+    def cell(tag: str, text: str, num: bool) -> str:
+        return f"<{tag}{_NUM if num else ''}>{html.escape(text)}</{tag}>"
+
+    def show(value, column) -> str:
+        if isinstance(value, (float, np.floating)):
+            return "NaN" if np.isnan(value) else _COLUMN_FORMATS.get(column, "{:.4g}".format)(value)
+        return str(value)
+
+    head = "".join(cell("th", str(column), num) for column, num in zip(frame.columns, numeric))
+    body = "".join(
+        "<tr>" + "".join(cell("td", show(value, column), num) for value, column, num in zip(row, frame.columns, numeric)) + "</tr>"
+        for row in frame.itertuples(index=False, name=None)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
 def _html(sections: dict, figures: dict) -> str:
     def render(block) -> str:
         kind = block[0]
@@ -384,7 +420,7 @@ def _html(sections: dict, figures: dict) -> str:
         if kind == "heading":
             return f"<h2>{html.escape(block[1])}</h2>"
         if kind == "table":
-            return block[1].to_html(index=False, border=0, float_format=lambda v: f"{v:.4g}", escape=True)
+            return _html_table(block[1])
         if kind == "verdict":
             verdict = block[1]
             rows = "".join(

@@ -152,3 +152,11 @@ def test_every_law_names_its_formula_and_assumption_for_the_report():
         assert isinstance(law.FORMULA, str) and law.FORMULA, law.NAME
         assert isinstance(law.ASSUMPTION, str) and law.ASSUMPTION, law.NAME
     assert LAWS["chinchilla"].FORMULA == "L(N, D) = E + A/N^α + B/D^β"
+
+
+def test_html_tables_put_numbers_right_and_text_left(example_forecast, tmp_path):
+    text = example_forecast.report(tmp_path / "review.html").read_text()
+    assert "<td>loss_ref</td>" in text and "<td>Prior(" in text  # names, priors and reasons read left to right
+    assert re.search(r'<td class="num">2\.\d+</td>', text)  # numbers line up on the right
+    assert re.search(r'<td class="num">1\.\d{3}</td></tr>', text)  # r_hat to three decimals, never a bare "1"
+    assert "text-align: right; }" in text and "td.num" in text
