@@ -21,12 +21,13 @@ from bayes_scaling.compare import StackedForecast, compare, stack
 from bayes_scaling.data import (
     DataError,
     ExtrapolationWarning,
+    IdentifiabilityWarning,
     IncompleteRunsWarning,
     load_capability_runs,
     load_pass_counts,
     load_runs,
 )
-from bayes_scaling.datasets import example_runs
+from bayes_scaling.datasets import example_pass_counts, example_runs
 from bayes_scaling.forecast import Forecast, PointForecast, forecast, load_forecast
 from bayes_scaling.laws.chinchilla import compute_optimal
 from bayes_scaling.registry import RegistryError, register, score, verify
@@ -48,11 +49,13 @@ __all__ = [
     "DataError",
     "ExtrapolationWarning",
     "Forecast",
+    "IdentifiabilityWarning",
     "IncompleteRunsWarning",
     "PointForecast",
     "RegistryError",
     "SamplerWarning",
     "TrendReversalWarning",
+    "example_pass_counts",
     "example_runs",
     "forecast",
     "load_forecast",

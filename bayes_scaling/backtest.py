@@ -58,6 +58,13 @@ def backtest(
     if method == "bootstrap" and len(laws) > 1:
         raise ValueError("method='bootstrap' scores one law; stacking needs the Bayesian fits")
     modules = [get_law(name) for name in laws]
+    for module in modules:
+        if module.bucket_labels is not None:  # before any sampling
+            raise ValueError(
+                f"backtest scores one observed value per held-out run; the {module.NAME!r} law forecasts a pass "
+                "rate per bucket of problems, so hold out the largest runs yourself, forecast them and compare "
+                "fc.to_frame() with their observed bucket rates (benchmarks/pass_rate_pythia.py does so)"
+            )
     tables = [module.load(data) for module in modules]
     compute = tables[0]["compute"].to_numpy()
     held, fitted, cut = _split(compute, holdout_above, holdout_fraction, fit_up_to)
@@ -78,7 +85,7 @@ def backtest(
         ]
         made = fits[0] if len(fits) == 1 else stack(fits, seed=seed)
         draws, point = made.draws(), None
-    actual = tables[0].loc[held, "loss"].to_numpy()
+    actual = tables[0].loc[held, modules[0].OBSERVED].to_numpy()
     frame = pd.concat(
         [pd.DataFrame({"compute": compute[held], "actual": actual}), score_draws(draws, actual, point)], axis=1
     )

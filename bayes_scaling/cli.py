@@ -182,7 +182,7 @@ def _sampling_options(parser: argparse.ArgumentParser, prob: bool = True) -> Non
     parser.add_argument("--seed", type=int, help="random seed (forecast: drawn and printed; demo, backtest: 0)")
     parser.add_argument("--target-accept", type=float, help="NUTS target acceptance rate (default: the law's, 0.99 for loss)")
     parser.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
-    parser.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (default 1000)")
+    parser.add_argument("--tune", type=int, default=None, help="tuning steps per chain (default 2000 for loss, else 1000)")
     parser.add_argument("--chains", type=int, default=4, help="chains (default 4)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -231,6 +231,11 @@ def _print_forecast(fc, prob: float, thresholds=()) -> None:
         print(f"bucket borders: {kind}; expected share of problems in a neighbouring bucket {options['expected_misplaced']:.0%}")
     print(f"predictive distribution of one new run's {quantity} at each target:")
     print(frame.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    for other in (name for name in fc.quantities if name.startswith("pass@")):  # pass_rate: --pass-at K
+        lower, upper = (np.atleast_1d(v) for v in fc.interval(0.9, quantity=other))
+        median = np.median(fc.draws(quantity=other), axis=0)
+        joined = ", ".join(f"C={c:.3g}: {m:.4g} (90%: {lo:.4g}-{hi:.4g})" for c, m, lo, hi in zip(fc.targets, median, lower, upper))
+        print(f"{other} over all kept problems: {joined}")
     lower_is_better = quantity == "loss"
     for threshold in thresholds:
         probs = np.atleast_1d(fc.prob_below(threshold) if lower_is_better else fc.prob_above(threshold))

@@ -10,11 +10,16 @@ predictive distributions that would have predicted left-out runs best (Yao et al
 
 from __future__ import annotations
 
+import warnings
+
 import arviz as az
 import numpy as np
 import pandas as pd
 
 from bayes_scaling.forecast import KINDS, interval_frame
+from bayes_scaling.sampling import SamplerWarning
+
+PARETO_K_MAX = 0.7  # above it PSIS-LOO's estimate of that run's term is unreliable (Vehtari et al. 2017)
 
 __all__ = ["StackedForecast", "compare", "stack"]
 
@@ -28,7 +33,12 @@ def compare(forecasts, method: str = "stacking") -> pd.DataFrame:
     """
     named = _named(forecasts)
     _check_same_runs(named)
-    return az.compare({name: fc.idata for name, fc in named.items()}, ic="loo", method=method)
+    _warn_if_unhealthy(named)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto", category=UserWarning)  # ours names the law
+        table = az.compare({name: fc.idata for name, fc in named.items()}, ic="loo", method=method)
+    _warn_if_pareto_k_high(named)
+    return table
 
 
 def stack(forecasts, weights=None, seed: int = 0) -> StackedForecast:
@@ -41,7 +51,9 @@ def stack(forecasts, weights=None, seed: int = 0) -> StackedForecast:
     """
     named = _named(forecasts)
     if weights is None:
-        weights = compare(named)["weight"]
+        weights = compare(named)["weight"]  # warns about its members itself
+    else:
+        _warn_if_unhealthy(named)
     weights = pd.Series(weights, dtype=float).reindex(list(named))
     if weights.isna().any() or (weights < 0).any() or weights.sum() <= 0:
         raise ValueError(f"weights must be >= 0 for every forecast ({list(named)}), got {dict(weights)}")
@@ -113,6 +125,38 @@ def _named(forecasts) -> dict:
         if not hasattr(fc, "idata") or "log_likelihood" not in fc.idata.groups():
             raise ValueError(f"{name!r} is not a Bayesian forecast with a pointwise log-likelihood (made by bs.forecast)")
     return named
+
+
+def _warn_if_unhealthy(named: dict) -> None:
+    """A member whose sampler diagnostics failed makes the comparison and the mixture unreliable too."""
+    failed = {name: fc.diagnostics.problems() for name, fc in named.items() if not fc.ok}
+    if failed:
+        warnings.warn(
+            "members whose sampler diagnostics failed: "
+            + "; ".join(f"{name}: {', '.join(problems)}" for name, problems in failed.items())
+            + " — their LOO and their share of any mixture are not to be trusted; refit them first",
+            SamplerWarning,
+            stacklevel=3,
+        )
+
+
+def _warn_if_pareto_k_high(named: dict) -> None:
+    """Name the runs whose leave-one-out term PSIS cannot estimate (Pareto k > 0.7), per law."""
+    high = {}
+    for name, fc in named.items():
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto", category=UserWarning)
+            k = az.loo(fc.idata, pointwise=True).pareto_k.to_numpy()
+        if (k > PARETO_K_MAX).any():
+            high[name] = int((k > PARETO_K_MAX).sum())
+    if high:
+        warnings.warn(
+            "Pareto k > 0.7 (PSIS-LOO unreliable for those runs, usually runs far off the law): "
+            + ", ".join(f"{name}: {count} run(s)" for name, count in high.items())
+            + "; the comparison leans on them more than it can measure (refit without them, or use K-fold)",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _check_same_runs(named: dict) -> None:

@@ -84,6 +84,10 @@ class IncompleteRunsWarning(UserWarning):
     """Some runs of a pass-counts table lack rows for problems that other runs have."""
 
 
+class IdentifiabilityWarning(UserWarning):
+    """The data cannot tell a part of the law: it keeps its prior (said before sampling, with the way out)."""
+
+
 # --------------------------------------------------------------------------- loading
 
 

@@ -38,7 +38,7 @@ def forecast(
     law: str = "loss",
     prior: dict | None = None,
     draws: int = 1000,
-    tune: int = 1000,
+    tune: int | None = None,
     chains: int = 4,
     seed: int | None = None,
     progress: bool = True,
@@ -84,7 +84,7 @@ def forecast(
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     settings = sampling.SamplerSettings(
         draws=draws,
-        tune=tune,
+        tune=law_module.TUNE if tune is None else tune,
         chains=chains,
         target_accept=law_module.TARGET_ACCEPT if target_accept is None else target_accept,
         seed=int(seed),
@@ -101,6 +101,8 @@ def forecast(
         law_module.structure(options),  # e.g. the likelihood a law was asked for
     )
     idata = sampling.sample(model, settings, key=structure)
+    if law_module.complete_posterior is not None:  # what the model integrated out, drawn per posterior draw
+        law_module.complete_posterior(idata.posterior, per_problem, options, np.random.default_rng([settings.seed, 2]))
 
     constant = xr.Dataset(
         {name: ("row", fit_table[name].to_numpy()) for name in fit_table.columns if name != law_module.OBSERVED and _storable(fit_table[name])}

@@ -18,7 +18,7 @@ EPOCH = {"E": (1.769, 1.871), "A": (285.0, 744.0), "B": (1042.0, 5810.0), "alpha
 @pytest.fixture(scope="module")
 def synthetic_fit():
     runs = isoflop_ladder("chinchilla", seed=0)
-    return runs, bs.forecast(runs, target=TARGET, law="chinchilla", seed=0, draws=500, tune=500, progress=False)
+    return runs, bs.forecast(runs, target=TARGET, law="chinchilla", seed=0, progress=False)
 
 
 def test_recovers_the_true_law(synthetic_fit):
@@ -94,7 +94,7 @@ def test_epoch_refit_overlaps_the_posterior(shared_data):
     """Drop the 5 highest-loss points as Epoch did; every 95% interval overlaps Epoch's."""
     raw = pd.read_csv(shared_data / "chinchilla_epoch_svg_extracted.csv").nsmallest(240, "loss")
     runs = pd.DataFrame({"params": raw["Model Size"], "tokens": raw["Training FLOP"] / (6 * raw["Model Size"]), "loss": raw["loss"]})
-    fc = bs.forecast(runs, target=TARGET, law="chinchilla", seed=0, draws=500, tune=500, progress=False)
+    fc = bs.forecast(runs, target=TARGET, law="chinchilla", seed=0, progress=False)
     assert fc.ok, fc.diagnostics.problems()
     for name, (low, high) in EPOCH.items():
         lower, upper = np.quantile(fc.idata.posterior[name].to_numpy(), [0.025, 0.975])

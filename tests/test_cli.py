@@ -92,7 +92,7 @@ def test_forecast_pass_rate_prints_buckets(tmp_path, capsys):
     code = cli.main(["forecast", str(path), "--law", "pass_rate", "--target", "1e21", "--buckets", "3",
                      "--exclude-hardest", "4", "--threshold", "0.5", "--no-progress", "--seed", "0"])
     out = capsys.readouterr().out
-    assert code in (0, 3)
+    assert code == 0, out
     assert "pass_rate law fitted on" in out and "P(pass_rate > 0.5)" in out
     assert out.count(" all\n") == 1 and "bucket" in out
     assert "bucket borders: soft" in out and "expected share of problems in a neighbouring bucket" in out
@@ -105,9 +105,9 @@ def test_forecast_chinchilla_takes_params_tokens_pairs(tmp_path, capsys):
     isoflop_ladder("chinchilla", seed=0).drop(columns="compute").to_csv(path, index=False)
     code = cli.main(["forecast", str(path), "--law", "chinchilla", "--target-params", "1e10", "--target-tokens", "2e11",
                      "--target-params", "3e10", "--target-tokens", "6e11", "--threshold", "2.0",
-                     "--draws", "300", "--tune", "300", "--no-progress", "--seed", "0"])
+                     "--no-progress", "--seed", "0"])
     out = capsys.readouterr().out
-    assert code in (0, 3)
+    assert code == 0, out
     assert "chinchilla law fitted on 18 runs" in out and "lower_90" in out and "P(loss < 2):" in out
     header, first, second = out.splitlines()[2:5]
     assert header.split()[:3] == ["compute", "params", "tokens"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import bayes_scaling as bs
 
@@ -34,6 +35,7 @@ def synthetic_ladder(seed: int):
     return runs, target, mean(target), new_run
 
 
+@pytest.mark.slow  # 50 fits: ~3 minutes on two cores
 def test_predictive_intervals_cover_new_runs_at_100x():
     covered, mean_covered, unhealthy = [], [], []
     for seed in range(SEEDS):

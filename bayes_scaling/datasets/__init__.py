@@ -1,9 +1,12 @@
-"""Data shipped with the package: a synthetic example ladder for the demo and docs.
+"""Data shipped with the package: synthetic examples with known truth, for the demo, docs and tests.
 
 ``example_ladder.csv`` is *synthetic*: nine compute-optimal rungs from 3e16 to 3e19
 FLOPs drawn from ``L(C) = a·C^b + c`` with known a, b, c (``EXAMPLE_TRUTH``) and 0.7%
 relative seed noise, made by ``make_example_runs(seed=0)``. Knowing the truth lets the
-demo show how close a forecast lands. Real ladders live under ``models/``.
+demo show how close a forecast lands. ``example_pass_counts.csv`` is synthetic too: 164
+problems × 7 models, 200 samples each, from the capability law with known α and k per
+problem (``make_example_pass_counts(seed=0)``; ``example_pass_truth()``). Real ladders
+live under ``models/``.
 """
 
 from __future__ import annotations
@@ -43,6 +46,25 @@ def make_example_runs(seed: int = 0) -> pd.DataFrame:
 
 def example_runs_path():
     return resources.files(__name__) / "example_ladder.csv"
+
+
+def example_pass_counts_path():
+    return resources.files(__name__) / "example_pass_counts.csv"
+
+
+def example_pass_counts() -> pd.DataFrame:
+    """The shipped synthetic pass counts (``compute, problem, n, correct``) as a validated table;
+    ``example_pass_truth()`` has each problem's true α and k."""
+    from bayes_scaling.data import load_pass_counts
+
+    with resources.as_file(example_pass_counts_path()) as path:
+        return load_pass_counts(path)
+
+
+def example_pass_truth() -> pd.DataFrame:
+    """The truth behind ``example_pass_counts()``: per problem ``alpha``, ``k`` and ``group``
+    (``attrs["compute_ref"]``), for ``true_pass_rates``."""
+    return make_example_pass_counts(seed=0)[1]
 
 
 def example_runs() -> pd.DataFrame:

@@ -24,7 +24,10 @@ default set on it here, once, so every use reads a plain attribute:
 - ``PER_PROBLEM`` (()): variables with one value per benchmark problem, left out of
   ``Forecast.parameters()`` (too many rows; they are still diagnosed);
 - ``FORMULA`` and ``ASSUMPTION`` (None): the law as a formula and what it assumes, in words,
-  for the report ("Fitted the 'loss' law (L(C) = a·C^b + c)", "The law assumes one power law...").
+  for the report ("Fitted the 'loss' law (L(C) = a·C^b + c)", "The law assumes one power law...");
+- ``TUNE`` (1000): default tuning steps per chain (a dense mass matrix may need more);
+- ``complete_posterior(posterior, per_problem, options, rng)`` (None): after sampling, draw in
+  place what the model integrated out (the pass-rate law's never-solved problems).
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ OPTIONAL = MappingProxyType(
         "PER_PROBLEM": (),
         "FORMULA": None,
         "ASSUMPTION": None,
+        "complete_posterior": None,
+        "TUNE": 1000,
     }
 )
 

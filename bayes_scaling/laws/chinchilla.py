@@ -2,23 +2,41 @@
 
 Labs over-train small models, so the loss depends on parameters ``N`` and tokens ``D``
 separately, not on compute alone. Hoffmann et al. (2022) fitted this form; Epoch AI
-refitted it on the digitised points. Why this parameterisation: ``A`` and ``B`` are
-numbers like 400 or 2000 multiplying ``N^-0.34`` with ``N`` around 1e9, so ``A`` and
-``α`` trade off along a thin ridge. The data pin down the size of each term at the
-middle of the ladder, so the model samples
+refitted it on the digitised points.
 
-- ``E``: the irreducible loss;
-- ``params_term`` = ``A / N_ref^α``, ``tokens_term`` = ``B / D_ref^β``: the two reducible
-  terms at the reference size ``N_ref`` and token count ``D_ref`` (geometric means of
-  the fitted runs);
-- ``alpha``, ``beta``: the exponents;
+Why this parameterisation: a ladder pins down the loss near its middle and how fast it
+falls along the ladder, and often little else. Sampled in ``A, B, α, β`` (or in the two
+terms at a pivot and the two exponents), the posterior is a thin curved ridge wherever N
+and D rise together, as on a compute-optimal frontier: a larger parameter term with a
+smaller exponent and a smaller token term with a larger one draw the same curve. That
+ridge gave 8-87 divergent transitions on every Porian et al. frontier. So the model
+samples what the data pin down, and puts the rest on axes of its own:
+
+- ``loss_ref``: the mean loss at the pivot (``N_ref``, ``D_ref``: the geometric means of the
+  fitted runs), and ``reducible_fraction``: the share of it above ``E``;
+- ``local_exponent``: ``-d log L / d log C`` at the pivot along the ladder's own path in
+  the (log N, log D) plane (``log N`` rising by ``path_slope`` per unit of ``log C``, fitted
+  from the runs), exactly the loss law's local exponent for a ladder that is one curve;
+- ``allocation``: ``β/(α+β)``, the exponent of compute-optimal model size
+  (``N* ∝ C^allocation``);
+- ``allocation_gap``: ``log(α·params_term / (β·tokens_term))`` at the pivot, how far the
+  pivot's split of compute between N and D is from compute-optimal (0: optimal; > 0: a
+  larger model would have done better); it sets the parameter term's share;
 - ``sigma``: the relative (log-scale) run-to-run noise, as in the loss law.
 
-``A`` and ``B`` are derived. Every default prior is in ``PRIOR_REASONS`` and in
-docs/chinchilla-law.md.
+``E``, the two terms at the pivot (``params_term`` = ``A/N_ref^α``, ``tokens_term`` =
+``B/D_ref^β``) and their ``params_share``, ``α``, ``β``, ``A`` and ``B`` are derived. On a
+ladder whose runs lie on one path (``path_spread`` small) the data cannot tell
+``allocation`` and ``allocation_gap``: their default priors then say that the ladder is
+compute-optimal (the allocation centred on the runs' own ``path_slope``, the gap on 0), the
+model samples as cleanly as the loss law, and ``prepare`` warns
+(``IdentifiabilityWarning``) that forecasts off that path rest on that assumption. Every
+default prior is in ``PRIOR_REASONS`` and in docs/chinchilla-law.md.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -26,58 +44,82 @@ import pymc as pm
 import pytensor.tensor as pt
 from pymc_extras.prior import Prior
 
-from bayes_scaling.data import DataError, check_targets as check_compute, load_runs, read_table
+from bayes_scaling.data import DataError, IdentifiabilityWarning, check_targets as check_compute, load_runs, read_table
 
 NAME = "chinchilla"
 OBSERVED = "loss"
 FORMULA = "L(N, D) = E + A/N^α + B/D^β"
 ASSUMPTION = "that the loss is an irreducible constant plus a power law in parameters and a power law in training tokens"
-PARAMETERS = ("E", "params_term", "tokens_term", "alpha", "beta", "sigma")
-DERIVED = ("A", "B")
+PARAMETERS = ("loss_ref", "reducible_fraction", "local_exponent", "allocation", "allocation_gap", "sigma")
+DERIVED = ("E", "params_term", "tokens_term", "params_share", "alpha", "beta", "A", "B")
 DIAGNOSED = PARAMETERS + DERIVED
 PRIOR_NAMES = PARAMETERS
-DENSE_MASS = True  # E trades off against the two terms: strong linear correlations
-TARGET_ACCEPT = 0.95
+DENSE_MASS = True  # loss_ref, the fraction and the exponent trade off linearly, as in the loss law
+# As in the loss law: where the data barely tell the curvature in N (α), E has a long tail
+# towards 0 (Li et al.'s ladder: 1-6 divergent transitions and a tail ESS of 270-430 per
+# 4,000 draws at 0.95; none at 0.99).
+TARGET_ACCEPT = 0.99
 # Columns a run needs to be a target of this law (the backtest hands held-out runs over).
 TARGET_COLUMNS = ("params", "tokens")
 FLOPS_PER_PARAM_TOKEN = 6.0  # C = 6·N·D, training FLOPs of a dense transformer
 LIKELIHOODS = ("normal", "student_t")
 STUDENT_T_NU = 3.0  # heavy tails: a run 5 sigma off the law weighs like one 1.4 sigma off
-
+# path_spread (sd of log(D/N) around its trend in log C) below this: N and D rise together
+# and the split between the two terms is the prior's. Measured: Porian et al.'s compute-optimal
+# frontiers 0.10-0.17; IsoFLOP sweeps 1.5-3.0; Chinchilla's points 1.35; Li et al. 0.84.
+ONE_PATH_BELOW = 0.35
+# the path's slope is a conditioning choice (any value in (0, 1) gives the same model):
+# clipped so that the local exponent's map to α and β stays well defined
+PATH_SLOPE_RANGE = (0.05, 0.95)
+# Default priors on the split, (allocation Beta's alpha and beta, sd of allocation_gap): on a
+# ladder that varies N and D apart, and on one whose runs lie on one path (centred there).
+SPLIT_PRIOR = {"apart": (4.0, 4.0, 1.0)}
+ONE_PATH_ALLOCATION_SD = 0.05  # at least; more where the path's slope is uncertain
+# ... and centred no further out than this: published allocations lie in 0.46-0.73, and a path
+# slope near 0 or 1 (a ladder that barely grows N, or D) would make α or β blow up
+ONE_PATH_ALLOCATION_RANGE = (0.25, 0.8)
+ONE_PATH_GAP_SD = 0.2
 SUPPORT = {
-    "E": (0.0, np.inf),
-    "params_term": (0.0, np.inf),
-    "tokens_term": (0.0, np.inf),
-    "alpha": (0.0, np.inf),
-    "beta": (0.0, np.inf),
+    "loss_ref": (0.0, np.inf),
+    "reducible_fraction": (0.0, 1.0),
+    "local_exponent": (0.0, np.inf),
+    "allocation": (0.0, 1.0),
+    "allocation_gap": (-np.inf, np.inf),
     "sigma": (0.0, np.inf),
 }
 
 PRIOR_REASONS = {
-    "E": (
-        'Prior("LogNormal", mu=log(median observed loss / 2), sigma=0.5)',
-        "The irreducible loss is below every observed loss, and on language-model ladders "
-        "about half to two thirds of the typical loss (Hoffmann: 1.69; Epoch: 1.82, against "
-        "losses of 2-4). 95% of the prior lies between 0.19 and 1.3 times the median loss.",
+    "loss_ref": (
+        'Prior("LogNormal", mu=log(median observed loss), sigma=0.5)',
+        "The mean loss at the pivot sits among the observed losses; a factor of e^±1 "
+        "(95%: ×0.37–×2.7) is wide next to what any ladder shows, so the data decide.",
     ),
-    "params_term": (
-        'Prior("LogNormal", mu=log(median observed loss / 4), sigma=1.0)',
-        "A/N^α at the median model size: each of the two reducible terms is of the order "
-        "of a quarter of the loss in the middle of a ladder; e^±2 (95%: ×0.14–×7) lets the "
-        "data decide.",
+    "reducible_fraction": (
+        'Prior("Beta", alpha=2, beta=2)',
+        "Between 9% and 91% (95%) of the loss at the pivot lies above the irreducible loss E. "
+        "On language-model ladders E is about half to two thirds of the typical loss (Hoffmann: "
+        "1.69, Epoch: 1.82, against losses of 2-4); Beta(2, 2) keeps E off 0 and off the loss.",
     ),
-    "tokens_term": (
-        'Prior("LogNormal", mu=log(median observed loss / 4), sigma=1.0)',
-        "B/D^β at the median token count: the same reasoning as params_term.",
+    "local_exponent": (
+        'Prior("LogNormal", mu=log(0.07), sigma=1.0)',
+        "The log-log slope of the loss at the pivot along the ladder: 95% in 0.01-0.5. Ladders "
+        "of small language models fall at 0.03-0.1 per e-fold of compute at their centre; the "
+        "data pin it down tightly. The same prior as the loss law's.",
     ),
-    "alpha": (
-        'Prior("LogNormal", mu=log(0.3), sigma=0.5)',
-        "Exponent of model size: 95% in 0.11–0.80. Published fits of this form give "
-        "0.28–0.35 (Hoffmann 0.34, Epoch 0.35, Besiroglu et al.'s replication).",
+    "allocation": (
+        'Prior("Beta", alpha=4, beta=4); one path: Beta with mean path_slope, sd 0.05 or the slope\'s standard error',
+        "β/(α+β), the exponent of compute-optimal model size (N* ∝ C^allocation): 95% in "
+        "0.18-0.82, about what two independent LogNormal(log 0.3, 0.5) priors on α and β imply. "
+        "Published: Hoffmann 0.46-0.50, Epoch 0.51, Kaplan et al. 0.73. Where the runs lie on one "
+        "path the data cannot tell it, and the default assumes the ladder is compute-optimal: the "
+        "allocation is the path's own slope, within its standard error (informative, and warned).",
     ),
-    "beta": (
-        'Prior("LogNormal", mu=log(0.3), sigma=0.5)',
-        "Exponent of training tokens: 95% in 0.11–0.80 (Hoffmann 0.28, Epoch 0.37).",
+    "allocation_gap": (
+        'Prior("Normal", mu=0, sigma=1); one path: sigma=0.2',
+        "log(α·params_term / (β·tokens_term)) at the pivot: 0 where the pivot run splits its compute "
+        "optimally, ±2 (95%) a model 2-3× too small or too large for its budget, which covers "
+        "over-trained and under-trained ladders. Where the runs lie on one path the default takes "
+        "them to be near compute-optimal (sd 0.2: about ±20% in model size; informative, and warned).",
     ),
     "sigma": (
         'Prior("LogNormal", mu=log(0.02), sigma=0.75)',
@@ -88,16 +130,40 @@ PRIOR_REASONS = {
 }
 
 
-def default_priors(loss_scale) -> dict[str, Prior]:
-    """Default priors; ``loss_scale`` is the model's median-observed-loss data node."""
+def default_priors(loss_scale, split) -> dict[str, Prior]:
+    """Default priors; ``loss_scale`` is the model's median-observed-loss data node, ``split`` the
+    data node of (allocation's Beta alpha and beta, allocation_gap's sd) from ``split_prior``."""
     return {
-        "E": Prior("LogNormal", mu=pt.log(loss_scale / 2), sigma=0.5),
-        "params_term": Prior("LogNormal", mu=pt.log(loss_scale / 4), sigma=1.0),
-        "tokens_term": Prior("LogNormal", mu=pt.log(loss_scale / 4), sigma=1.0),
-        "alpha": Prior("LogNormal", mu=np.log(0.3), sigma=0.5),
-        "beta": Prior("LogNormal", mu=np.log(0.3), sigma=0.5),
+        "loss_ref": Prior("LogNormal", mu=pt.log(loss_scale), sigma=0.5),
+        "reducible_fraction": Prior("Beta", alpha=2.0, beta=2.0),
+        "local_exponent": Prior("LogNormal", mu=np.log(0.07), sigma=1.0),
+        "allocation": Prior("Beta", alpha=split[0], beta=split[1]),
+        "allocation_gap": Prior("Normal", mu=0.0, sigma=split[2]),
         "sigma": Prior("LogNormal", mu=np.log(0.02), sigma=0.75),
     }
+
+
+def split_prior(options: dict) -> tuple[float, float, float]:
+    """(allocation's Beta alpha and beta, allocation_gap's sd): wide where the runs vary N and D
+    apart; where they lie on one path, centred on a compute-optimal ladder along it."""
+    if options["path_spread"] >= ONE_PATH_BELOW:
+        return SPLIT_PRIOR["apart"]
+    mean = float(np.clip(options["path_slope"], *ONE_PATH_ALLOCATION_RANGE))
+    sd = max(ONE_PATH_ALLOCATION_SD, options["path_slope_se"])
+    concentration = mean * (1 - mean) / sd**2 - 1
+    return (mean * concentration, (1 - mean) * concentration, ONE_PATH_GAP_SD)
+
+
+def exponents(local_exponent, loss_ref, params_term, tokens_term, allocation, path_slope):
+    """(α, β) from the local exponent along the path and the allocation β/(α+β).
+
+    Along the path ``d log N = a·d log C`` and ``d log D = (1 − a)·d log C``, so
+    ``local_exponent·loss_ref = params_term·α·a + tokens_term·β·(1 − a)``; with
+    ``α = γ/allocation`` and ``β = γ/(1 − allocation)`` that fixes γ.
+    """
+    a = path_slope
+    gamma = local_exponent * loss_ref / (params_term * a / allocation + tokens_term * (1 - a) / (1 - allocation))
+    return gamma / allocation, gamma / (1 - allocation)
 
 
 def mean_loss(log_params_ratio, log_tokens_ratio, E, params_term, tokens_term, alpha, beta, xp=np):
@@ -162,17 +228,45 @@ def quantities(options: dict) -> list[str]:
 def prepare(runs: pd.DataFrame, likelihood: str = "normal"):
     """Every run is fitted; the pivots are the geometric means of the fitted N and D.
 
-    ``tokens_per_param`` (the fitted runs' median D/N) places a bare compute on the
-    (N, D) plane, for the fan chart's curve. ``likelihood="student_t"`` gives the log
-    loss Student-t noise (ν = 3): runs far off the law then pull the fit less, as in
-    Epoch's Huber-loss refit (docs/chinchilla-law.md).
+    ``path_slope`` is the slope of log N against log N + log D over the runs (the ladder's
+    direction in the (log N, log D) plane); ``path_spread`` the sd of log(D/N) around its
+    linear trend in log C: small when N and D rise together, and then the split between the
+    two terms is not identified (warned here, before sampling). ``tokens_per_param`` (the
+    fitted runs' median D/N) places a bare compute on the (N, D) plane, for the fan chart's
+    curve. ``likelihood="student_t"`` gives the log loss Student-t noise (ν = 3): runs far off
+    the law then pull the fit less, as in Epoch's Huber-loss refit (docs/chinchilla-law.md).
     """
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
     options = {name + "_ref": float(np.exp(np.log(runs[name].to_numpy()).mean())) for name in TARGET_COLUMNS}
     options["tokens_per_param"] = float(np.median(runs["tokens"] / runs["params"]))
     options["likelihood"] = likelihood
+    options["path_slope"], options["path_slope_se"], options["path_spread"] = _path(runs)
+    if options["path_spread"] < ONE_PATH_BELOW:
+        warnings.warn(
+            f"the runs' tokens per parameter follow one path (log(D/N) within {options['path_spread']:.2f} of a "
+            "line in log compute), so they cannot tell the parameter term of L(N, D) from the token term: the "
+            "default priors take the ladder to be compute-optimal, and forecasts off its path (other tokens "
+            "per parameter, compute_optimal) rest on that assumption, not on the data; add runs at other "
+            "tokens per parameter (an IsoFLOP sweep) to test it, or use law='loss'",
+            IdentifiabilityWarning,
+            stacklevel=3,  # prepare <- forecast <- the caller
+        )
     return runs, {}, options
+
+
+def _path(runs: pd.DataFrame) -> tuple[float, float, float]:
+    """(path_slope, its standard error, path_spread) of the runs' (log N, log D); see ``prepare``."""
+    log_n = np.log(runs["params"].to_numpy(dtype=float))
+    log_d = np.log(runs["tokens"].to_numpy(dtype=float))
+    log_c = log_n + log_d - np.mean(log_n + log_d)
+    spread_c = float(np.sum(log_c**2))
+    if spread_c < 1e-12 or len(runs) < 3:  # one compute for every run: no direction to speak of
+        return 0.5, 0.5, float(np.std(log_d - log_n))
+    slope = float(np.sum(log_c * (log_n - log_n.mean())) / spread_c)
+    residual = log_n - log_n.mean() - slope * log_c  # log N off the path = half of log(D/N) off its trend
+    slope_se = float(np.sqrt(np.sum(residual**2) / (len(runs) - 2) / spread_c))
+    return float(np.clip(slope, *PATH_SLOPE_RANGE)), slope_se, float(2 * np.std(residual))
 
 
 def structure(options: dict) -> tuple:
@@ -188,13 +282,24 @@ def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: di
         log_d = pm.Data("log_tokens_ratio", np.log(runs["tokens"].to_numpy(dtype=float) / options["tokens_ref"]))
         log_n_ref = pm.Data("log_params_ref", np.log(options["params_ref"]))
         log_d_ref = pm.Data("log_tokens_ref", np.log(options["tokens_ref"]))
+        path_slope = pm.Data("path_slope", options["path_slope"])
         loss_scale = pm.Data("loss_scale", float(np.median(loss)))
+        split = pm.Data("split_prior", np.asarray(split_prior(options)))
         log_loss = pm.Data("log_loss", np.log(loss))
-        chosen = {**default_priors(loss_scale), **priors}
+        chosen = {**default_priors(loss_scale, split), **priors}
         p = {name: chosen[name].create_variable(name) for name in PARAMETERS}
-        pm.Deterministic("A", p["params_term"] * pm.math.exp(p["alpha"] * log_n_ref))
-        pm.Deterministic("B", p["tokens_term"] * pm.math.exp(p["beta"] * log_d_ref))
-        mu = mean_loss(log_n, log_d, p["E"], p["params_term"], p["tokens_term"], p["alpha"], p["beta"], xp=pm.math)
+        reducible = p["reducible_fraction"] * p["loss_ref"]
+        E = pm.Deterministic("E", p["loss_ref"] - reducible)
+        # α/β = (1 − allocation)/allocation, so α·P/(β·T) = e^gap fixes the share P/(P + T)
+        allocation = p["allocation"]
+        share = pm.Deterministic("params_share", pm.math.sigmoid(p["allocation_gap"] + pt.log(allocation) - pt.log1p(-allocation)))
+        params_term = pm.Deterministic("params_term", share * reducible)
+        tokens_term = pm.Deterministic("tokens_term", (1 - share) * reducible)
+        alpha, beta = exponents(p["local_exponent"], p["loss_ref"], params_term, tokens_term, p["allocation"], path_slope)
+        alpha, beta = pm.Deterministic("alpha", alpha), pm.Deterministic("beta", beta)
+        pm.Deterministic("A", params_term * pm.math.exp(alpha * log_n_ref))
+        pm.Deterministic("B", tokens_term * pm.math.exp(beta * log_d_ref))
+        mu = mean_loss(log_n, log_d, E, params_term, tokens_term, alpha, beta, xp=pm.math)
         if options.get("likelihood", "normal") == "student_t":
             pm.StudentT("log_loss_obs", nu=STUDENT_T_NU, mu=pm.math.log(mu), sigma=p["sigma"], observed=log_loss)
         else:
@@ -215,7 +320,7 @@ def predict(posterior, constant, options: dict, targets, rng: np.random.Generato
         targets = pd.DataFrame({"params": params, "tokens": ratio * params})
     log_n = np.log(targets["params"].to_numpy(dtype=float) / options["params_ref"])
     log_d = np.log(targets["tokens"].to_numpy(dtype=float) / options["tokens_ref"])
-    p = {name: np.asarray(posterior[name])[..., None] for name in PARAMETERS}
+    p = {name: np.asarray(posterior[name])[..., None] for name in ("E", "params_term", "tokens_term", "alpha", "beta", "sigma")}
     mean = mean_loss(log_n, log_d, p["E"], p["params_term"], p["tokens_term"], p["alpha"], p["beta"])
     robust = options.get("likelihood", "normal") == "student_t"
     noise = rng.standard_t(STUDENT_T_NU, mean.shape) if robust else rng.standard_normal(mean.shape)

@@ -49,6 +49,10 @@ PRIOR_ALTERNATIVES = {"b": "local_exponent"}
 # still had a divergent transition (1 in 4,000); at 0.99 none of 40 fits (5 ladders ×
 # 8 seeds) had any. It costs ~0.2 s per fit, against a 2 s budget.
 TARGET_ACCEPT = 0.99
+# The dense mass matrix needs the longer adaptation: with 1,000 tuning steps one synthetic
+# ladder in 50 (tests/test_recovery.py, seed 11) ended at ESS tail 241; with 2,000, 1,144
+# (and seed 3: 585 -> 1,448). It costs ~0.3 s per fit.
+TUNE = 2000
 
 # Support each prior must respect: the law is meaningless outside it.
 SUPPORT = {

@@ -1,0 +1,40 @@
+"""Every case of the sampler-health battery (benchmarks/sampler_health.py) must sample cleanly.
+
+Default settings, seed 0: no divergent transitions, r_hat <= 1.01, bulk and tail ESS >= 400
+(``fc.ok``). The synthetic cases run in the default suite (the pass-rate ones, ~20-40 s each,
+under ``slow``); the real ones need ../shared/data, skip without it, and are ``slow``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+import sampler_health as health  # noqa: E402  (the battery is a script beside the other benchmarks)
+
+SLOW_LAWS = ("pass_rate",)  # a fit of 164 problems x 7 runs takes 20-40 s here
+
+
+def _params(cases):
+    return [
+        pytest.param(case, id=f"{case.law}: {case.name}", marks=[pytest.mark.slow] if case.real or case.law in SLOW_LAWS else [])
+        for case in cases
+    ]
+
+
+@pytest.mark.parametrize("case", _params([c for c in health.CASES if not c.real]))
+def test_synthetic_case_samples_cleanly(case):
+    row, _ = health.run(case, None)
+    assert "error" not in row, row
+    assert row["ok"], row
+
+
+@pytest.mark.parametrize("case", _params([c for c in health.CASES if c.real]))
+def test_real_case_samples_cleanly(case, shared_data):
+    row, _ = health.run(case, shared_data)
+    assert "error" not in row, row
+    assert row["ok"], row
