@@ -13,7 +13,7 @@ from bayes_scaling.backtest import score_draws
 from bayes_scaling.cli import main
 from tests.synthetic_ladders import isoflop_ladder
 
-FAST = {"draws": 300, "tune": 300, "progress": False}
+DEFAULTS = {"progress": False}  # default draws: a test fit must pass the health checks too
 COLUMNS = [
     "compute", "actual", "median", "lower_50", "upper_50", "lower_90", "upper_90",
     "covered_50", "covered_90", "abs_pct_error", "pit", "crps",
@@ -60,7 +60,7 @@ def test_split_errors_name_the_problem(example):
 
 @pytest.fixture(scope="module")
 def example_backtest(example):
-    return bs.backtest(example, holdout_fraction=0.25, seed=0, **FAST)
+    return bs.backtest(example, holdout_fraction=0.25, seed=0, **DEFAULTS)
 
 
 def test_backtest_holds_out_the_largest_runs_and_scores_each(example, example_backtest):
@@ -98,7 +98,7 @@ def test_bootstrap_baseline_scores_in_the_same_format(example):
 
 def test_chinchilla_and_stacked_backtests_run_on_params_and_tokens():
     runs = isoflop_ladder("chinchilla", seed=3)
-    stacked = bs.backtest(runs, law=["loss", "chinchilla"], holdout_above=3e20, seed=0, **FAST)
+    stacked = bs.backtest(runs, law=["loss", "chinchilla"], holdout_above=3e20, seed=0, **DEFAULTS)
     assert len(stacked.frame) == 3 and stacked.law == "loss+chinchilla"
     assert stacked.forecast.weights["chinchilla"] > 0.5  # the data come from the chinchilla law
     assert stacked.summary()["median_abs_pct_error"] < 2.0

@@ -10,15 +10,15 @@ import bayes_scaling as bs
 from tests.synthetic_ladders import isoflop_ladder
 
 PARAMS, TOKENS = 1e10, 2e11
-FAST = {"draws": 300, "tune": 300, "progress": False}
+DEFAULTS = {"progress": False}  # default draws: a test fit must pass the health checks too
 
 
 def fit_both(truth: str, seed: int) -> dict:
     runs = isoflop_ladder(truth, seed=seed)
     return {
-        "loss": bs.forecast(runs, target=6 * PARAMS * TOKENS, law="loss", seed=seed, **FAST),
+        "loss": bs.forecast(runs, target=6 * PARAMS * TOKENS, law="loss", seed=seed, **DEFAULTS),
         "chinchilla": bs.forecast(
-            runs, target=pd.DataFrame({"params": [PARAMS], "tokens": [TOKENS]}), law="chinchilla", seed=seed, **FAST
+            runs, target=pd.DataFrame({"params": [PARAMS], "tokens": [TOKENS]}), law="chinchilla", seed=seed, **DEFAULTS
         ),
     }
 

@@ -70,7 +70,6 @@ def one_thread_and_shared_cache(tmp_path_factory):
         os.environ["BAYES_SCALING_CACHE"] = cache
 
 
-@pytest.mark.filterwarnings("ignore::bayes_scaling.SamplerWarning")  # 2 short chains: a smoke test of the hand-off
 def test_tiny_ladder_trains_and_its_runs_csv_goes_into_a_forecast(tmp_path):
     shutil.copy(TINY, tmp_path / "ladder.toml")
     metrics = run_ladder(tmp_path / "ladder.toml", progress=False)
@@ -84,7 +83,7 @@ def test_tiny_ladder_trains_and_its_runs_csv_goes_into_a_forecast(tmp_path):
     assert [{k: row[k] for k in budget} for row in planned] == [{k: m[k] for k in budget} for m in metrics]
     assert [row["finished"] for row in planned] == [True] * 3
 
-    fc = bs.forecast(runs, target=10 * runs["compute"].max(), draws=150, tune=150, chains=2, seed=0, progress=False)
+    fc = bs.forecast(runs, target=10 * runs["compute"].max(), seed=0, progress=False)
     lower, upper = fc.interval(0.9)
     assert np.isfinite([lower, upper]).all() and lower < upper
     assert float(fc.to_frame()["median"].iloc[0]) < runs["loss"].max()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -14,14 +13,12 @@ from bayes_scaling.datasets import CAPABILITY_TRUTH, make_example_capability_run
 
 ITEMS = 2000
 TARGET = 1e22
-FAST = {"draws": 400, "tune": 400, "chains": 4, "seed": 0, "progress": False}
+DEFAULTS = {"seed": 0, "progress": False}  # default draws: a test fit must pass the health checks too
 
 
 def fit(table, **options):
-    settings = {"items": ITEMS, "floor": CAPABILITY_TRUTH["floor"], **FAST, **options}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", bs.SamplerWarning)  # few draws: ESS may fall short of 400
-        return bs.forecast(table, target=TARGET, law="two_step", **settings)
+    settings = {"items": ITEMS, "floor": CAPABILITY_TRUTH["floor"], **DEFAULTS, **options}
+    return bs.forecast(table, target=TARGET, law="two_step", **settings)
 
 
 @pytest.fixture(scope="module")
@@ -134,9 +131,9 @@ def test_cli_fits_the_two_step_law(runs, tmp_path, capsys):
     path = tmp_path / "accuracy.csv"
     runs.to_csv(path, index=False)
     args = ["forecast", str(path), "--law", "two_step", "--target", "1e22", "--items", str(ITEMS), "--floor", "0.25"]
-    code = cli.main(args + ["--seed", "0", "--draws", "400", "--tune", "400", "--no-progress"])
+    code = cli.main(args + ["--seed", "0", "--no-progress"])
     out = capsys.readouterr().out
-    assert code in (0, 3)  # 3: diagnostics short of the default ESS with few draws
+    assert code == 0, out
     assert "two_step law fitted on 8 runs" in out and "accuracy" in out
     assert cli.main(args[:-2] + ["--floor", "1.5", "--no-progress"]) == 2
     assert capsys.readouterr().err.startswith("error: floor")

@@ -28,7 +28,11 @@ individually and partially pooled:
   problems: whole models land above or below the trend (seeds, data order), and with
   thousands of samples per problem that, not binomial noise, is what limits a forecast.
   The shifts are sampled centred where the data show them and non-centred where they do not
-  (``run_shifts="auto"``, decided by ``run_dispersion``).
+  (``run_shifts="auto"``, decided by ``run_dispersion``). With four runs or fewer they are
+  measured before sampling instead (``run_shifts="measured"``, ``measured_run_shifts``): two
+  shifts off the trend cannot teach a sampled scale without a funnel, so they are held at their
+  estimates in the likelihood and ``run_noise`` is learned from them through their marginal
+  likelihood, N(ŝ; 0, run_noise² + se²).
 
 Outputs at each target, per bucket and over all kept problems: ``neg_log_pass_rate``
 (GPT-4's ``−E_P[log pass_rate]``), ``pass_rate`` (mean pass@1) and ``pass@k``, averaged
@@ -38,21 +42,26 @@ off the trend); ``kind="mean"`` for the trend itself.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 from pymc_extras.prior import Prior
+from scipy import stats
 
 from bayes_scaling.buckets import assign_buckets, border_probabilities
-from bayes_scaling.data import load_pass_counts
+from bayes_scaling.data import IdentifiabilityWarning, load_pass_counts
 
 NAME = "pass_rate"
-RUN_SHIFTS = ("auto", "centred", "non_centred")
+RUN_SHIFTS = ("auto", "centred", "non_centred", "measured")
 # run_dispersion() above this: the runs visibly sit off their problems' trends, and the shifts
 # are sampled centred. Measured: synthetic data without run noise 0.95-2.7 (8 seeds); Pythia on
 # GSM8K 33 (final checkpoints <= 1.4B), 52 (all final), 627 (training checkpoints).
 CENTRED_SHIFTS_ABOVE = 10.0
+# with this many runs or fewer, run_noise has at most 2 degrees of freedom off the trend: say so
+MIN_RUNS_FOR_RUN_NOISE = 4
 OBSERVED = "correct"
 PARAMETERS = ("log_alpha_bucket", "log_alpha_spread", "log_k_mean", "log_k_spread", "log_k_within", "run_noise")
 DERIVED = ("k", "k_problem")
@@ -79,6 +88,13 @@ NEIGHBOUR_WEIGHT_MIN = 1e-6
 # (bucket exponents swapped between chains: r_hat 1.73).
 SOFT_BUCKETS_UP_TO = 0.15
 NEIGHBOURS = ("easier", "own", "harder")  # soft buckets: whose k a problem may follow
+LOG_LAMBDA_RANGE = (-180.0, np.log(200.0))  # p between e^-200 and 1 - 1e-78: the likelihood is flat beyond
+BETA_MIN = 1e-6
+SPREAD_ESTIMATE_MIN = 0.1  # the smallest bucket spread the centring assumes (Pythia posteriors: 0.08-0.2; estimates below are mostly noise)
+UNSEEN_SHIFT_VARIANCE = 1e4  # a run without informative counts: its measured shift says nothing of run_noise
+CELL_NOISE_MIN = 1e-3  # below, the beta-binomial is the binomial to ~1e-6 in every count
+K_TYPICAL = 0.3  # the prior's median k: which zero count bounds a never-solved problem highest
+NORMAL_DENSITY_AT_0 = 1 / np.sqrt(2 * np.pi)
 
 SUPPORT = {
     "log_alpha_bucket": (-np.inf, np.inf),
@@ -96,9 +112,11 @@ PRIOR_REASONS = {
         "e^-1 = 37%; ±5 (95%) spans pass rates from ~100% to e^-150, so any bucket fits.",
     ),
     "log_alpha_spread": (
-        'Prior("HalfNormal", sigma=1.5, dims="bucket")',
-        "How much problems in one bucket differ (sd of log α): buckets are built to hold "
-        "problems of similar difficulty, so a spread of a few units of log α is ample.",
+        'Prior("LogNormal", mu=log(0.25), sigma=0.75, dims="bucket")',
+        "How much problems in one bucket differ (sd of log α): buckets hold problems of similar "
+        "difficulty; measured 0.07-0.6 on synthetic and Pythia GSM8K buckets of six. 95% of the prior "
+        "lies in 0.06-1.1. A log-normal keeps it off 0: with HalfNormal(1.5), a bucket with few solved "
+        "problems drew its problems' levels into a funnel near 0 (Pythia, fit <= 410M: 122 divergences).",
     ),
     "log_k_mean": (
         'Prior("Normal", mu=log(0.3), sigma=1)',
@@ -129,7 +147,7 @@ PRIOR_REASONS = {
 def default_priors() -> dict[str, Prior]:
     return {
         "log_alpha_bucket": Prior("Normal", mu=0.0, sigma=2.5, dims="bucket"),
-        "log_alpha_spread": Prior("HalfNormal", sigma=1.5, dims="bucket"),
+        "log_alpha_spread": Prior("LogNormal", mu=np.log(0.25), sigma=0.75, dims="bucket"),
         "log_k_mean": Prior("Normal", mu=np.log(0.3), sigma=1.0),
         "log_k_spread": Prior("HalfNormal", sigma=0.5),
         "log_k_within": Prior("HalfNormal", sigma=0.3),
@@ -147,7 +165,7 @@ def quantities(options: dict) -> list[str]:
 
 
 def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, pass_at=(10,), problem_k: bool = False,
-            run_shifts: str = "auto", soft_buckets="auto"):
+            run_shifts: str = "auto", soft_buckets="auto", cell_noise="auto"):
     """Assign buckets from the fitting data and keep the problems the law is fitted on.
 
     ``soft_buckets=True`` lets a problem near a border follow its neighbouring bucket's k,
@@ -156,13 +174,17 @@ def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, p
     ``SOFT_BUCKETS_UP_TO``).
     ``problem_k=True`` gives every problem its own k around its bucket's.
     ``run_shifts``: how the runs' shifts off the trend are sampled; ``"auto"`` picks
-    ``"centred"`` when the data show them (``run_dispersion``), else ``"non_centred"``.
+    ``"measured"`` with ``MIN_RUNS_FOR_RUN_NOISE`` runs or fewer (``measured_run_shifts``),
+    else ``"centred"`` when the data show them (``run_dispersion``), else ``"non_centred"``.
+    ``cell_noise``: the logit-scale sd of one run's pass rate on one problem beyond binomial
+    noise; ``"auto"`` measures it from the counts (``cell_dispersion``), a number fixes it.
 
     Returns the fitted table, per-problem data to keep with the forecast, and settings.
     """
-    ks = sorted({int(k) for k in np.atleast_1d(pass_at)})
-    if not ks or ks[0] < 1:
-        raise ValueError(f"pass_at must be positive integers, got {pass_at!r}")
+    wanted = [] if pass_at is None else list(np.atleast_1d(pass_at))  # () or None: no pass@k
+    if any(isinstance(k, bool) or not isinstance(k, (int, float, np.number)) or not float(k).is_integer() or k < 1 for k in wanted):
+        raise ValueError(f"pass_at must be positive integers (or () for no pass@k), got {pass_at!r}")
+    ks = sorted({int(k) for k in wanted})
     if soft_buckets not in (True, False, "auto"):
         raise ValueError(f"soft_buckets must be True, False or 'auto', got {soft_buckets!r}")
     if run_shifts not in RUN_SHIFTS:
@@ -188,6 +210,7 @@ def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, p
     pivot_x, _ = _information_pivots(table, problem_code, run_code, np.log(run_x / options["compute_ref"]), len(problems))
     pivot_compute = pd.Series(options["compute_ref"] * np.exp(pivot_x), index=problems)
     per_problem["pivot_compute"] = pivot_compute.reindex(per_problem["problem_name"]).to_numpy()  # NaN: excluded
+    per_problem.update(_never_solved_walls(table, per_problem, options["compute_ref"]))
     borders = border_probabilities(counts, assignment)
     per_problem["prior_easier"] = borders["p_easier"].to_numpy()
     per_problem["prior_harder"] = borders["p_harder"].to_numpy()
@@ -197,9 +220,42 @@ def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, p
     if run_shifts == "auto":
         dispersion = run_dispersion(table, per_problem, options["compute_ref"])
         options["run_dispersion"] = dispersion
-        run_shifts = "centred" if dispersion > CENTRED_SHIFTS_ABOVE else "non_centred"
+        if table["run"].nunique() <= MIN_RUNS_FOR_RUN_NOISE:
+            run_shifts = "measured"
+        else:
+            run_shifts = "centred" if dispersion > CENTRED_SHIFTS_ABOVE else "non_centred"
     options["run_shifts"] = run_shifts
+    if isinstance(cell_noise, str) and cell_noise == "auto":
+        cell_noise = cell_dispersion(table, per_problem, options["compute_ref"])
+    elif isinstance(cell_noise, bool) or not isinstance(cell_noise, (int, float, np.number)) or not 0 <= cell_noise < 5:
+        raise ValueError(f"cell_noise must be 'auto' or a number in [0, 5) (a logit-scale sd), got {cell_noise!r}")
+    options["cell_noise"] = float(cell_noise)
+    _warn_what_the_data_cannot_tell(table, per_problem, options)
     return table, per_problem, options
+
+
+def _warn_what_the_data_cannot_tell(table: pd.DataFrame, per_problem: dict, options: dict) -> None:
+    """Before sampling, one sentence per part of the law these counts leave to its prior."""
+    runs = table["run"].nunique()
+    if runs <= MIN_RUNS_FOR_RUN_NOISE:
+        warnings.warn(
+            f"only {runs} runs: how far one new run lands off the trend (run_noise) is learned from "
+            f"{max(runs - 2, 0)} shift(s) off the trend, measured before sampling, so its prior (HalfNormal(0.5)) "
+            "still sets much of the predictive interval's width; fit more runs (models or checkpoints) to measure it",
+            IdentifiabilityWarning,
+            stacklevel=4,
+        )
+    never = _walls(per_problem)[0]
+    bucket = _kept_buckets(per_problem).to_numpy()
+    for label in np.unique(bucket):
+        if never[bucket == label].all():
+            warnings.warn(
+                f"bucket {label}: no fitted run solved any of its {int((bucket == label).sum())} problems, so its "
+                "forecast rests on the priors of its level and exponent and on the bound its zero counts set; "
+                "sample more per problem, or leave more of the hardest out (exclude_hardest)",
+                IdentifiabilityWarning,
+                stacklevel=4,
+            )
 
 
 def structure(options: dict) -> tuple:
@@ -215,6 +271,82 @@ def run_dispersion(table: pd.DataFrame, per_problem: dict, compute_ref: float) -
     averaged over runs (with the two degrees of freedom of each line given back). Only cells
     with 0 < correct < n count: at 0 or n the smoothed λ̂ says more about the smoothing.
     """
+    residual, weight, run_code, runs = _trend_residuals(table, per_problem, compute_ref)
+    run_weight = np.bincount(run_code, weights=weight, minlength=runs)
+    seen = run_weight > 0
+    if seen.sum() < 3:
+        return 0.0  # too few informative runs to see a shift
+    shift = np.bincount(run_code, weights=weight * residual, minlength=runs)[seen] / run_weight[seen]
+    return float(np.mean(shift**2 * run_weight[seen]) * seen.sum() / (seen.sum() - 2))
+
+
+def measured_run_shifts(table: pd.DataFrame, per_problem: dict, compute_ref: float, basis: np.ndarray):
+    """The runs' shifts off the trend, measured: estimates on an orthonormal off-trend basis, and variances.
+
+    Weighted least squares of log λ̂ on a line per problem plus one shift per run in the span of
+    ``basis`` (Fisher weights of binomial noise, as in ``run_dispersion``), the lines profiled
+    out: per problem, only what its own line cannot absorb informs the shifts. The estimate's
+    covariance is rotated to its principal axes, so the returned basis has independent
+    coordinates: ``(rotated basis, estimates, variances)``. Problems with fewer than three
+    informative runs say nothing (a line through two points absorbs any shift).
+    """
+    problem_code, run_code, run_compute, _, problems = _index(table, per_problem)
+    x = np.log(run_compute / compute_ref)
+    y, weight = _smoothed_log_lambda(table)
+    correct = table["correct"].to_numpy()
+    weight = np.where((correct > 0) & (correct < table["n"].to_numpy()), weight, 0.0)
+    free = basis.shape[1]
+    information, score = np.zeros((free, free)), np.zeros(free)
+    for problem in range(len(problems)):
+        cells = np.flatnonzero((problem_code == problem) & (weight > 0))
+        if cells.size < 3:
+            continue
+        w, design, shifts = weight[cells], np.column_stack([np.ones(cells.size), x[run_code[cells]]]), basis[run_code[cells]]
+        # W - W X (X'WX)^-1 X'W: the weighted residual maker of the problem's own line
+        wx = w[:, None] * design
+        maker = np.diag(w) - wx @ np.linalg.solve(design.T @ wx, wx.T)
+        information += shifts.T @ maker @ shifts
+        score += shifts.T @ maker @ y[cells]
+    if np.linalg.matrix_rank(information) < free:  # directions no problem informs: they say nothing of run_noise
+        information = information + np.eye(free) / UNSEEN_SHIFT_VARIANCE
+    covariance = np.linalg.inv(information)
+    variance, axes = np.linalg.eigh(covariance)
+    return basis @ axes, axes.T @ covariance @ score, variance
+
+
+def cell_dispersion(table: pd.DataFrame, per_problem: dict, compute_ref: float) -> float:
+    """The cell noise τ the counts show: the sd, on the logit scale, of one problem's pass rate in one
+    run around its problem's trend and its run's shift, beyond binomial noise (0 if none).
+
+    A moment estimate from the same residuals as ``run_dispersion``: each run's weighted mean
+    residual (its shift) is removed, and what is left, Σ w·r², is compared with the degrees of
+    freedom binomial noise alone would fill; the excess is τ² times Σ w·((1 − p̂)/λ̂)², the
+    logit-scale information. Measured, not sampled: sampled, τ traded off against the spread of
+    the problems' levels and the chains crawled (Pythia GSM8K, fit <= 1.4B: r_hat 1.016, ESS 224).
+    """
+    residual, weight, run_code, runs = _trend_residuals(table, per_problem, compute_ref)
+    used = weight > 0
+    if used.sum() < 3:
+        return 0.0
+    run_weight = np.bincount(run_code, weights=weight, minlength=runs)
+    shift = np.divide(np.bincount(run_code, weights=weight * residual, minlength=runs), run_weight,
+                      out=np.zeros(runs), where=run_weight > 0)
+    left = residual - shift[run_code]
+    problem_code = _index(table, per_problem)[0]
+    dof = used.sum() - 2 * np.unique(problem_code[used]).size - np.count_nonzero(run_weight > 0)
+    if dof <= 0:
+        return 0.0
+    log_lam, _ = _smoothed_log_lambda(table)
+    lam = np.exp(log_lam)
+    logit_information = weight * ((1 - np.exp(-lam)) / lam) ** 2
+    excess = float(np.sum(weight * left**2)) - dof
+    return float(np.sqrt(max(excess, 0.0) / logit_information[used].sum() * (used.sum() / dof)))
+
+
+def _trend_residuals(table: pd.DataFrame, per_problem: dict, compute_ref: float):
+    """(residual, weight, run code, number of runs) per count: log λ̂ off its problem's weighted line
+    in log compute, with the Fisher weight of cells with 0 < correct < n (0 for the others and
+    for problems with fewer than two such runs)."""
     problem_code, run_code, run_compute, _, problems = _index(table, per_problem)
     x = np.log(run_compute / compute_ref)[run_code]
     y, weight = _smoothed_log_lambda(table)
@@ -227,14 +359,7 @@ def run_dispersion(table: pd.DataFrame, per_problem: dict, compute_ref: float) -
     slope = np.divide(sums["w"] * sums["xy"] - sums["x"] * sums["y"], det, out=np.zeros_like(det), where=has_line)
     intercept = np.divide(sums["y"] - slope * sums["x"], sums["w"], out=np.zeros_like(det), where=has_line)
     residual = y - intercept[problem_code] - slope[problem_code] * x
-    weight = np.where(has_line[problem_code], weight, 0.0)
-    runs = len(run_compute)
-    run_weight = np.bincount(run_code, weights=weight, minlength=runs)
-    seen = run_weight > 0
-    if seen.sum() < 3:
-        return 0.0  # too few informative runs to see a shift
-    shift = np.bincount(run_code, weights=weight * residual, minlength=runs)[seen] / run_weight[seen]
-    return float(np.mean(shift**2 * run_weight[seen]) * seen.sum() / (seen.sum() - 2))
+    return residual, np.where(has_line[problem_code], weight, 0.0), run_code, len(run_compute)
 
 
 def _kept_buckets(per_problem) -> pd.Series:
@@ -255,26 +380,28 @@ def _index(table: pd.DataFrame, per_problem: dict):
 
 def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: dict[str, Prior]) -> pm.Model:
     problem_code, run_code, run_compute, bucket_code, problems = _index(table, per_problem)
+    never, wall_run, wall_level, wall_width = _walls(per_problem)
+    solved = np.flatnonzero(~never)  # kept problems some fitted run solved: sampled; the rest are bounded
+    rows = np.flatnonzero(~never[problem_code])  # their counts: the binomial likelihood
     coords = {
         "bucket": [str(g + 1) for g in range(options["buckets"])],
         "problem": problems,
+        "solved_problem": [problems[i] for i in solved],
         "run": [str(r) for r in table["run"].unique()],
     }
-    chosen = {**default_priors(), **{name: _with_bucket_dims(name, p) for name, p in priors.items()}}
     with pm.Model(coords=coords) as model:
         x = pm.Data("log_compute_ratio", np.log(run_compute / options["compute_ref"]))
-        run_of = pm.Data("run_code", run_code)
-        problem_of = pm.Data("problem_code", problem_code)
+        run_of = pm.Data("run_code", run_code[rows])
+        problem_of = pm.Data("problem_code", problem_code[rows])
         bucket_of = pm.Data("bucket_code", bucket_code)
-        n = pm.Data("n", table["n"].to_numpy())
-        correct = pm.Data("correct_data", table["correct"].to_numpy())
+        n = pm.Data("n", table["n"].to_numpy()[rows])
+        correct = pm.Data("correct_data", table["correct"].to_numpy()[rows])
 
         _, pivot_level = _information_pivots(
             table, problem_code, run_code, np.log(run_compute / options["compute_ref"]), len(problems)
         )
         pivot = pm.Data("problem_pivot", _pivot_log_compute(per_problem, options))
-        # the chains start from each problem's observed level, not from the prior's centre
-        level_estimate = pm.Data("problem_level_estimate", pivot_level)
+        chosen = {**default_priors(), **{name: _with_bucket_dims(name, p) for name, p in priors.items()}}
         log_k_mean = chosen["log_k_mean"].create_variable("log_k_mean")
         log_k_spread = chosen["log_k_spread"].create_variable("log_k_spread")
         # Centred: every bucket's k is pinned by thousands of samples, and a non-centred k
@@ -303,13 +430,32 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         # (an easy problem early, a hard one late): there its level barely depends on k, so
         # the sampler does not see 150 levels all correlated with k. log α at C_ref follows by
         # a shear (unit Jacobian), so the prior on it is exactly N(bucket mean, bucket spread).
-        log_alpha_at_pivot = pm.Normal(
-            "log_alpha_at_pivot",
-            mu=log_alpha_bucket[bucket_of] - k_of_problem * pivot,
-            sigma=log_alpha_spread[bucket_of],
-            dims="problem",
-            initval=level_estimate,
+        # Partly centred, per problem (Gorinova et al. 2020): a problem whose counts pin its level
+        # down is sampled centred, one they say little about non-centred, and the rest in
+        # between, each by the share of its level's precision that comes from its data.
+        level_mean = log_alpha_bucket[bucket_of] - k_of_problem * pivot
+        spread = log_alpha_spread[bucket_of]
+        sampled = pm.Data("solved_problems", solved)
+        # Counts vary beyond the binomial: one model solves a problem more often than its trend says,
+        # the next less (Pythia on GSM8K: 2.7-3.2× the binomial variance around each problem's line
+        # over final checkpoints, 12× over training checkpoints; synthetic data 1×). With the bare
+        # binomial, 10,000 samples pin each count so hard that counts off a monotone trend fought
+        # each other and the sampler diverged; the beta-binomial lets the data say how much.
+        cell_noise = pm.Data("cell_noise", max(options.get("cell_noise", 0.0), CELL_NOISE_MIN))
+        pivot_x = _pivot_log_compute(per_problem, options)
+        centring = pm.Data("level_centring", _level_centring(
+            table, problem_code, len(problems), solved, bucket_code, pivot_x, pivot_level, options.get("cell_noise", 0.0)
+        ))
+        level_coordinate = pm.Normal(
+            "level_coordinate",
+            mu=centring * level_mean[sampled],
+            sigma=spread[sampled] ** centring,
+            dims="solved_problem",
+            initval=pm.Data("problem_level_estimate", pivot_level[solved]),  # chains start near the data
         )
+        solved_level = level_mean[sampled] + spread[sampled] ** (1 - centring) * (level_coordinate - centring * level_mean[sampled])
+        # never-solved problems hold their prior mean here; complete_posterior draws their levels
+        log_alpha_at_pivot = pm.Deterministic("log_alpha_at_pivot", pt.set_subtensor(level_mean[sampled], solved_level), dims="problem")
         log_alpha = log_alpha_at_pivot + k_of_problem * pivot
         pm.Deterministic("alpha", pt.exp(log_alpha), dims="problem")
         run_noise = chosen["run_noise"].create_variable("run_noise")
@@ -322,7 +468,16 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         # centred, 0 non-centred); where runs do shift, as on Pythia, non-centred left 5-6
         # divergences and centred none (seeds 0 and 1).
         basis = _off_trend_basis(np.log(run_compute / options["compute_ref"]))
-        if basis.shape[1]:
+        if basis.shape[1] and options.get("run_shifts") == "measured":
+            # few runs: the shifts are held at their estimates and run_noise learns from them in
+            # closed form (see the module); sampled, 2 shifts and their scale made a funnel
+            # (4 runs x 40 problems: 8-58 divergences, centred or not)
+            basis, estimate, variance = measured_run_shifts(table, per_problem, options["compute_ref"], basis)
+            estimate = pm.Data("run_shift_estimate", estimate)
+            evidence = pm.Normal.logp(estimate, 0.0, pt.sqrt(run_noise**2 + pm.Data("run_shift_variance", variance)))
+            pm.Potential("run_noise_evidence", evidence.sum())
+            run_shift = pm.Deterministic("run_shift", pt.dot(pm.Data("run_basis", basis), estimate), dims="run")
+        elif basis.shape[1]:
             if options.get("run_shifts") == "centred":
                 free_shift = pm.Normal("run_shift_free", 0.0, run_noise, shape=basis.shape[1])
             else:
@@ -330,20 +485,120 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
             run_shift = pm.Deterministic("run_shift", pt.dot(pm.Data("run_basis", basis), free_shift), dims="run")
         else:  # two runs or fewer: a trend explains any shift
             run_shift = pt.zeros(basis.shape[0])
+        if never.any():
+            _add_never_solved_bound(never, wall_run, wall_level, wall_width, log_alpha_bucket, log_alpha_spread, bucket_of,
+                                    k_of_problem, x, run_shift)
 
-        # −log p = α·exp(−k·x); logit p = −λ − log(1 − e^−λ), stable for tiny and huge λ.
+        # −log p = α·exp(−k·x)
         log_lam = (
             log_alpha_at_pivot[problem_of]
             - k_of_problem[problem_of] * (x[run_of] - pivot[problem_of])
             + run_shift[run_of]
         )
         if options.get("soft_buckets", False):
-            soft = _SoftBuckets(per_problem, options["buckets"], problem_code, run_code, bucket_code)
-            soft.add_likelihood(log_lam, log_k, within, log_alpha_at_pivot, pivot, x, run_shift, n, correct)
+            soft = _SoftBuckets(per_problem, options["buckets"], problem_code[rows], run_code[rows], bucket_code)
+            soft.add_likelihood(log_lam, log_k, within, log_alpha_at_pivot, pivot, x, run_shift, n, correct, cell_noise)
             return model
-        lam = pt.exp(log_lam)
-        pm.Binomial("correct", n=n, logit_p=-lam - pt.log1mexp(-lam), observed=correct)
+        pm.Potential("count_likelihood", _count_log_likelihood(log_lam, n, correct, cell_noise).sum())
     return model
+
+
+def _add_never_solved_bound(never, wall_run, wall_level, wall_width, log_alpha_bucket, log_alpha_spread, bucket_of,
+                            k_of_problem, x, run_shift) -> None:
+    """The likelihood of every never-solved problem, its level integrated out (see the module).
+
+    Its zero counts at its wall run j say log λ_j lies above a threshold T ~ N(wall_level,
+    wall_width²) (a probit fit to (1 − e^−λ)^n in log λ); its prior puts log λ_j at
+    N(bucket level − k·x_j + shift_j, spread²). So the problem contributes
+    P(log λ_j > T) = Φ((mean − wall_level) / sqrt(spread² + wall_width²)): smooth in the
+    bucket's level, spread and k, with no latent level pressed against the steep wall
+    of its zero counts (Pythia on GSM8K, fit <= 410M: 478-2,107 divergent transitions).
+    """
+    bounded = pm.Data("never_solved_problems", np.flatnonzero(never))
+    run = pm.Data("never_solved_wall_run", wall_run[never])
+    bucket = bucket_of[bounded]
+    mean = log_alpha_bucket[bucket] - k_of_problem[bounded] * x[run] + run_shift[run]
+    scale = pt.sqrt(log_alpha_spread[bucket] ** 2 + pm.Data("never_solved_wall_width", wall_width[never]) ** 2)
+    z = (mean - pm.Data("never_solved_wall_level", wall_level[never])) / scale
+    pm.Potential("never_solved_bound", _log_normal_cdf(z).sum())
+
+
+def _log_normal_cdf(z):
+    """log Φ(z), stable in both tails, in operations JAX has (PyMC's logcdf needs erfcx, which it lacks)."""
+    body, tail = pt.maximum(z, -5.0), pt.minimum(z, -5.0)  # no NaN in the branch not taken
+    log_body = pt.log(0.5 * pt.erfc(-body / np.sqrt(2.0)))
+    log_tail = -0.5 * tail**2 - pt.log(-tail) - 0.5 * np.log(2 * np.pi) + pt.log1p(-1 / tail**2 + 3 / tail**4)
+    return pt.switch(z > -5.0, log_body, log_tail)
+
+
+def _never_solved_walls(table: pd.DataFrame, per_problem: dict, compute_ref: float) -> dict:
+    """For each kept problem no fitted run solved: its wall run and the probit fit of that run's wall.
+
+    The wall run is the one whose zero count bounds log α (at C_ref) highest at the prior's
+    typical k; its likelihood (1 − e^−λ)^n as a function of log λ is fitted by Φ((log λ − level)
+    / width), matching the median (λ with (1 − e^−λ)^n = ½) and the slope there. The other runs'
+    zero counts, looser bounds at the typical k, are left out (a slightly wider posterior).
+    Arrays over every benchmark problem, as ``per_problem`` keeps them (-1 / NaN: not bounded).
+    """
+    problem_code, run_code, run_compute, _, problems = _index(table, per_problem)
+    n = table["n"].to_numpy(dtype=float)
+    median = -np.log(-np.expm1(np.log(0.5) / n))
+    slope = 0.5 * n * np.exp(-median) * median / -np.expm1(-median)  # d(1 − e^−λ)^n / d log λ at the median
+    level, width = np.log(median), NORMAL_DENSITY_AT_0 / slope
+    bound = level + K_TYPICAL * np.log(run_compute / compute_ref)[run_code]
+    solved = np.bincount(problem_code, weights=table["correct"].to_numpy(dtype=float), minlength=len(problems)) > 0
+    rows = pd.DataFrame({"problem": problem_code, "bound": bound}).loc[~solved[problem_code]]
+    wall_row = rows.groupby("problem")["bound"].idxmax()  # per never-solved problem
+    names = np.asarray(per_problem["problem_name"]).astype(str)
+    position = pd.Series(np.arange(len(names)), index=names)
+    out = {"wall_run": np.full(len(names), -1), **{name: np.full(len(names), np.nan) for name in ("wall_compute", "wall_level", "wall_width")}}
+    at, row = position.loc[[problems[i] for i in wall_row.index]].to_numpy(), wall_row.to_numpy()
+    out["wall_run"][at] = run_code[row]
+    out["wall_compute"][at] = run_compute[run_code[row]]
+    out["wall_level"][at] = level[row]
+    out["wall_width"][at] = width[row]
+    return out
+
+
+def _walls(per_problem, with_compute: bool = False):
+    """Kept problems in model order: (never solved, wall run, wall level, wall width[, wall compute])."""
+    kept = _kept_buckets(per_problem).index
+    names = ("wall_run", "wall_level", "wall_width", "wall_compute")
+    frame = pd.DataFrame(
+        {name: np.asarray(per_problem[name]) for name in names}, index=np.asarray(per_problem["problem_name"]).astype(str)
+    ).loc[kept]
+    run = frame["wall_run"].to_numpy(dtype=int)
+    out = (run >= 0, run, frame["wall_level"].to_numpy(dtype=float), frame["wall_width"].to_numpy(dtype=float))
+    return out + (frame["wall_compute"].to_numpy(dtype=float),) if with_compute else out
+
+
+def complete_posterior(posterior, per_problem: dict, options: dict, rng: np.random.Generator) -> None:
+    """Draw each never-solved problem's level from its conditional, given every posterior draw (in place).
+
+    The sampler integrated these levels out (``_add_never_solved_bound``); given a draw of the
+    bucket's level and spread, k and the runs' shifts, log λ at the wall run is normal, cut
+    below by the threshold: with D = log λ − T ~ N(mean − level, spread² + width²) kept above 0,
+    log λ | D is normal again. Fills ``alpha`` and ``log_alpha_at_pivot`` of those problems.
+    """
+    never, wall_run, wall_level, wall_width, wall_compute = _walls(per_problem, with_compute=True)
+    if not never.any():
+        return
+    bucket = _kept_buckets(per_problem).to_numpy()[never] - 1
+    x = np.log(wall_compute[never] / options["compute_ref"])
+    level, spread = posterior["log_alpha_bucket"].values[..., bucket], posterior["log_alpha_spread"].values[..., bucket]
+    k = posterior["k_problem"].values[..., never] if "k_problem" in posterior else posterior["k"].values[..., bucket]
+    shift = posterior["run_shift"].values[..., wall_run[never]] if "run_shift" in posterior else 0.0
+    mean = level - k * x + shift  # log λ at the wall run, before its zero counts
+    width = wall_width[never]
+    variance = spread**2 + width**2
+    excess_mean, excess_sd = mean - wall_level[never], np.sqrt(variance)
+    excess = stats.truncnorm.rvs(-excess_mean / excess_sd, np.inf, loc=excess_mean, scale=excess_sd, random_state=rng)
+    log_lam = mean + spread**2 / variance * (excess - excess_mean) + spread * width / excess_sd * rng.standard_normal(mean.shape)
+    log_alpha = log_lam + k * x - shift
+    for name, values in (("alpha", np.exp(log_alpha)), ("log_alpha_at_pivot", log_alpha - k * _pivot_log_compute(per_problem, options)[never])):
+        filled = posterior[name].values.copy()
+        filled[..., never] = values
+        posterior[name] = posterior[name].copy(data=filled)
 
 
 def _neighbours(bucket_code: np.ndarray, buckets: int) -> np.ndarray:
@@ -361,6 +616,8 @@ def _membership_prior(per_problem) -> np.ndarray:
         index=np.asarray(per_problem["problem_name"]).astype(str),
     ).loc[kept]
     easier, harder = prior["prior_easier"].to_numpy(), prior["prior_harder"].to_numpy()
+    never = _walls(per_problem)[0]  # integrated out with their own bucket's k (_add_never_solved_bound)
+    easier, harder = np.where(never, 0.0, easier), np.where(never, 0.0, harder)
     return np.column_stack([easier, np.maximum(1 - easier - harder, 0.0), harder])
 
 
@@ -396,8 +653,8 @@ class _SoftBuckets:
         self.log_weight = np.log(np.maximum(weights[self.ambiguous], 1e-300))
         self.names = list(_kept_buckets(per_problem).index[self.ambiguous])
 
-    def add_likelihood(self, log_lam, log_k, within, log_alpha_at_pivot, pivot, x, run_shift, n, correct):
-        cell_own = _binomial_log_likelihood(log_lam, n, correct)
+    def add_likelihood(self, log_lam, log_k, within, log_alpha_at_pivot, pivot, x, run_shift, n, correct, cell_noise):
+        cell_own = _count_log_likelihood(log_lam, n, correct, cell_noise)
         if not self.ambiguous.size:
             pm.Potential("soft_bucket_likelihood", cell_own.sum())
             return
@@ -415,7 +672,7 @@ class _SoftBuckets:
             - k_alternative[compact] * (x[run] - pivot[problem])[:, None]
             + run_shift[run][:, None]
         )
-        cell_alternative = _binomial_log_likelihood(log_lam_alternative, n[rows][:, None], correct[rows][:, None])
+        cell_alternative = _count_log_likelihood(log_lam_alternative, n[rows][:, None], correct[rows][:, None], cell_noise)
         size = self.ambiguous.size
         own = pt.inc_subtensor(pt.zeros(size)[compact], cell_own[rows])
         other = pt.inc_subtensor(pt.zeros((size, 2))[compact], cell_alternative)
@@ -425,10 +682,31 @@ class _SoftBuckets:
         pm.Deterministic("membership", pt.exp(joint - total), dims=("ambiguous_problem", "neighbour"))
 
 
-def _binomial_log_likelihood(log_lam, n, correct):
-    """c·log p + (n − c)·log(1 − p) with p = e^−λ, per count, without the binomial constant."""
+def _count_log_likelihood(log_lam, n, correct, cell_noise):
+    """log P(correct | n, p = e^−λ) per count, beta-binomial with logit-scale cell noise, without
+    the binomial constant (see the module). The Beta(p·φ, (1 − p)·φ) around p has
+    φ = 1/(τ²·p·(1 − p)) − 1, so logit p of one run's problem varies with sd ≈ τ around the law's."""
+    log_lam = pt.clip(log_lam, LOG_LAMBDA_RANGE[0], LOG_LAMBDA_RANGE[1])  # beyond: p is 0 or 1 for any n
     lam = pt.exp(log_lam)
-    return -correct * lam + (n - correct) * pt.log1mexp(-lam)
+    log_p, log_q = -lam, pt.log1mexp(-lam)  # log p, log(1 − p)
+    # a = p·φ = 1/(τ²(1 − p)) − p and b = (1 − p)·φ = 1/(τ²·p) − (1 − p), in logs where they are huge
+    inverse = 1 / cell_noise**2
+    a = pt.maximum(inverse * pt.exp(-log_q) - pt.exp(log_p), BETA_MIN)
+    b = pt.maximum(inverse * pt.exp(-log_p) - pt.exp(log_q), BETA_MIN)
+    return _log_rising(a, correct) + _log_rising(b, n - correct) - _log_rising(a + b, n)
+
+
+def _log_rising(x, m):
+    """log Γ(x + m) − log Γ(x), stable for huge x (where the two log Γ cancel to the last digit):
+    Stirling's series with log1p for x >= 10, exact below. Error below 1e-8."""
+    big = pt.maximum(x, 10.0)
+    y = big + m
+    stirling = (
+        (big - 0.5) * pt.log1p(m / big) + m * pt.log(y) - m
+        + (1 / y - 1 / big) / 12 - (1 / y**3 - 1 / big**3) / 360 + (1 / y**5 - 1 / big**5) / 1260
+    )
+    small = pt.minimum(x, 10.0)
+    return pt.switch(x >= 10.0, stirling, pt.gammaln(small + m) - pt.gammaln(small))
 
 
 def _off_trend_basis(x: np.ndarray) -> np.ndarray:
@@ -445,6 +723,53 @@ def _pivot_log_compute(per_problem, options) -> np.ndarray:
     """Each fitted problem's pivot as log(C / C_ref), in the model's problem order."""
     pivot = pd.Series(np.asarray(per_problem["pivot_compute"], dtype=float), index=np.asarray(per_problem["problem_name"]).astype(str))
     return np.log(pivot.loc[_kept_buckets(per_problem).index].to_numpy() / options["compute_ref"])
+
+
+def _level_information(table, problem_code, problems: int):
+    """What each count says about its problem's log λ, before the cell noise: (rows, problem of
+    each row, binomial Fisher weight, and (1 − p̂)²/λ̂², which turns logit-scale cell noise into
+    log-λ variance), for the counts strictly between 0 and n (the others bound log λ on one
+    side only), from the smoothed rates p̂ = (c + ½)/(n + 1)."""
+    log_lam, weight = _smoothed_log_lambda(table)
+    correct, n = table["correct"].to_numpy(), table["n"].to_numpy()
+    rows = np.flatnonzero((correct > 0) & (correct < n))
+    lam = np.exp(log_lam[rows])
+    p = np.exp(-lam)
+    return rows, problem_code[rows], weight[rows], ((1 - p) / lam) ** 2
+
+
+def _level_centring(table, problem_code, problems: int, solved, bucket_code, pivot_x, pivot_level, cell_noise: float) -> np.ndarray:
+    """Per solved problem, how centred to sample its level (Gorinova et al. 2020): I·s²/(1 + I·s²),
+    with I what its counts say about its log λ (each count's Fisher weight discounted by the cell
+    noise) and s its bucket's spread of levels, estimated from the data (``_bucket_spread_estimate``).
+    Any value gives the same model; this one makes each level's coordinate nearly independent of
+    the spread. Fixed before sampling: recomputed from each draw's spread, the parameterisation
+    moved with the spread and the spreads crawled (Pythia GSM8K, fit <= 410M: ESS 196, r_hat 1.027;
+    fixed: ESS 2,236, r_hat 1.004, 2.4x faster). A problem with no count strictly between 0 and n
+    gets 0: non-centred."""
+    _, row_problem, weight, to_log_lambda = _level_information(table, problem_code, problems)
+    per_row = weight / (1 + weight * cell_noise**2 * to_log_lambda)
+    info = np.bincount(row_problem, weights=per_row, minlength=problems)[solved]
+    spread = _bucket_spread_estimate(bucket_code[solved], pivot_x[solved], pivot_level[solved], info)
+    return info * spread**2 / (1 + info * spread**2)
+
+
+def _bucket_spread_estimate(bucket, pivot_x, level, info) -> np.ndarray:
+    """Per problem, its bucket's spread of log α, from the observed pivot levels: per bucket the
+    residual variance of a line of level against pivot (the line is the bucket's level and −k),
+    less the levels' mean measurement variance 1/I; at least SPREAD_ESTIMATE_MIN."""
+    out = np.full(level.shape, SPREAD_ESTIMATE_MIN)
+    for g in np.unique(bucket):
+        members = bucket == g
+        informed = members & (info > 0)
+        if informed.sum() < 4:
+            continue  # too few to say: the floor
+        design = np.column_stack([np.ones(informed.sum()), pivot_x[informed]])
+        fit, *_ = np.linalg.lstsq(design, level[informed], rcond=None)
+        residual = level[informed] - design @ fit
+        variance = residual @ residual / (informed.sum() - 2) - np.mean(1 / info[informed])
+        out[members] = max(np.sqrt(max(variance, 0.0)), SPREAD_ESTIMATE_MIN)
+    return out
 
 
 def _information_pivots(table, problem_code, run_code, x_run, problems: int) -> np.ndarray:
