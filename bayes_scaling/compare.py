@@ -36,8 +36,9 @@ def compare(forecasts, method: str = "stacking") -> pd.DataFrame:
     _warn_if_unhealthy(named)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto", category=UserWarning)  # ours names the law
-        table = az.compare({name: fc.idata for name, fc in named.items()}, ic="loo", method=method)
-    _warn_if_pareto_k_high(named)
+        loos = {name: az.loo(fc.idata, pointwise=True) for name, fc in named.items()}
+        table = az.compare(loos, ic="loo", method=method)  # the same PSIS-LOO, computed once
+    _warn_if_pareto_k_high(loos)
     return table
 
 
@@ -140,13 +141,11 @@ def _warn_if_unhealthy(named: dict) -> None:
         )
 
 
-def _warn_if_pareto_k_high(named: dict) -> None:
+def _warn_if_pareto_k_high(loos: dict) -> None:
     """Name the runs whose leave-one-out term PSIS cannot estimate (Pareto k > 0.7), per law."""
     high = {}
-    for name, fc in named.items():
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto", category=UserWarning)
-            k = az.loo(fc.idata, pointwise=True).pareto_k.to_numpy()
+    for name, loo in loos.items():
+        k = loo.pareto_k.to_numpy()
         if (k > PARETO_K_MAX).any():
             high[name] = int((k > PARETO_K_MAX).sum())
     if high:

@@ -292,9 +292,7 @@ def measured_run_shifts(table: pd.DataFrame, per_problem: dict, compute_ref: flo
     """
     problem_code, run_code, run_compute, _, problems = _index(table, per_problem)
     x = np.log(run_compute / compute_ref)
-    y, weight = _smoothed_log_lambda(table)
-    correct = table["correct"].to_numpy()
-    weight = np.where((correct > 0) & (correct < table["n"].to_numpy()), weight, 0.0)
+    y, weight = _informative_log_lambda(table)
     free = basis.shape[1]
     information, score = np.zeros((free, free)), np.zeros(free)
     for problem in range(len(problems)):
@@ -349,9 +347,7 @@ def _trend_residuals(table: pd.DataFrame, per_problem: dict, compute_ref: float)
     for problems with fewer than two such runs)."""
     problem_code, run_code, run_compute, _, problems = _index(table, per_problem)
     x = np.log(run_compute / compute_ref)[run_code]
-    y, weight = _smoothed_log_lambda(table)
-    correct = table["correct"].to_numpy()
-    weight = np.where((correct > 0) & (correct < table["n"].to_numpy()), weight, 0.0)
+    y, weight = _informative_log_lambda(table)
     sums = {name: np.bincount(problem_code, weights=weight * v, minlength=len(problems))
             for name, v in (("w", 1.0), ("x", x), ("y", y), ("xx", x * x), ("xy", x * y))}
     det = sums["w"] * sums["xx"] - sums["x"] ** 2
@@ -360,6 +356,14 @@ def _trend_residuals(table: pd.DataFrame, per_problem: dict, compute_ref: float)
     intercept = np.divide(sums["y"] - slope * sums["x"], sums["w"], out=np.zeros_like(det), where=has_line)
     residual = y - intercept[problem_code] - slope[problem_code] * x
     return residual, np.where(has_line[problem_code], weight, 0.0), run_code, len(run_compute)
+
+
+def _informative_log_lambda(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Smoothed log λ̂ per count and its Fisher weight, 0 for counts at 0 or n (there the
+    smoothing, not the count, would set λ̂)."""
+    y, weight = _smoothed_log_lambda(table)
+    correct = table["correct"].to_numpy()
+    return y, np.where((correct > 0) & (correct < table["n"].to_numpy()), weight, 0.0)
 
 
 def _kept_buckets(per_problem) -> pd.Series:
