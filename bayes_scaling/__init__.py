@@ -50,6 +50,7 @@ _EXPORTS = {
     "verify": "registry",
     "SamplerWarning": "sampling",
     "TrendReversalWarning": "trend_reversal",
+    "CurvatureWarning": "curvature",
 }
 # Functions named like the module that holds them: importing ``bayes_scaling.forecast`` sets the
 # package's attribute ``forecast`` to that module, so these are looked up before the attributes.
@@ -97,6 +98,7 @@ __all__ = [
     "stack",
     "DataError",
     "ExtrapolationWarning",
+    "CurvatureWarning",
     "Forecast",
     "IdentifiabilityWarning",
     "IncompleteRunsWarning",

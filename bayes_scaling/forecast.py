@@ -23,6 +23,8 @@ import xarray as xr
 from bayes_scaling import sampling
 from bayes_scaling.data import validated_table_hash
 from bayes_scaling.laws import get_law, prior_descriptions, resolve_priors
+from bayes_scaling.curvature import check as check_curvature
+from bayes_scaling.curvature import warn_if_bending
 from bayes_scaling.trend_reversal import check as check_trend_reversal
 from bayes_scaling.trend_reversal import warn_if_reversing
 
@@ -62,8 +64,8 @@ def forecast(
     ``tokens``. ``prior`` overrides default
     priors by parameter name with pymc-extras ``Prior`` objects. ``seed=None`` draws a
     seed and records it, so every forecast can be reproduced. Warns (``SamplerWarning``)
-    when diagnostics fail, and (``TrendReversalWarning``) when a capability law's runs
-    fall with compute.
+    when diagnostics fail, (``TrendReversalWarning``) when a capability law's runs
+    fall with compute, and (``CurvatureWarning``) when the runs bend away from the loss law.
     """
     law_module = get_law(law)
     table = law_module.load(data)
@@ -86,7 +88,7 @@ def forecast(
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     settings = sampling.SamplerSettings(
         draws=draws,
-        tune=law_module.TUNE if tune is None else tune,
+        tune=_default_tune(law_module, options) if tune is None else tune,
         chains=chains,
         target_accept=law_module.TARGET_ACCEPT if target_accept is None else target_accept,
         seed=int(seed),
@@ -111,6 +113,12 @@ def forecast(
     )
     for name, values in per_problem.items():
         constant[name] = ("benchmark_problem", np.asarray(values))
+    if law_module.loo_log_likelihood is not None:  # rows that are not independent: their LOO terms in closed form
+        pointwise = law_module.loo_log_likelihood(idata.posterior, constant, options)
+        if pointwise is not None:
+            if "log_likelihood" in idata.groups():
+                del idata.log_likelihood
+            idata.add_groups(log_likelihood=az.from_dict(log_likelihood=pointwise).log_likelihood)
     rng = np.random.default_rng([settings.seed, 1])
     predictions = law_module.predict(idata.posterior, constant, options, targets, rng)
     for name, values in predictions.items():
@@ -152,7 +160,12 @@ def forecast(
     result = Forecast(idata)
     sampling.warn_if_unhealthy(result.diagnostics)
     warn_if_reversing(result)
+    warn_if_bending(result)
     return result
+
+
+def _default_tune(law_module, options: dict) -> int:
+    return law_module.TUNE if law_module.tune_steps is None else law_module.tune_steps(options)
 
 
 def load_forecast(path) -> Forecast:
@@ -253,6 +266,11 @@ class Forecast:
     @property
     def ok(self) -> bool:
         return self.diagnostics.ok
+
+    @cached_property
+    def curvature(self) -> dict | None:
+        """Does the ladder bend away from the loss law? The extrapolation error's bend (``bayes_scaling.curvature``)."""
+        return check_curvature(self)
 
     @cached_property
     def trend_reversal(self) -> pd.DataFrame | None:

@@ -26,6 +26,7 @@ import pandas as pd
 from bayes_scaling import fit_check
 from bayes_scaling.forecast import describe_provenance
 from bayes_scaling.formatting import format_probability, format_ratio
+from bayes_scaling.curvature import describe as describe_curvature
 from bayes_scaling.laws import get_law
 from bayes_scaling.laws.pass_rate import SOFT_BUCKETS_UP_TO
 from bayes_scaling.trend_reversal import REVERSAL_PROB, describe
@@ -179,6 +180,9 @@ def _caveats(fc, largest: float) -> list[str]:
     if fc.law == "two_step":
         out.append("The two-step law is experimental: on Pythia its accuracy intervals were too narrow (docs/two-step-law.md).")
     out += _trend_reversal_caveats(fc)
+    bend = describe_curvature(fc.curvature)
+    if bend:
+        out.append(bend[0].upper() + bend[1:] + " (docs/loss-law.md, 'Extrapolation error').")
     return out
 
 

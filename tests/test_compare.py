@@ -92,16 +92,17 @@ def test_loo_picks_the_true_law_on_every_seed(truth):
     assert all(name == truth for name, _, _ in picked), picked
 
 
-def test_log_likelihood_matches_pymc(example_forecast):
-    """The compiled sampler's pointwise log-likelihood equals pm.compute_log_likelihood's."""
+def test_log_likelihood_matches_pymc(example):
+    """The compiled sampler's pointwise log-likelihood equals pm.compute_log_likelihood's (the plain
+    loss law: with the extrapolation error the terms are closed-form LOO, tests/test_extrapolation.py)."""
     import pymc as pm
 
     from bayes_scaling.laws import loss
 
-    runs = example_forecast.runs
-    table, per_problem, options = loss.prepare(runs)
+    plain = bs.forecast(example, target=1e21, seed=0, progress=False, extrapolation_error=False)
+    table, per_problem, options = loss.prepare(plain.runs, extrapolation_error=False)
     model = loss.build_model(table, per_problem, options, {})
-    idata = example_forecast.idata.sel(draw=slice(0, 50))
+    idata = plain.idata.sel(draw=slice(0, 50))
     reference = pm.compute_log_likelihood(idata.copy(), model=model, extend_inferencedata=False, progressbar=False)
     np.testing.assert_allclose(idata.log_likelihood["log_loss_obs"], reference["log_loss_obs"], rtol=1e-9)
 

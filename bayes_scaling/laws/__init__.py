@@ -26,8 +26,12 @@ default set on it here, once, so every use reads a plain attribute:
 - ``FORMULA`` and ``ASSUMPTION`` (None): the law as a formula and what it assumes, in words,
   for the report ("Fitted the 'loss' law (L(C) = a·C^b + c)", "The law assumes one power law...");
 - ``TUNE`` (1000): default tuning steps per chain (a dense mass matrix may need more);
+  ``tune_steps(options)`` (None: ``TUNE``) where the options change it;
 - ``complete_posterior(posterior, per_problem, options, rng)`` (None): after sampling, draw in
-  place what the model integrated out (the pass-rate law's never-solved problems).
+  place what the model integrated out (the pass-rate law's never-solved problems);
+- ``loo_log_likelihood(posterior, constant, options)`` (None): {observed name: (chain, draw, row)}
+  leave-one-out log-densities that replace the sampler's pointwise terms, for likelihoods that do
+  not factorise over rows (the loss law's extrapolation error); returning None keeps the sampler's.
 """
 
 from __future__ import annotations
@@ -59,6 +63,8 @@ OPTIONAL = MappingProxyType(
         "FORMULA": None,
         "ASSUMPTION": None,
         "complete_posterior": None,
+        "loo_log_likelihood": None,
+        "tune_steps": None,
         "TUNE": 1000,
     }
 )
@@ -140,7 +146,7 @@ def _check_support(law: ModuleType, name: str, value: Prior) -> None:
 def prior_descriptions(law: ModuleType, overrides: dict[str, Prior]) -> dict[str, str]:
     """The prior of every parameter as text, for reports and reproducibility."""
     described = {}
-    for name in law.PRIOR_NAMES:
+    for name in (*law.PRIOR_NAMES, *(n for n in law.PRIOR_REASONS if n not in law.PRIOR_NAMES)):
         if name in overrides:
             described[name] = repr(overrides[name])
         elif name in law.PRIOR_REASONS and not any(

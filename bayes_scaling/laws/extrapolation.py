@@ -1,0 +1,132 @@
+"""The extrapolation error: how far a real ladder's log loss may wander from the fitted law.
+
+A scaling law is only approximately true, and its error grows with the distance beyond the
+data. The laws that forecast a loss add a slowly varying, zero-mean deviation ``g(x)`` of the
+log loss from the law, ``x`` the log compute: an integrated Wiener process (the deviation's
+slope, the local exponent's error, does a random walk with scale ``extrapolation_scale`` per
+e-fold of compute), started at rest at the reference compute ``C_ref`` (the geometric mean of
+the fitted compute) and run outwards on each side. For ``u, v`` on the same side of ``C_ref``
+(``u = log(C / C_ref)``) its covariance is
+
+    k(u, v) = s² · (min(|u|, |v|)² · max(|u|, |v|) / 2 − min(|u|, |v|)³ / 6)
+
+and 0 across sides, so its standard deviation grows like ``s · |u|^1.5 / √3``. Inside the ladder the runs pin ``g``
+down; beyond it, ``g``'s conditional spread grows with the distance: the interval widens where
+the law has not been checked. Where the runs bend, ``g``'s posterior follows the bend and ``s``'s
+posterior grows, so the interval widens by itself.
+
+Marginalised out, it makes the log losses one multivariate normal (covariance ``σ² I + K``),
+so the sampler sees only the scale ``s`` (no funnel of a sampled path). After sampling:
+
+- ``conditional_deviation`` draws ``g`` at new compute given each posterior draw (the standard
+  Gaussian-process conditional, from the stored ``C⁻¹ r`` of that draw);
+- ``loo_log_likelihood`` gives each run's leave-one-out predictive log-density per draw, the
+  closed form for non-factorised normal models (Bürkner, Gabry & Vehtari 2021): with
+  ``P = C⁻¹`` and ``w = P r``, ``log p(y_i | y_-i) = −½ log 2π + ½ log P_ii − ½ w_i² / P_ii``,
+  so PSIS-LOO (``bs.compare``, ``bs.stack``) works as for independent runs.
+
+The scale's prior comes from the public ladders (docs/loss-law.md, "Extrapolation error").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+SCALE = "extrapolation_scale"  # the sampled scale s
+WEIGHTS = "extrapolation_weights"  # per draw: C⁻¹ (log loss − law), one per fitted run
+# Prior HalfNormal(DEFAULT_SCALE_PRIOR) on s, in log loss per e-fold^1.5 of compute. Chosen
+# leave-one-dataset-out on the public ladders (benchmarks/calibration.py; docs/loss-law.md).
+DEFAULT_SCALE_PRIOR = 0.003
+JOINT_TARGETS_MAX = 32  # up to this many targets the deviation is drawn jointly, beyond per target
+
+
+def scale_prior(option) -> float:
+    """The HalfNormal scale of ``s`` an ``extrapolation_error`` option asks for; 0 means off.
+
+    ``"auto"`` or ``True``: the measured default scale; ``False``, ``None`` or ``0``: the plain law
+    (intervals from parameter uncertainty and run noise only); a positive number: that prior scale.
+    """
+    if option is None or option is False:
+        return 0.0
+    if option is True or (isinstance(option, str) and option == "auto"):
+        return DEFAULT_SCALE_PRIOR
+    if isinstance(option, (int, float, np.integer, np.floating)) and np.isfinite(option) and option >= 0:
+        return float(option)
+    raise ValueError(
+        f"extrapolation_error must be 'auto', True, False or a non-negative prior scale (log loss per "
+        f"e-fold^1.5 of compute; default {DEFAULT_SCALE_PRIOR}), got {option!r}"
+    )
+
+
+def kernel(u, v, xp=np):
+    """Covariance (scale 1) of the deviation at log-compute offsets ``u`` and ``v`` from ``C_ref``:
+    an integrated Wiener process run outwards from rest at ``C_ref`` on each side, the two sides
+    independent. At ``C_ref`` the deviation and its slope are nil, so ``loss_ref`` and
+    ``local_exponent`` keep their meaning (the level and slope there) and do not trade off with it."""
+    a, b = xp.abs(u), xp.abs(v)
+    lo, hi = xp.minimum(a, b), xp.maximum(a, b)
+    return xp.where(u * v > 0, lo**2 * hi / 2 - lo**3 / 6, 0.0)
+
+
+def observe(log_compute_ratio, log_mean, sigma, log_loss, scale_prior_sd: float, name: str) -> None:
+    """The likelihood of the fitted log losses with the deviation marginalised, in the current model.
+
+    Adds ``extrapolation_scale`` (``s``), the observed ``name`` (one multivariate normal) and the
+    deterministic ``extrapolation_weights`` (``C⁻¹ r``) that the conditional and LOO read.
+    """
+    u = log_compute_ratio
+    gram = kernel(u[:, None], u[None, :], xp=pt)
+    n = log_loss.shape[0]
+    # s = s0·|z|, z ~ Normal(0, 1): the HalfNormal(s0) prior, sampled without the log transform,
+    # whose long left tail in log s (where a near-exact ladder puts s) left ESS tail at ~200
+    z = pm.Normal(SCALE + "_z", 0.0, 1.0)
+    s = pm.Deterministic(SCALE, scale_prior_sd * pt.abs(z))
+    cov = pt.eye(n) * sigma**2 + gram * s**2
+    pm.MvNormal(name, mu=log_mean, cov=cov, observed=log_loss)
+    pm.Deterministic(WEIGHTS, pt.linalg.solve(cov, log_loss - log_mean, assume_a="pos"))
+
+
+def _covariances(u: np.ndarray, s2: np.ndarray, sigma2: np.ndarray) -> np.ndarray:
+    """Per draw: the fitted runs' covariance C (draws, n, n)."""
+    gram = kernel(u[:, None], u[None, :])
+    return s2[:, None, None] * gram[None] + sigma2[:, None, None] * np.eye(len(u))[None]
+
+
+def conditional_deviation(posterior, fitted_x, target_x, rng: np.random.Generator) -> np.ndarray:
+    """Draws of ``g`` at ``target_x`` (shape (chain, draw, targets)), one per posterior draw."""
+    s = np.asarray(posterior[SCALE])
+    shape = s.shape
+    s2 = s.reshape(-1) ** 2
+    sigma2 = np.asarray(posterior["sigma"]).reshape(-1) ** 2
+    weights = np.asarray(posterior[WEIGHTS]).reshape(len(s2), -1)
+    u = np.asarray(fitted_x, dtype=float)
+    cov = _covariances(u, s2, sigma2)
+    ut = np.asarray(target_x, dtype=float)
+    cross = kernel(ut[:, None], u[None, :])  # (targets, n)
+    mean = s2[:, None] * (weights @ cross.T)
+    solved = np.linalg.solve(cov, np.broadcast_to(cross.T, (len(s2),) + cross.T.shape))  # C⁻¹ K_dt
+    reduction = s2[:, None, None] ** 2 * (cross[None] @ solved)
+    if len(ut) <= JOINT_TARGETS_MAX:
+        tt = s2[:, None, None] * kernel(ut[:, None], ut[None, :])[None] - reduction
+        tt = 0.5 * (tt + np.swapaxes(tt, 1, 2))
+        values, vectors = np.linalg.eigh(tt)  # semi-definite (zero at C_ref): no Cholesky
+        root = vectors * np.sqrt(np.clip(values, 0.0, None))[:, None, :]
+        draws = mean + (root @ rng.standard_normal((len(s2), len(ut), 1)))[..., 0]
+    else:  # a plotting grid: each target's marginal is all a fan chart reads
+        var = s2[:, None] * (np.abs(ut) ** 3 / 3)[None] - np.diagonal(reduction, axis1=1, axis2=2)
+        draws = mean + np.sqrt(np.clip(var, 0.0, None)) * rng.standard_normal(mean.shape)
+    return draws.reshape(shape + (len(ut),))
+
+
+def loo_log_likelihood(posterior, fitted_x) -> np.ndarray:
+    """Each fitted run's leave-one-out log predictive density per draw, (chain, draw, run)."""
+    s = np.asarray(posterior[SCALE])
+    shape = s.shape
+    sigma2 = np.asarray(posterior["sigma"]).reshape(-1) ** 2
+    weights = np.asarray(posterior[WEIGHTS]).reshape(s.size, -1)
+    cov = _covariances(np.asarray(fitted_x, dtype=float), s.reshape(-1) ** 2, sigma2)
+    precision_diag = np.diagonal(np.linalg.inv(cov), axis1=1, axis2=2)
+    values = -0.5 * np.log(2 * np.pi) + 0.5 * np.log(precision_diag) - 0.5 * weights**2 / precision_diag
+    return values.reshape(shape + (len(fitted_x),))
