@@ -6,8 +6,9 @@ from the law, nil (with its slope) at ``C_ref``, the middle of the ladder. The b
 curvature the law's own ``a, b, c`` could not follow. Where the runs follow one power law plus a
 constant it stays around zero; where they bend (the law only ever flattens on a log-log plot, so a
 ladder that steepens, or flattens faster than the law can), it moves off zero, and the scale's
-posterior grows, which widens the interval by itself. This module says so in one sentence: a warning at fit time and a caveat in
-the report, so a reader knows the forecast leans on a law the ladder itself questions.
+posterior grows, which widens the interval by itself. This module says so in one sentence: a
+warning at fit time and a caveat in the report, so a reader knows the forecast leans on a law the
+ladder itself questions.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from bayes_scaling.laws import extrapolation
 
-BEND_PROB = 0.95  # posterior probability of a deviation of one sign at the top that counts as "bends"
+BEND_PROB = 0.95  # posterior probability of a bend of one sign that counts as "the runs bend"
 
 
 class CurvatureWarning(UserWarning):
@@ -31,8 +32,7 @@ def check(fc) -> dict | None:
     posterior = fc.idata.posterior
     if extrapolation.SCALE not in posterior:
         return None
-    options = fc.settings["options"]
-    fitted_x = np.log(np.asarray(fc.idata.constant_data["compute"], dtype=float) / options["compute_ref"])
+    fitted_x = extrapolation.fitted_offsets(fc.idata.constant_data, fc.settings["options"])
     rng = np.random.default_rng([fc.settings["seed"], 4])
     ends = np.array([fitted_x.min(), fitted_x.max()])
     deviation = extrapolation.conditional_deviation(posterior, fitted_x, ends, rng)  # drawn jointly
@@ -43,7 +43,8 @@ def check(fc) -> dict | None:
 
 
 def describe(summary: dict | None) -> str | None:
-    """One sentence when the runs bend (one sign with probability >= BEND_PROB), else None."""
+    """One sentence, ending with where the docs explain it, when the runs bend (one sign with
+    probability >= BEND_PROB), else None."""
     if summary is None:
         return None
     p = summary["prob_above"]
@@ -51,16 +52,15 @@ def describe(summary: dict | None) -> str | None:
         return None
     way, prob = ("flattens faster", p) if p >= BEND_PROB else ("steepens where the law would flatten", 1 - p)
     return (
-        f"the fitted runs bend away from one power law plus a constant: the loss {way} (both ends of the ladder "
+        f"The fitted runs bend away from one power law plus a constant: the loss {way} (both ends of the ladder "
         f"sit {'above' if p >= BEND_PROB else 'below'} the law fitted through its middle, together by "
         f"{summary['median_pct']:+.2f}%, 90% {summary['lower_90_pct']:+.2f}% to {summary['upper_90_pct']:+.2f}%, "
         f"P = {prob:.0%}); the forecast follows the bend and its interval widens with it, but a ladder that "
-        "bends inside its range may bend differently beyond it"
+        "bends inside its range may bend differently beyond it (docs/loss-law.md, 'Extrapolation error')"
     )
 
 
 def warn_if_bending(fc, stacklevel: int = 3) -> None:
     sentence = describe(check(fc))
     if sentence:
-        warnings.warn(sentence[0].upper() + sentence[1:] + " (docs/loss-law.md, 'Extrapolation error')",
-                      CurvatureWarning, stacklevel=stacklevel)
+        warnings.warn(sentence, CurvatureWarning, stacklevel=stacklevel)

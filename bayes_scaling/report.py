@@ -182,7 +182,7 @@ def _caveats(fc, largest: float) -> list[str]:
     out += _trend_reversal_caveats(fc)
     bend = describe_curvature(fc.curvature)
     if bend:
-        out.append(bend[0].upper() + bend[1:] + " (docs/loss-law.md, 'Extrapolation error').")
+        out.append(bend + ".")
     return out
 
 

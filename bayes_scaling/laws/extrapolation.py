@@ -1,8 +1,8 @@
 """The extrapolation error: how far a real ladder's log loss may wander from the fitted law.
 
 A scaling law is only approximately true, and its error grows with the distance beyond the
-data. The laws that forecast a loss add a slowly varying, zero-mean deviation ``g(x)`` of the
-log loss from the law, ``x`` the log compute: an integrated Wiener process (the deviation's
+data. The loss law (with ``extrapolation_error="auto"``) adds a slowly varying, zero-mean
+deviation ``g(x)`` of the log loss from the law, ``x`` the log compute: an integrated Wiener process (the deviation's
 slope, the local exponent's error, does a random walk with scale ``extrapolation_scale`` per
 e-fold of compute), started at rest at the reference compute ``C_ref`` (the geometric mean of
 the fitted compute) and run outwards on each side. For ``u, v`` on the same side of ``C_ref``
@@ -70,7 +70,12 @@ def kernel(u, v, xp=np):
     return xp.where(u * v > 0, lo**2 * hi / 2 - lo**3 / 6, 0.0)
 
 
-def observe(log_compute_ratio, log_mean, sigma, log_loss, scale_prior_sd: float, name: str) -> None:
+def fitted_offsets(constant, options: dict) -> np.ndarray:
+    """The fitted runs' ``x = log(C / C_ref)``, read back from a forecast's constant data."""
+    return np.log(np.asarray(constant["compute"], dtype=float) / options["compute_ref"])
+
+
+def observe(log_compute_ratio, log_mean, sigma, log_loss, scale_prior_sd, name: str) -> None:
     """The likelihood of the fitted log losses with the deviation marginalised, in the current model.
 
     Adds ``extrapolation_scale`` (``s``), the observed ``name`` (one multivariate normal) and the
@@ -88,21 +93,22 @@ def observe(log_compute_ratio, log_mean, sigma, log_loss, scale_prior_sd: float,
     pm.Deterministic(WEIGHTS, pt.linalg.solve(cov, log_loss - log_mean, assume_a="pos"))
 
 
-def _covariances(u: np.ndarray, s2: np.ndarray, sigma2: np.ndarray) -> np.ndarray:
-    """Per draw: the fitted runs' covariance C (draws, n, n)."""
+def _per_draw(posterior, fitted_x):
+    """(posterior shape, s², σ², weights C⁻¹r, the fitted runs' covariance C), flat over draws."""
+    s = np.asarray(posterior[SCALE])
+    s2 = s.reshape(-1) ** 2
+    sigma2 = np.asarray(posterior["sigma"]).reshape(-1) ** 2
+    weights = np.asarray(posterior[WEIGHTS]).reshape(s.size, -1)
+    u = np.asarray(fitted_x, dtype=float)
     gram = kernel(u[:, None], u[None, :])
-    return s2[:, None, None] * gram[None] + sigma2[:, None, None] * np.eye(len(u))[None]
+    cov = s2[:, None, None] * gram[None] + sigma2[:, None, None] * np.eye(len(u))[None]
+    return s.shape, s2, sigma2, weights, cov
 
 
 def conditional_deviation(posterior, fitted_x, target_x, rng: np.random.Generator) -> np.ndarray:
     """Draws of ``g`` at ``target_x`` (shape (chain, draw, targets)), one per posterior draw."""
-    s = np.asarray(posterior[SCALE])
-    shape = s.shape
-    s2 = s.reshape(-1) ** 2
-    sigma2 = np.asarray(posterior["sigma"]).reshape(-1) ** 2
-    weights = np.asarray(posterior[WEIGHTS]).reshape(len(s2), -1)
+    shape, s2, _, weights, cov = _per_draw(posterior, fitted_x)
     u = np.asarray(fitted_x, dtype=float)
-    cov = _covariances(u, s2, sigma2)
     ut = np.asarray(target_x, dtype=float)
     cross = kernel(ut[:, None], u[None, :])  # (targets, n)
     mean = s2[:, None] * (weights @ cross.T)
@@ -122,11 +128,7 @@ def conditional_deviation(posterior, fitted_x, target_x, rng: np.random.Generato
 
 def loo_log_likelihood(posterior, fitted_x) -> np.ndarray:
     """Each fitted run's leave-one-out log predictive density per draw, (chain, draw, run)."""
-    s = np.asarray(posterior[SCALE])
-    shape = s.shape
-    sigma2 = np.asarray(posterior["sigma"]).reshape(-1) ** 2
-    weights = np.asarray(posterior[WEIGHTS]).reshape(s.size, -1)
-    cov = _covariances(np.asarray(fitted_x, dtype=float), s.reshape(-1) ** 2, sigma2)
+    shape, _, _, weights, cov = _per_draw(posterior, fitted_x)
     precision_diag = np.diagonal(np.linalg.inv(cov), axis1=1, axis2=2)
     values = -0.5 * np.log(2 * np.pi) + 0.5 * np.log(precision_diag) - 0.5 * weights**2 / precision_diag
     return values.reshape(shape + (len(fitted_x),))

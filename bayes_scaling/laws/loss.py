@@ -143,14 +143,18 @@ def prepare(runs: pd.DataFrame, extrapolation_error=False):
     return runs, {}, {"compute_ref": compute_ref, "extrapolation_scale_prior": extrapolation.scale_prior(extrapolation_error)}
 
 
+def _with_extrapolation_error(options: dict) -> bool:
+    return options.get("extrapolation_scale_prior", 0.0) > 0
+
+
 def structure(options: dict) -> tuple:
     """With or without the extrapolation error: two different graphs."""
-    return (("extrapolation_error", options.get("extrapolation_scale_prior", 0.0) > 0),)
+    return (("extrapolation_error", _with_extrapolation_error(options)),)
 
 
 def tune_steps(options: dict) -> int:
     """Default tuning steps: the extrapolation error's scale needs the longer adaptation."""
-    return TUNE_WITH_EXTRAPOLATION_ERROR if options.get("extrapolation_scale_prior", 0.0) > 0 else TUNE
+    return TUNE_WITH_EXTRAPOLATION_ERROR if _with_extrapolation_error(options) else TUNE
 
 
 def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: dict[str, Prior]) -> pm.Model:
@@ -176,9 +180,9 @@ def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: di
 def observe_log_loss(name: str, x, log_mean, sigma, log_loss, options: dict) -> None:
     """The fitted log losses: independent log-normal run noise around the law, plus the
     extrapolation error (one multivariate normal) where the options ask for it."""
-    scale_prior = options.get("extrapolation_scale_prior", 0.0)
-    if scale_prior > 0:
-        extrapolation.observe(x, log_mean, sigma, log_loss, pm.Data("extrapolation_scale_prior", scale_prior), name)
+    if _with_extrapolation_error(options):
+        scale_prior = pm.Data("extrapolation_scale_prior", options["extrapolation_scale_prior"])
+        extrapolation.observe(x, log_mean, sigma, log_loss, scale_prior, name)
     else:
         pm.Normal(name, mu=log_mean, sigma=sigma, observed=log_loss)
 
@@ -188,8 +192,7 @@ def loo_log_likelihood(posterior, constant, options: dict):
     error makes them one multivariate normal); None when the sampler's own pointwise terms are right."""
     if extrapolation.SCALE not in posterior:
         return None
-    x = np.log(np.asarray(constant["compute"], dtype=float) / options["compute_ref"])
-    return {"log_loss_obs": extrapolation.loo_log_likelihood(posterior, x)}
+    return {"log_loss_obs": extrapolation.loo_log_likelihood(posterior, extrapolation.fitted_offsets(constant, options))}
 
 
 def power_law_variables(priors: dict[str, Prior], loss_scale, log_c_ref):
@@ -224,7 +227,7 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.ran
     p = {name: np.asarray(posterior[name])[..., None] for name in ("loss_ref", "reducible_fraction", "b", "sigma")}
     mean = mean_loss(x, p["loss_ref"], p["reducible_fraction"], p["b"])
     if extrapolation.SCALE in posterior:  # the law is only approximately right: its deviation there
-        fitted_x = np.log(np.asarray(constant["compute"], dtype=float) / options["compute_ref"])
+        fitted_x = extrapolation.fitted_offsets(constant, options)
         mean = mean * np.exp(extrapolation.conditional_deviation(posterior, fitted_x, x, rng))
     noise = rng.standard_normal(mean.shape)
     return {"loss": mean * np.exp(p["sigma"] * noise), "mean_loss": mean}
