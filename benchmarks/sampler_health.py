@@ -77,6 +77,29 @@ def _porian_cases() -> list[Case]:
     return cases
 
 
+# (frontier, fit cut) of benchmarks/calibration.py that keep at least 4 distinct computes
+FRONTIER_CUTS = (
+    ("chinchilla", 16), ("chinchilla", 64), ("misfitting", 16),
+    ("base/short/chinchilla/standard/val", 256), ("base/short/kaplan/standard/val", 256),
+    ("tuned/short/const/standard/val", 256),
+)
+
+
+def _frontier_cases() -> list[Case]:
+    """The loss-vs-compute frontiers of benchmarks/calibration.py at its fit cuts, down to 4 runs."""
+    import calibration
+
+    def make(data, name, cut):
+        runs = next(r for dataset, ladder, r in calibration.frontiers(data) if name in (dataset, ladder))
+        fitted = runs[runs["compute"] <= runs["compute"].max() / cut * (1 + 1e-9)].reset_index(drop=True)
+        return fitted, [runs["compute"].max()]
+
+    return [
+        Case(f"{name} frontier C<=max/{cut}", "loss", lambda data, n=name, c=cut: make(data, n, c), True)
+        for name, cut in FRONTIER_CUTS
+    ]
+
+
 def _isoflop_cases() -> list[Case]:
     cases = []
     for config in public.PORIAN_CONFIGS:
@@ -149,6 +172,10 @@ def _synthetic_cases() -> list[Case]:
     for seed in SEEDS:
         cases += [
             Case(f"example ladder seed {seed}", "loss", lambda _, s=seed: (make_example_runs(s), [1e21, 1e22]), False),
+            Case(  # as few runs as the noise can hardly be told from (one beyond a, b and c)
+                f"example ladder, 4 smallest runs, seed {seed}", "loss",
+                lambda _, s=seed: (make_example_runs(s).nsmallest(4, "compute").reset_index(drop=True), [1e21]), False,
+            ),
             Case(
                 f"isoflop chinchilla seed {seed}", "chinchilla",
                 lambda _, s=seed: (synthetic_ladders.isoflop_ladder("chinchilla", s), pd.DataFrame({"params": [7e10], "tokens": [1.4e12]})),
@@ -174,7 +201,7 @@ def _synthetic_cases() -> list[Case]:
 
 
 CASES: list[Case] = (
-    _porian_cases() + _chinchilla_cases() + _isoflop_cases() + _misfitting_cases()
+    _porian_cases() + _frontier_cases() + _chinchilla_cases() + _isoflop_cases() + _misfitting_cases()
     + _pythia_gsm8k_cases() + _pythia_zeroshot_cases() + _synthetic_cases()
 )
 

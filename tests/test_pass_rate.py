@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -375,3 +377,20 @@ def test_cell_noise_is_measured_from_the_counts(tau):
     assert fixed == 0.25
     with pytest.raises(ValueError, match="cell_noise must be"):
         pass_rate.prepare(noisy, cell_noise=-1)
+
+
+def test_a_bucket_its_counts_say_little_about_has_its_k_sampled_non_centred(shared_data):
+    """Pythia GSM8K, fit <= 410M: 17 of the hardest bucket's 18 problems were never solved, so its
+    k comes from one problem; sampled centred it sat in a funnel with log_k_spread (2 divergences)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import public_ladders as public
+
+    from bayes_scaling.laws import pass_rate
+
+    counts = public.pythia_gsm8k_fit(public.pythia_gsm8k(shared_data), 4.1e8, checkpoints=False)
+    table, per_problem, options = pass_rate.prepare(bs.load_pass_counts(counts))
+    problem_code, run_code, _, bucket_code, _ = pass_rate._index(table, per_problem)
+    centring = pass_rate._k_centring(table, problem_code, run_code, bucket_code, per_problem, options)
+    assert centring.shape == (options["buckets"],)
+    assert np.all(centring[:-1] > 0.9), centring  # thousands of samples pin these k down: centred
+    assert centring[-1] < 0.7, centring  # the hardest bucket's: mostly non-centred

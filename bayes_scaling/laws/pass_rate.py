@@ -62,6 +62,10 @@ RUN_SHIFTS = ("auto", "centred", "non_centred", "measured")
 CENTRED_SHIFTS_ABOVE = 10.0
 # with this many runs or fewer, run_noise has at most 2 degrees of freedom off the trend: say so
 MIN_RUNS_FOR_RUN_NOISE = 4
+# what a bucket's k-centring (_k_centring) takes k and the spread of log k between buckets to be:
+# the medians of their priors (log_k_mean, log_k_spread); only the parameterisation depends on them
+K_TYPICAL = 0.3
+K_SPREAD_GUESS = 0.5
 OBSERVED = "correct"
 PARAMETERS = ("log_alpha_bucket", "log_alpha_spread", "log_k_mean", "log_k_spread", "log_k_within", "run_noise")
 DERIVED = ("k", "k_problem")
@@ -408,9 +412,16 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         chosen = {**default_priors(), **{name: _with_bucket_dims(name, p) for name, p in priors.items()}}
         log_k_mean = chosen["log_k_mean"].create_variable("log_k_mean")
         log_k_spread = chosen["log_k_spread"].create_variable("log_k_spread")
-        # Centred: every bucket's k is pinned by thousands of samples, and a non-centred k
-        # ties the six offsets to the mean and spread along a thin ridge (step size 0.02).
-        log_k = pm.Normal("log_k", log_k_mean, log_k_spread, dims="bucket")
+        # Partly centred, per bucket, like the levels below: a bucket whose solved problems pin
+        # its k down is sampled centred (non-centred, six well-measured k were tied to their mean
+        # and spread along a thin ridge: step size 0.02); a bucket whose counts say little about
+        # its k (mostly never solved) non-centred (centred, it sat in the neck of a funnel with
+        # log_k_spread: Pythia GSM8K, fit <= 410M, 2 divergences at 3 sd below the mean k).
+        k_centring = pm.Data("k_centring", _k_centring(table, problem_code, run_code, bucket_code, per_problem, options))
+        k_coordinate = pm.Normal("log_k_coordinate", mu=k_centring * log_k_mean, sigma=log_k_spread**k_centring, dims="bucket")
+        log_k = pm.Deterministic(
+            "log_k", log_k_mean + log_k_spread ** (1 - k_centring) * (k_coordinate - k_centring * log_k_mean), dims="bucket"
+        )
         k = pm.Deterministic("k", pt.exp(log_k), dims="bucket")
         # problem_k=True: problems of one bucket need not share k exactly (buckets come from
         # noisy scores, and a problem near a border may improve like its neighbours in the next
@@ -756,6 +767,21 @@ def _level_centring(table, problem_code, problems: int, solved, bucket_code, piv
     info = np.bincount(row_problem, weights=per_row, minlength=problems)[solved]
     spread = _bucket_spread_estimate(bucket_code[solved], pivot_x[solved], pivot_level[solved], info)
     return info * spread**2 / (1 + info * spread**2)
+
+
+def _k_centring(table, problem_code, run_code, bucket_code, per_problem, options) -> np.ndarray:
+    """Per bucket, how centred to sample its log k: I·τ²/(1 + I·τ²), with I what its solved
+    problems' counts say about log k (each count's Fisher weight about log λ, discounted by the
+    cell noise, times k²·(x − pivot)², its leverage on the slope around its problem's pivot) and
+    τ = K_SPREAD_GUESS, a typical spread of log k between buckets. Fixed before sampling, as the
+    levels' centring is; any value gives the same model."""
+    rows, row_problem, weight, to_log_lambda = _level_information(table, problem_code, int(bucket_code.size))
+    cell_noise = options.get("cell_noise", 0.0)
+    per_row = weight / (1 + weight * cell_noise**2 * to_log_lambda)
+    x = np.log(table["compute"].to_numpy(dtype=float) / options["compute_ref"])
+    leverage = (x[rows] - _pivot_log_compute(per_problem, options)[row_problem]) ** 2
+    info = np.bincount(bucket_code[row_problem], weights=per_row * leverage * K_TYPICAL**2, minlength=options["buckets"])
+    return info * K_SPREAD_GUESS**2 / (1 + info * K_SPREAD_GUESS**2)
 
 
 def _bucket_spread_estimate(bucket, pivot_x, level, info) -> np.ndarray:
