@@ -417,8 +417,18 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         # and spread along a thin ridge: step size 0.02); a bucket whose counts say little about
         # its k (mostly never solved) non-centred (centred, it sat in the neck of a funnel with
         # log_k_spread: Pythia GSM8K, fit <= 410M, 2 divergences at 3 sd below the mean k).
-        k_centring = pm.Data("k_centring", _k_centring(table, problem_code, run_code, bucket_code, per_problem, options))
-        k_coordinate = pm.Normal("log_k_coordinate", mu=k_centring * log_k_mean, sigma=log_k_spread**k_centring, dims="bucket")
+        centring_k = _k_centring(table, problem_code, run_code, bucket_code, per_problem, options)
+        k_centring = pm.Data("k_centring", centring_k)
+        # chains start near the data's exponents too: from the prior's k = 0.3, where Pythia's
+        # are ~0.1, one chain of four started so steep that step-size adaptation collapsed
+        # (training checkpoints <= 1.4B: step size 0, 1,000 divergences, r_hat 1.53)
+        start_mean, start_spread, start_coordinate = _log_k_start(table, per_problem, options, centring_k)
+        model.set_initval(log_k_mean, pm.Data("log_k_mean_start", start_mean))
+        model.set_initval(log_k_spread, pm.Data("log_k_spread_start", start_spread))
+        k_coordinate = pm.Normal(
+            "log_k_coordinate", mu=k_centring * log_k_mean, sigma=log_k_spread**k_centring, dims="bucket",
+            initval=pm.Data("log_k_coordinate_start", start_coordinate),
+        )
         log_k = pm.Deterministic(
             "log_k", log_k_mean + log_k_spread ** (1 - k_centring) * (k_coordinate - k_centring * log_k_mean), dims="bucket"
         )
@@ -782,6 +792,41 @@ def _k_centring(table, problem_code, run_code, bucket_code, per_problem, options
     leverage = (x[rows] - _pivot_log_compute(per_problem, options)[row_problem]) ** 2
     info = np.bincount(bucket_code[row_problem], weights=per_row * leverage * K_TYPICAL**2, minlength=options["buckets"])
     return info * K_SPREAD_GUESS**2 / (1 + info * K_SPREAD_GUESS**2)
+
+
+def _log_k_start(table, per_problem, options, centring) -> tuple[float, float, np.ndarray]:
+    """Where the chains start in log k: (log_k_mean, log_k_spread, each bucket's coordinate).
+
+    Each bucket's log k is the median, weighted by precision, of its problems' slopes of log λ̂
+    against log compute (weighted lines as in ``_trend_residuals``, Fisher weights discounted by
+    the cell noise), over the problems with at least three counts strictly between 0 and n; a
+    bucket with fewer than three such problems takes log K_TYPICAL (two counts, often 1 and 6 of
+    10,000, gave slopes of either sign). Clipped to k in [0.02, 2]; then their mean and spread
+    (at least 0.1), and the coordinates that give those log k under the bucket's centring."""
+    problem_code, run_code, run_compute, bucket_code, problems = _index(table, per_problem)
+    x = np.log(run_compute / options["compute_ref"])[run_code]
+    y, weight = _informative_log_lambda(table)
+    lam = np.exp(y)
+    weight = weight / (1 + weight * options.get("cell_noise", 0.0) ** 2 * ((1 - np.exp(-lam)) / lam) ** 2)  # as _level_centring
+    sums = {name: np.bincount(problem_code, weights=weight * v, minlength=len(problems))
+            for name, v in (("w", 1.0), ("x", x), ("y", y), ("xx", x * x), ("xy", x * y))}
+    det = sums["w"] * sums["xx"] - sums["x"] ** 2
+    informative = np.bincount(problem_code, weights=(weight > 0).astype(float), minlength=len(problems))
+    has_line = (det > 1e-9 * np.maximum(sums["w"], 1.0) ** 2) & (informative >= 3)
+    slope = np.divide(sums["w"] * sums["xy"] - sums["x"] * sums["y"], det, out=np.zeros_like(det), where=has_line)
+    log_k = np.full(options["buckets"], np.log(K_TYPICAL))
+    for g in range(options["buckets"]):
+        members = has_line & (bucket_code == g)
+        if members.sum() >= 3:
+            log_k[g] = np.log(np.clip(_weighted_median(-slope[members], det[members] / sums["w"][members]), 0.02, 2.0))
+    mean, spread = float(log_k.mean()), float(max(log_k.std(), 0.1))
+    return mean, spread, centring * mean + (log_k - mean) / spread ** (1 - centring)
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
 
 
 def _bucket_spread_estimate(bucket, pivot_x, level, info) -> np.ndarray:
