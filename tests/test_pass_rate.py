@@ -389,8 +389,8 @@ def test_a_bucket_its_counts_say_little_about_has_its_k_sampled_non_centred(shar
 
     counts = public.pythia_gsm8k_fit(public.pythia_gsm8k(shared_data), 4.1e8, checkpoints=False)
     table, per_problem, options = pass_rate.prepare(bs.load_pass_counts(counts))
-    problem_code, run_code, _, bucket_code, _ = pass_rate._index(table, per_problem)
-    centring = pass_rate._k_centring(table, problem_code, run_code, bucket_code, per_problem, options)
+    problem_code, _, _, bucket_code, _ = pass_rate._index(table, per_problem)
+    centring = pass_rate._k_centring(table, problem_code, bucket_code, per_problem, options)
     assert centring.shape == (options["buckets"],)
     assert np.all(centring[:-1] > 0.9), centring  # thousands of samples pin these k down: centred
     assert centring[-1] < 0.7, centring  # the hardest bucket's: mostly non-centred
@@ -403,8 +403,8 @@ def test_chains_start_near_the_data_s_exponents(seed):
 
     counts, truth = make_example_pass_counts(seed)
     table, per_problem, options = pass_rate.prepare(bs.load_pass_counts(counts))
-    problem_code, run_code, _, bucket_code, problems = pass_rate._index(table, per_problem)
-    centring = pass_rate._k_centring(table, problem_code, run_code, bucket_code, per_problem, options)
+    problem_code, _, _, bucket_code, problems = pass_rate._index(table, per_problem)
+    centring = pass_rate._k_centring(table, problem_code, bucket_code, per_problem, options)
     mean, spread, coordinate = pass_rate._log_k_start(table, per_problem, options, centring)
     start = mean + spread ** (1 - centring) * (coordinate - centring * mean)  # the model's log k
     true_k = truth.set_index(truth["problem"].astype(str))["k"]

@@ -417,7 +417,7 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         # and spread along a thin ridge: step size 0.02); a bucket whose counts say little about
         # its k (mostly never solved) non-centred (centred, it sat in the neck of a funnel with
         # log_k_spread: Pythia GSM8K, fit <= 410M, 2 divergences at 3 sd below the mean k).
-        centring_k = _k_centring(table, problem_code, run_code, bucket_code, per_problem, options)
+        centring_k = _k_centring(table, problem_code, bucket_code, per_problem, options)
         k_centring = pm.Data("k_centring", centring_k)
         # chains start near the data's exponents too: from the prior's k = 0.3, where Pythia's
         # are ~0.1, one chain of four started so steep that step-size adaptation collapsed
@@ -779,7 +779,7 @@ def _level_centring(table, problem_code, problems: int, solved, bucket_code, piv
     return info * spread**2 / (1 + info * spread**2)
 
 
-def _k_centring(table, problem_code, run_code, bucket_code, per_problem, options) -> np.ndarray:
+def _k_centring(table, problem_code, bucket_code, per_problem, options) -> np.ndarray:
     """Per bucket, how centred to sample its log k: I·τ²/(1 + I·τ²), with I what its solved
     problems' counts say about log k (each count's Fisher weight about log λ, discounted by the
     cell noise, times k²·(x − pivot)², its leverage on the slope around its problem's pivot) and
