@@ -352,14 +352,22 @@ def _trend_residuals(table: pd.DataFrame, per_problem: dict, compute_ref: float)
     problem_code, run_code, run_compute, _, problems = _index(table, per_problem)
     x = np.log(run_compute / compute_ref)[run_code]
     y, weight = _informative_log_lambda(table)
-    sums = {name: np.bincount(problem_code, weights=weight * v, minlength=len(problems))
-            for name, v in (("w", 1.0), ("x", x), ("y", y), ("xx", x * x), ("xy", x * y))}
-    det = sums["w"] * sums["xx"] - sums["x"] ** 2
-    has_line = det > 1e-9 * np.maximum(sums["w"], 1.0) ** 2  # two or more informative runs
-    slope = np.divide(sums["w"] * sums["xy"] - sums["x"] * sums["y"], det, out=np.zeros_like(det), where=has_line)
-    intercept = np.divide(sums["y"] - slope * sums["x"], sums["w"], out=np.zeros_like(det), where=has_line)
+    slope, intercept, _, has_line = _weighted_lines(problem_code, x, y, weight, len(problems))
     residual = y - intercept[problem_code] - slope[problem_code] * x
     return residual, np.where(has_line[problem_code], weight, 0.0), run_code, len(run_compute)
+
+
+def _weighted_lines(problem_code, x, y, weight, problems: int):
+    """Per problem, the weighted least-squares line of y against x: (slope, intercept, the
+    slope's precision per unit weight Σw·(x − x̄)², whether it has one: two or more weighted x)."""
+    sums = {name: np.bincount(problem_code, weights=weight * v, minlength=problems)
+            for name, v in (("w", 1.0), ("x", x), ("y", y), ("xx", x * x), ("xy", x * y))}
+    det = sums["w"] * sums["xx"] - sums["x"] ** 2
+    has_line = det > 1e-9 * np.maximum(sums["w"], 1.0) ** 2
+    slope = np.divide(sums["w"] * sums["xy"] - sums["x"] * sums["y"], det, out=np.zeros_like(det), where=has_line)
+    intercept = np.divide(sums["y"] - slope * sums["x"], sums["w"], out=np.zeros_like(det), where=has_line)
+    precision = np.divide(det, sums["w"], out=np.zeros_like(det), where=has_line)
+    return slope, intercept, precision, has_line
 
 
 def _informative_log_lambda(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -425,13 +433,10 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         start_mean, start_spread, start_coordinate = _log_k_start(table, per_problem, options, centring_k)
         model.set_initval(log_k_mean, pm.Data("log_k_mean_start", start_mean))
         model.set_initval(log_k_spread, pm.Data("log_k_spread_start", start_spread))
-        k_coordinate = pm.Normal(
-            "log_k_coordinate", mu=k_centring * log_k_mean, sigma=log_k_spread**k_centring, dims="bucket",
-            initval=pm.Data("log_k_coordinate_start", start_coordinate),
-        )
-        log_k = pm.Deterministic(
-            "log_k", log_k_mean + log_k_spread ** (1 - k_centring) * (k_coordinate - k_centring * log_k_mean), dims="bucket"
-        )
+        log_k = pm.Deterministic("log_k", _partly_centred_normal(
+            "log_k_coordinate", log_k_mean, log_k_spread, k_centring, pm.Data("log_k_coordinate_start", start_coordinate),
+            dims="bucket",
+        ), dims="bucket")
         k = pm.Deterministic("k", pt.exp(log_k), dims="bucket")
         # problem_k=True: problems of one bucket need not share k exactly (buckets come from
         # noisy scores, and a problem near a border may improve like its neighbours in the next
@@ -471,14 +476,11 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         centring = pm.Data("level_centring", _level_centring(
             table, problem_code, len(problems), solved, bucket_code, pivot_x, pivot_level, options.get("cell_noise", 0.0)
         ))
-        level_coordinate = pm.Normal(
-            "level_coordinate",
-            mu=centring * level_mean[sampled],
-            sigma=spread[sampled] ** centring,
+        solved_level = _partly_centred_normal(
+            "level_coordinate", level_mean[sampled], spread[sampled], centring,
+            pm.Data("problem_level_estimate", pivot_level[solved]),  # chains start near the data
             dims="solved_problem",
-            initval=pm.Data("problem_level_estimate", pivot_level[solved]),  # chains start near the data
         )
-        solved_level = level_mean[sampled] + spread[sampled] ** (1 - centring) * (level_coordinate - centring * level_mean[sampled])
         # never-solved problems hold their prior mean here; complete_posterior draws their levels
         log_alpha_at_pivot = pm.Deterministic("log_alpha_at_pivot", pt.set_subtensor(level_mean[sampled], solved_level), dims="problem")
         log_alpha = log_alpha_at_pivot + k_of_problem * pivot
@@ -763,6 +765,20 @@ def _level_information(table, problem_code, problems: int):
     return rows, problem_code[rows], weight[rows], ((1 - p) / lam) ** 2
 
 
+def _discounted(weight, to_log_lambda, cell_noise: float):
+    """Fisher weights about log λ discounted by the cell noise (its logit-scale variance turned
+    into log-λ variance by ``to_log_lambda``, see ``_level_information``)."""
+    return weight / (1 + weight * cell_noise**2 * to_log_lambda)
+
+
+def _partly_centred_normal(name: str, mean, spread, centring, start, dims: str):
+    """A normal(mean, spread) sampled partly centred (Gorinova et al. 2020): its coordinate is
+    N(c·mean, spread^c) and the value mean + spread^(1−c)·(coordinate − c·mean), so c = 1 is
+    centred, c = 0 non-centred; ``start`` is where the coordinate starts."""
+    coordinate = pm.Normal(name, mu=centring * mean, sigma=spread**centring, dims=dims, initval=start)
+    return mean + spread ** (1 - centring) * (coordinate - centring * mean)
+
+
 def _level_centring(table, problem_code, problems: int, solved, bucket_code, pivot_x, pivot_level, cell_noise: float) -> np.ndarray:
     """Per solved problem, how centred to sample its level (Gorinova et al. 2020): I·s²/(1 + I·s²),
     with I what its counts say about its log λ (each count's Fisher weight discounted by the cell
@@ -773,7 +789,7 @@ def _level_centring(table, problem_code, problems: int, solved, bucket_code, piv
     fixed: ESS 2,236, r_hat 1.004, 2.4x faster). A problem with no count strictly between 0 and n
     gets 0: non-centred."""
     _, row_problem, weight, to_log_lambda = _level_information(table, problem_code, problems)
-    per_row = weight / (1 + weight * cell_noise**2 * to_log_lambda)
+    per_row = _discounted(weight, to_log_lambda, cell_noise)
     info = np.bincount(row_problem, weights=per_row, minlength=problems)[solved]
     spread = _bucket_spread_estimate(bucket_code[solved], pivot_x[solved], pivot_level[solved], info)
     return info * spread**2 / (1 + info * spread**2)
@@ -786,8 +802,7 @@ def _k_centring(table, problem_code, bucket_code, per_problem, options) -> np.nd
     τ = K_SPREAD_GUESS, a typical spread of log k between buckets. Fixed before sampling, as the
     levels' centring is; any value gives the same model."""
     rows, row_problem, weight, to_log_lambda = _level_information(table, problem_code, int(bucket_code.size))
-    cell_noise = options.get("cell_noise", 0.0)
-    per_row = weight / (1 + weight * cell_noise**2 * to_log_lambda)
+    per_row = _discounted(weight, to_log_lambda, options.get("cell_noise", 0.0))
     x = np.log(table["compute"].to_numpy(dtype=float) / options["compute_ref"])
     leverage = (x[rows] - _pivot_log_compute(per_problem, options)[row_problem]) ** 2
     info = np.bincount(bucket_code[row_problem], weights=per_row * leverage * K_TYPICAL**2, minlength=options["buckets"])
@@ -807,18 +822,15 @@ def _log_k_start(table, per_problem, options, centring) -> tuple[float, float, n
     x = np.log(run_compute / options["compute_ref"])[run_code]
     y, weight = _informative_log_lambda(table)
     lam = np.exp(y)
-    weight = weight / (1 + weight * options.get("cell_noise", 0.0) ** 2 * ((1 - np.exp(-lam)) / lam) ** 2)  # as _level_centring
-    sums = {name: np.bincount(problem_code, weights=weight * v, minlength=len(problems))
-            for name, v in (("w", 1.0), ("x", x), ("y", y), ("xx", x * x), ("xy", x * y))}
-    det = sums["w"] * sums["xx"] - sums["x"] ** 2
+    weight = _discounted(weight, ((1 - np.exp(-lam)) / lam) ** 2, options.get("cell_noise", 0.0))
+    slope, _, precision, has_line = _weighted_lines(problem_code, x, y, weight, len(problems))
     informative = np.bincount(problem_code, weights=(weight > 0).astype(float), minlength=len(problems))
-    has_line = (det > 1e-9 * np.maximum(sums["w"], 1.0) ** 2) & (informative >= 3)
-    slope = np.divide(sums["w"] * sums["xy"] - sums["x"] * sums["y"], det, out=np.zeros_like(det), where=has_line)
+    has_line &= informative >= 3
     log_k = np.full(options["buckets"], np.log(K_TYPICAL))
     for g in range(options["buckets"]):
         members = has_line & (bucket_code == g)
         if members.sum() >= 3:
-            log_k[g] = np.log(np.clip(_weighted_median(-slope[members], det[members] / sums["w"][members]), 0.02, 2.0))
+            log_k[g] = np.log(np.clip(_weighted_median(-slope[members], precision[members]), 0.02, 2.0))
     mean, spread = float(log_k.mean()), float(max(log_k.std(), 0.1))
     return mean, spread, centring * mean + (log_k - mean) / spread ** (1 - centring)
 
