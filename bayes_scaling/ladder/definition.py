@@ -47,7 +47,9 @@ TRAINING_DEFAULTS = {
     "checkpoint_every": 500,  # optimizer steps between checkpoints
     "seed": 0,
     "compile": True,  # torch.compile on CUDA (never on CPU)
+    "precision": "auto",  # auto: bf16 autocast on CUDA, float32 on CPU; bf16: autocast on either; fp32: none
 }
+PRECISIONS = ("auto", "bf16", "fp32")
 _MODEL_KEYS = ("d_model", "n_layer", "n_head")
 _POSITIVE_INTS = {"seq_len", "batch_size", "micro_batch_size", "val_tokens", "checkpoint_every",
                   "max_files", "max_bytes", "vocab_size"}
@@ -247,6 +249,8 @@ def _check_value(key: str, value, where: str) -> None:
         fail("an integer >= 0")
     if key == "compile" and not isinstance(value, bool):
         fail("true or false")
+    if key == "precision" and value not in PRECISIONS:
+        fail(" or ".join(map(repr, PRECISIONS)))
 
 
 def _check_keys(table: dict, allowed: set, where: str) -> None:

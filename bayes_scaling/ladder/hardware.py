@@ -1,13 +1,19 @@
-"""Peak dense bf16 FLOP/s of known accelerators, for model FLOPs utilisation (MFU).
+"""Peak FLOP/s of the device a rung trains on, for model FLOPs utilisation (MFU), and a probe.
 
-MFU = achieved model FLOP/s (FLOPs per token × tokens per second) / peak. The peak is
-looked up by the CUDA device name; on a device not in the table (and on CPU) MFU is left
-out rather than guessed.
+MFU = achieved model FLOP/s (FLOPs per token × tokens per second) / peak. On CUDA the peak
+(dense bf16) is looked up by the device name; on a device not in the table MFU is left out
+rather than guessed. On CPU the peak is computed from what the CPU reports (``cpu_peak_flops``).
+``measure_step_seconds`` times a few optimizer steps of a rung, so a dry run on a machine with
+no GPU still estimates its training time from this machine's real speed.
 """
 
 from __future__ import annotations
 
-__all__ = ["PEAK_BF16_FLOPS", "peak_flops"]
+import os
+import re
+import time
+
+__all__ = ["PEAK_BF16_FLOPS", "cpu_peak_flops", "measure_step_seconds", "peak_flops"]
 
 # Dense (no sparsity) bf16 tensor-core peaks from the vendors' datasheets, SXM parts.
 PEAK_BF16_FLOPS = {
@@ -29,3 +35,74 @@ def peak_flops(device) -> float | None:
         if key in name:
             return peak
     return None
+
+
+# float32 multiply-adds per cycle and core: AVX-512 cores with two 512-bit FMA units do 32;
+# AMD Zen 4 runs AVX-512 on two 256-bit FMA pipes, 16 (its family 25, models >= 0x10).
+_FMA_PER_CYCLE = {"avx512": 32, "zen4": 16, "avx2": 16}
+
+
+def cpu_peak_flops(cpuinfo: str | None = None, cores: int | None = None) -> tuple[float, str] | None:
+    """(peak float32 FLOP/s of the cores this process may use, how it was computed), or None off Linux x86.
+
+    peak = cores × fp32 FMAs per cycle per core × 2 FLOPs per FMA × clock (the MHz the kernel
+    reports: the base clock on a VM, so the peak is a floor if the cores boost). bf16 through
+    AVX-512 BF16 does two products per fp32 lane: its peak is twice this one.
+    """
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo") as handle:
+                cpuinfo = handle.read()
+        except OSError:
+            return None
+    fields = dict(re.findall(r"^([^\t:]+)\s*:\s*(.*)$", cpuinfo.split("\n\n")[0], flags=re.M))
+    try:
+        mhz, flags = float(fields["cpu MHz"]), set(fields.get("flags", "").split())
+    except (KeyError, ValueError):
+        return None
+    zen4 = fields.get("vendor_id") == "AuthenticAMD" and fields.get("cpu family") == "25" and int(fields.get("model", 0)) >= 0x10
+    kind = "zen4" if zen4 and "avx512f" in flags else "avx512" if "avx512f" in flags else "avx2" if "fma" in flags else None
+    if kind is None:
+        return None
+    cores = cores or len(os.sched_getaffinity(0))
+    per_cycle = _FMA_PER_CYCLE[kind]
+    peak = cores * per_cycle * 2 * mhz * 1e6
+    how = (f"{cores} cores x {per_cycle} fp32 FMA/cycle ({'AMD Zen 4, AVX-512 on 256-bit pipes' if kind == 'zen4' else kind}) "
+           f"x 2 FLOP x {mhz / 1000:.2f} GHz = {peak / 1e9:.0f} GFLOP/s fp32 (bf16: twice that)")
+    return peak, how
+
+
+def measure_step_seconds(rung, device="cpu", steps: int = 3, warmup: int = 2) -> float:
+    """Seconds per optimizer step of ``rung`` on ``device``: ``warmup`` untimed steps, then ``steps`` timed ones.
+
+    The steps are the trainer's (its model, batch size, autocast, AdamW, clipping) on random
+    tokens: the time depends on the shapes, not on the text.
+    """
+    import torch
+
+    from bayes_scaling.ladder.model import GPT
+    from bayes_scaling.ladder.trainer import autocast_context
+
+    config, training = rung.model_config(), rung.training
+    torch.manual_seed(0)
+    model = GPT(config).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=training["learning_rate"])
+    tokens = torch.randint(0, config.vocab_size, (training["batch_size"], config.seq_len + 1), device=device)
+    micro = training["micro_batch_size"] or training["batch_size"]
+
+    def step():
+        for first in range(0, training["batch_size"], micro):
+            rows = tokens[first:first + micro]
+            with autocast_context(device, training["precision"]):
+                _, loss = model(rows[:, :-1], rows[:, 1:])
+            loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    for _ in range(warmup):
+        step()
+    started = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - started) / steps

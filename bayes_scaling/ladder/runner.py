@@ -50,18 +50,27 @@ def plan(ladder: Ladder, rungs=None, device=None, flops_per_second: float | None
     """One row per selected rung: size, budget, FLOPs, estimated time, and whether it is done (no training).
 
     The time is compute / ``flops_per_second`` when given, else compute / (peak × 0.4 MFU)
-    on a GPU in the peak table, else unknown (None). ``with_corpus`` builds (or loads) the
-    corpus to add ``train_passes``, the passes over the training split each rung makes.
+    on a GPU in the peak table, else, on CPU, the rung's steps times the seconds per step
+    measured here (a few steps of the rung on random tokens: ``hardware.measure_step_seconds``),
+    else unknown (None). ``with_corpus`` builds (or loads) the corpus to add ``train_passes``,
+    the passes over the training split each rung makes.
     """
-    from bayes_scaling.ladder.hardware import peak_flops
+    from bayes_scaling.ladder.hardware import measure_step_seconds, peak_flops
     from bayes_scaling.ladder.trainer import is_finished
 
-    if flops_per_second is None and device is not None:
+    cpu = device is None or str(device) == "cpu"
+    if flops_per_second is None and device is not None and not cpu:
         peak = peak_flops(device)
         flops_per_second = peak * ASSUMED_MFU if peak else None
     rows, corpora = [], {}
     for rung in ladder.select(rungs):
         budget = rung.budget()
+        if flops_per_second:
+            seconds = budget.compute / flops_per_second
+        elif cpu:
+            seconds = budget.steps * measure_step_seconds(rung, "cpu")
+        else:
+            seconds = None
         rows.append({
             "rung": rung.name,
             "params": budget.params,
@@ -70,7 +79,7 @@ def plan(ladder: Ladder, rungs=None, device=None, flops_per_second: float | None
             "steps": budget.steps,
             "flops_per_token": budget.flops_per_token,
             "compute": budget.compute,
-            "estimated_seconds": budget.compute / flops_per_second if flops_per_second else None,
+            "estimated_seconds": seconds,
             "finished": is_finished(rung, ladder.rung_dir(rung)),
         })
         if with_corpus:
