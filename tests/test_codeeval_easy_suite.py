@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bayes_scaling import cli
-from bayes_scaling.codeeval import check_completions, check_program, easy_suite, load_problems
+from bayes_scaling.codeeval import check_completions, check_program, easiest_suite, easy_suite, load_problems
 from bayes_scaling.codeeval.problems import PROBLEM_FIELDS
 
 WRONG_COMPLETIONS = ("    return None\n", "    pass\n")
@@ -67,3 +67,35 @@ def test_cli_writes_a_problems_file_load_problems_reads(tmp_path, capsys, suite)
     assert cli.main(["easy-suite", str(out), "--seed", "0"]) == 0
     assert f"wrote {len(suite)} problems" in capsys.readouterr().out
     assert list(load_problems(out).values()) == suite
+
+
+@pytest.fixture(scope="module")
+def easiest():
+    return easiest_suite()
+
+
+def test_the_easiest_tier_is_one_expression_after_a_return_in_the_prompt(easiest):
+    assert easiest_suite(0) == easiest and easiest_suite(1) != easiest
+    assert len(easiest) >= 120 and len({p["entry_point"] for p in easiest}) == len(easiest)
+    for problem in easiest:
+        assert problem["prompt"].endswith('    """\n    return ') and problem["task_id"].startswith("Easiest/")
+        assert problem["canonical_solution"].endswith("\n") and "\n" not in problem["canonical_solution"][:-1]
+        assert problem["stop"] == ["\n"]
+
+
+def test_the_easiest_tier_passes_its_solutions_and_fails_wrong_ones(easiest):
+    for problem in easiest:
+        exec(check_program(problem, problem["canonical_solution"]), {})
+        for completion in (problem["wrong_solution"], "None\n", "0\n"):
+            if completion.strip() == problem["canonical_solution"].strip():
+                continue
+            with pytest.raises(Exception):  # noqa: B017 - an assertion, or a TypeError
+                exec(check_program(problem, completion), {})
+
+
+def test_a_sampled_expression_is_cut_at_its_newline(easiest):
+    from bayes_scaling.codeeval.generate import truncate_at_stop
+
+    problem = easiest[0]
+    completion = truncate_at_stop(problem["canonical_solution"] + "    x = 1\ndef other():\n", problem["stop"])
+    exec(check_program(problem, completion), {})

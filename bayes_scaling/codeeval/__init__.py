@@ -9,7 +9,7 @@
 See docs/code-evaluation.md for what the sandbox guarantees and what it does not.
 """
 
-from bayes_scaling.codeeval.easy_suite import easy_suite, write_suite
+from bayes_scaling.codeeval.easy_suite import easiest_suite, easy_suite, write_suite
 from bayes_scaling.codeeval.executor import check_completions, check_samples_file, pass_at_k, read_samples
 from bayes_scaling.codeeval.passcounts import pass_counts
 from bayes_scaling.codeeval.problems import check_program, load_problems
@@ -35,6 +35,7 @@ __all__ = [
     "check_completions",
     "check_program",
     "check_samples_file",
+    "easiest_suite",
     "easy_suite",
     "isolation",
     "load_problems",

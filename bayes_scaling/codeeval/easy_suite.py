@@ -21,10 +21,13 @@ import json
 import random
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_SEED", "SUITE_PREFIX", "easy_suite", "write_suite"]
+__all__ = ["DEFAULT_SEED", "EASIEST_PREFIX", "SUITE_PREFIX", "easiest_suite", "easy_suite", "write_suite"]
 
 DEFAULT_SEED = 0
 SUITE_PREFIX = "Easy"
+EASIEST_PREFIX = "Easiest"
+# An easiest-tier completion is one expression: it ends at the first newline.
+EASIEST_STOP = ("\n",)
 
 
 @dataclass(frozen=True)
@@ -256,6 +259,83 @@ TEMPLATES = (
 )
 
 
+# The easiest tier: single-expression bodies, the prompt ending in ``    return `` so that a
+# completion is one expression (cut at its newline). Models of about 1M parameters trained on
+# a few MB of Python pass these now and then where the easy suite gives zeros (see
+# models/cpu-ladder/README.md).
+def _digit_texts(rng, _variant):
+    return [("0",), ("7",), ("42",)] + [(str(rng.randint(10, 9999)),) for _ in range(3)]
+
+
+def _flags(_rng, _variant):
+    return [(True,), (False,)]
+
+
+SHORT_NOUNS = NOUNS[:6]
+NUMBER_NAMES = tuple(dict(arg=a) for a in ["number", "value", "count", "n", "x", "size"])
+EASIEST_TEMPLATES = (
+    Template("{noun}_upper", "{noun}: str", "str", "Return the {noun} in upper case.",
+             "{noun}.upper()", "{noun}.lower()", SHORT_NOUNS, _texts),
+    Template("{noun}_lower", "{noun}: str", "str", "Return the {noun} in lower case.",
+             "{noun}.lower()", "{noun}.upper()", SHORT_NOUNS, _texts),
+    Template("strip_{noun}", "{noun}: str", "str", "Return the {noun} without surrounding spaces.",
+             "{noun}.strip()", "{noun}.lstrip()", SHORT_NOUNS, _texts),
+    Template("split_{noun}", "{noun}: str", "list", "Return the words of the {noun}.",
+             "{noun}.split()", "{noun}.split(' ')", SHORT_NOUNS, _texts),
+    Template("{noun}_length", "{noun}: str", "int", "Return the length of the {noun}.",
+             "len({noun})", "len({noun}) + 1", SHORT_NOUNS, _texts),
+    Template("is_empty_{noun}", "{noun}: str", "bool", "Return True if the {noun} is empty.",
+             "not {noun}", "bool({noun})", SHORT_NOUNS, _texts),
+    Template("same_{noun}", "{noun}: str", "str", "Return the {noun} unchanged.",
+             "{noun}", "{noun}[1:]", SHORT_NOUNS, _texts),
+    Template("count_{noun}", "{noun}: list", "int", "Return the number of {noun}.",
+             "len({noun})", "len({noun}) - 1", LIST_NOUNS, _lists),
+    Template("sum_of_{noun}", "{noun}: list", "int", "Return the sum of the {noun}.",
+             "sum({noun})", "len({noun})", LIST_NOUNS, _lists),
+    Template("first_of_{noun}", "{noun}: list", "int", "Return the first of the {noun}.",
+             "{noun}[0]", "{noun}[-1]", LIST_NOUNS, _nonempty_lists),
+    Template("last_of_{noun}", "{noun}: list", "int", "Return the last of the {noun}.",
+             "{noun}[-1]", "{noun}[0]", LIST_NOUNS, _nonempty_lists),
+    Template("max_of_{noun}", "{noun}: list", "int", "Return the largest of the {noun}.",
+             "max({noun})", "min({noun})", LIST_NOUNS, _nonempty_lists),
+    Template("min_of_{noun}", "{noun}: list", "int", "Return the smallest of the {noun}.",
+             "min({noun})", "max({noun})", LIST_NOUNS, _nonempty_lists),
+    Template("sorted_{noun}", "{noun}: list", "list", "Return the {noun} sorted.",
+             "sorted({noun})", "list({noun})", LIST_NOUNS, _lists),
+    Template("double_{arg}", "{arg}: int", "int", "Return {arg} times 2.",
+             "{arg} * 2", "{arg} + 2", NUMBER_NAMES, _numbers),
+    Template("square_{arg}", "{arg}: int", "int", "Return the square of {arg}.",
+             "{arg} * {arg}", "{arg} * 2", NUMBER_NAMES, _numbers),
+    Template("is_positive_{arg}", "{arg}: int", "bool", "Return True if {arg} is greater than 0.",
+             "{arg} > 0", "{arg} >= 0", NUMBER_NAMES, _numbers),
+    Template("is_even_{arg}", "{arg}: int", "bool", "Return True if {arg} is even.",
+             "{arg} % 2 == 0", "{arg} % 2 == 1", NUMBER_NAMES, _numbers),
+    Template("{arg}_to_str", "{arg}: int", "str", "Return {arg} as a string.",
+             "str({arg})", "str({arg} + 1)", NUMBER_NAMES, _numbers),
+    Template("parse_{noun}", "{noun}: str", "int", "Return the {noun} as an integer.",
+             "int({noun})", "len({noun})", SHORT_NOUNS, _digit_texts),
+    Template("{fn}", "{a}: int, {b}: int", "int", "Return the sum of {what}.",
+             "{a} + {b}", "{a} - {b}", PAIR_NAMES, _pairs),
+    Template("negate_{arg}", "flag: bool", "bool", "Return the opposite of the flag.",
+             "not flag", "flag", NUMBER_NAMES[:3], _flags),
+)
+
+
+def easiest_suite(seed: int = DEFAULT_SEED) -> list[dict]:
+    """The easiest tier as HumanEval problems: each prompt ends in ``return `` and carries ``stop``."""
+    rng = random.Random(seed)
+    problems = []
+    for template in EASIEST_TEMPLATES:
+        for variant in template.variants:
+            problem = _render(template, variant, rng, expression=True)
+            problem["stop"] = list(EASIEST_STOP)
+            problems.append(problem)
+    rng.shuffle(problems)
+    for i, problem in enumerate(problems):
+        problem["task_id"] = f"{EASIEST_PREFIX}/{i}"
+    return problems
+
+
 def easy_suite(seed: int = DEFAULT_SEED) -> list[dict]:
     """The suite as HumanEval problems (plus ``wrong_solution``), the same for the same seed."""
     rng = random.Random(seed)
@@ -269,11 +349,13 @@ def easy_suite(seed: int = DEFAULT_SEED) -> list[dict]:
     return problems
 
 
-def _render(template: Template, variant: dict, rng: random.Random) -> dict:
+def _render(template: Template, variant: dict, rng: random.Random, expression: bool = False) -> dict:
+    """One problem; with ``expression`` the body is ``return <body>`` and the prompt ends in ``return ``."""
     name = template.name.format(**variant)
     signature = f"def {name}({template.params.format(**variant)}) -> {template.returns}:\n"
-    body = _indent(template.body.format(**variant))
-    wrong = _indent(template.wrong.format(**variant))
+    lead = "return " if expression else ""
+    body = _indent(lead + template.body.format(**variant))
+    wrong = _indent(lead + template.wrong.format(**variant))
     right_fn, wrong_fn = _compile(signature + body, name), _compile(signature + wrong, name)
     cases = []
     for args in template.inputs(rng, variant):
@@ -284,6 +366,8 @@ def _render(template: Template, variant: dict, rng: random.Random) -> dict:
     doc = template.doc.format(**variant)
     prompt = f'{signature}    """{doc}\n\n{examples}    """\n'
     test = "def check(candidate):\n" + "".join(_assertion(args, expected) for args, expected in cases)
+    if expression:  # the prompt carries "    return "; the solutions are what follows it
+        prompt, body, wrong = prompt + "    return ", body[len("    return "):], wrong[len("    return "):]
     return {"task_id": "", "prompt": prompt, "entry_point": name, "canonical_solution": body, "test": test,
             "wrong_solution": wrong}
 
@@ -312,9 +396,9 @@ def _assertion(args: tuple, expected) -> str:
     return f"    assert candidate({_call(args)}) == {expected!r}\n"
 
 
-def write_suite(path, seed: int = DEFAULT_SEED) -> int:
-    """Write the suite as JSON Lines (readable by ``load_problems``); returns the number of problems."""
-    problems = easy_suite(seed)
+def write_suite(path, seed: int = DEFAULT_SEED, tier: str = "easy") -> int:
+    """Write the suite (``tier`` "easy" or "easiest") as JSON Lines (readable by ``load_problems``); returns its size."""
+    problems = {"easy": easy_suite, "easiest": easiest_suite}[tier](seed)
     with open(path, "w", encoding="utf-8") as out:
         for problem in problems:
             out.write(json.dumps(problem) + "\n")

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from bayes_scaling.atomic_write import write_atomically
-from bayes_scaling.codeeval.easy_suite import easy_suite
+from bayes_scaling.codeeval.easy_suite import easiest_suite, easy_suite
 from bayes_scaling.codeeval.executor import check_well_formed_completions
 from bayes_scaling.codeeval.passcounts import pass_counts
 from bayes_scaling.codeeval.problems import load_problems
@@ -76,12 +76,14 @@ def problem_seed(seed: int, task_id: str, round_: int) -> int:
 
 
 def resolve_problems(spec, max_problems: int | None = None) -> tuple[str, dict[str, dict]]:
-    """(suite name, problems by task id) for ``"humaneval"``, ``"easy"`` or a HumanEval-format file."""
+    """(suite name, problems by task id) for ``"humaneval"``, ``"easy"``, ``"easiest"`` or a HumanEval-format file."""
     spec = str(spec)
     if spec == "humaneval":
         name, problems = "humaneval", load_problems()
     elif spec == "easy":
         name, problems = "easy", {p["task_id"]: p for p in easy_suite()}
+    elif spec == "easiest":
+        name, problems = "easiest", {p["task_id"]: p for p in easiest_suite()}
     else:
         name, problems = Path(spec).name.split(".")[0], load_problems(spec)
     if max_problems is not None:
@@ -189,7 +191,7 @@ def sample_code(checkpoint, problems="easy", *, out, settings: SamplingSettings 
 def _sample_checkpoint(model_path: Path, run: str, compute: float, suite: str, problem_set: dict[str, dict], *, out,
                        settings: SamplingSettings, passcounts, device, workers: int | None, progress: bool) -> dict:
     """``sample_code`` once the ladder extra is known to be there and the checkpoint and suite are resolved."""
-    from bayes_scaling.codeeval.generate import load_code_model, sample_completions, solution_nll
+    from bayes_scaling.codeeval.generate import STOP_SEQUENCES, load_code_model, sample_completions, solution_nll
 
     code_model = load_code_model(model_path, device=device)
     generation = {"seconds": 0.0, "samples": 0}
@@ -198,7 +200,8 @@ def _sample_checkpoint(model_path: Path, run: str, compute: float, suite: str, p
         started = time.perf_counter()
         completions = sample_completions(code_model, problem["prompt"], n, temperature=settings.temperature,
                                          top_p=settings.top_p, max_new_tokens=settings.max_new_tokens, seed=seed,
-                                         batch_size=settings.batch_size)
+                                         batch_size=settings.batch_size,
+                                         stop=tuple(problem.get("stop") or STOP_SEQUENCES))
         if code_model.device.type == "cuda":
             import torch
 
