@@ -138,6 +138,9 @@ def _normal(text: str) -> str:
 
 FIXTURES = ("runs.csv", "passcounts.csv", "chinchilla.csv", "arc.csv", "models/", "benchmarks/")
 COLUMNS = "80"  # the terminal width --help is wrapped at, as on a plain terminal
+# What the examples run under: the terminal width, and no progress lines (a terminal's bar is
+# gone once the work is done, so the printed output is what a reader sees there)
+ENVIRONMENT = {"COLUMNS": COLUMNS, "BAYES_SCALING_PROGRESS": "off"}
 
 
 def _write_fixtures(folder: Path) -> None:
@@ -238,8 +241,8 @@ def check_document(name: str, slow: bool = True, update: bool = False) -> Report
     report = Report(name)
     blocks = parse(path.read_text(encoding="utf-8"))
     start = os.getcwd()
-    columns = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = COLUMNS
+    saved = {key: os.environ.get(key) for key in ENVIRONMENT}
+    os.environ.update(ENVIRONMENT)
     with tempfile.TemporaryDirectory(prefix="doc-examples-") as folder:
         _write_fixtures(Path(folder))
         os.chdir(folder)
@@ -268,10 +271,11 @@ def check_document(name: str, slow: bool = True, update: bool = False) -> Report
                                                       "no python block before it to print this, and no `$ ` command in it"))
         finally:
             os.chdir(start)
-            if columns is None:
-                os.environ.pop("COLUMNS")
-            else:
-                os.environ["COLUMNS"] = columns
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key)
+                else:
+                    os.environ[key] = value
     if update and report.updates:
         lines = path.read_text(encoding="utf-8").split("\n")
         for first in sorted(report.updates, reverse=True):

@@ -10,11 +10,35 @@ import sys
 import bayes_scaling as bs
 
 
-def test_no_progress_bar_junk_when_stderr_is_not_a_terminal(example, capsys):
-    # progress is asked for, but stderr is captured: not a terminal
+def test_a_forecast_logs_a_line_per_tenth_when_stderr_is_not_a_terminal(example, capsys):
+    # progress is asked for, but stderr is captured: not a terminal, so lines and no bar
     bs.forecast(example, target=1e21, seed=0, progress=True)
-    err = capsys.readouterr().err
-    assert "\r" not in err and "NUTS" not in err
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("NUTS:")]
+    assert "\r" not in "".join(lines)
+    assert 9 <= len(lines) <= 11 and lines[-1].startswith("NUTS: 100% ")
+
+
+def test_progress_off_in_the_environment_prints_nothing(example, capsys, monkeypatch):
+    monkeypatch.setenv("BAYES_SCALING_PROGRESS", "off")
+    bs.forecast(example, target=1e21, seed=0, progress=True)
+    assert "NUTS" not in capsys.readouterr().err
+
+
+def test_line_progress_prints_at_each_tenth_and_once_at_the_end():
+    from io import StringIO
+
+    from bayes_scaling.progress import LineProgress
+
+    out = StringIO()
+    bar = LineProgress(total=1000, initial=250, desc="d144-l5", unit="step", stream=out)
+    for _ in range(750):
+        bar.set_postfix_str("loss 3.1")
+        bar.update()
+    bar.close()
+    lines = out.getvalue().splitlines()
+    # resumed at 250, then 300, 400, ..., 1,000 crossed; close adds no second line at the end
+    assert [line.split()[1] for line in lines] == ["30%", "40%", "50%", "60%", "70%", "80%", "90%", "100%"]
+    assert lines[0].startswith("d144-l5:  30% (300/1,000 steps,") and lines[0].endswith("loss 3.1")
 
 
 def test_the_package_api_is_the_same_whatever_was_imported_first():
