@@ -11,6 +11,7 @@ import argparse
 import inspect
 import os
 import sys
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -61,9 +62,10 @@ EXAMPLES = {
   bayes-scaling ladder sample-code models/tiny-cpu/ladder.toml --problems easy --max-problems 20 --n 4 --device cpu""",
     "easy-suite": """examples:
   bayes-scaling easy-suite easy.jsonl              # the default suite (seed 0)
-  bayes-scaling easy-suite easy-7.jsonl --seed 7""",
+  bayes-scaling easy-suite easy-7.jsonl --seed 7
+  bayes-scaling easy-suite easiest.jsonl --tier easiest   # one-expression bodies""",
     "demo": """examples:
-  bayes-scaling demo                 # forecast the shipped example ladder, write out/demo/report.html
+  bayes-scaling demo                 # forecast the shipped CPU ladder's larger rungs, write out/demo/report.html
   bayes-scaling demo --out /tmp/x --no-progress""",
 }
 
@@ -183,8 +185,10 @@ def _parser() -> argparse.ArgumentParser:
     easy = command("easy-suite", "Write the easy code suite (HumanEval format, generated from a seed) to a JSON Lines file.")
     easy.add_argument("out", type=Path, help="output .jsonl path")
     easy.add_argument("--seed", type=int, default=0, help="suite seed (default 0)")
+    easy.add_argument("--tier", choices=["easy", "easiest"], default="easy",
+                      help="easy (one-liners to loops, default) or easiest (one-expression bodies, prompts end in 'return ')")
 
-    demo = command("demo", "Forecast the shipped synthetic example ladder: print intervals, write a report and a fan chart.")
+    demo = command("demo", "Forecast the shipped CPU ladder's larger rungs from its small ones; show the registered forecast and its score.")
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder (default: out/demo)")
     _sampling_options(demo)
     return parser
@@ -207,7 +211,7 @@ def _self_backtest_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _code_sampling_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--problems", default="easy", help="easy, humaneval, or a HumanEval-format JSONL file (default: easy)")
+    parser.add_argument("--problems", default="easy", help="easy, easiest (one-expression bodies), humaneval, or a HumanEval-format JSONL file (default: easy)")
     parser.add_argument("--max-problems", type=int, help="only the first K problems")
     parser.add_argument("--n", type=int, default=20, help="samples per problem and round (default 20)")
     parser.add_argument("--max-samples", type=int, help="most samples per problem (default: n, one round)")
@@ -550,13 +554,16 @@ def _print_ladder_plan(definition, args) -> int:
 
     device = args.device or ("cuda" if torch.cuda.is_available() else None)
     frame = pd.DataFrame(ladder.plan(definition, rungs=args.rungs, device=device, flops_per_second=args.flops_per_second,
-                                     with_corpus=args.corpus))
+                                     with_corpus=args.corpus, measure=device in (None, "cpu")))
     frame["estimated_time"] = [_duration(s) for s in frame.pop("estimated_seconds")]
     print(f"ladder {definition.name} ({definition.path}): {len(frame)} rungs, compute "
           f"{frame['compute'].min():.3g}..{frame['compute'].max():.3g} FLOPs ({frame['compute'].max() / frame['compute'].min():.0f}x)")
     print(frame.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     if (frame["estimated_time"] == "unknown").any():
         print("estimated time unknown without a GPU from the peak table: pass --flops-per-second")
+    elif args.flops_per_second is None and device in (None, "cpu"):
+        print(f"estimated time: each rung's steps x its seconds per step, measured here on {torch.get_num_threads()} "
+              f"CPU threads (3 steps after 2 of warm-up, on random tokens)")
     return 0
 
 
@@ -602,39 +609,63 @@ def _run_sample_code(args) -> int:
 def _run_easy_suite(args) -> int:
     from bayes_scaling.codeeval import write_suite
 
-    print(f"wrote {write_suite(args.out, seed=args.seed)} problems to {args.out}")
+    print(f"wrote {write_suite(args.out, seed=args.seed, tier=args.tier)} problems to {args.out}")
     return 0
 
 
 def _run_demo(args) -> int:
+    """The GPT-4 experiment on the shipped CPU ladder: forecast its larger rungs from its small ones, as registered."""
     import bayes_scaling as bs
-    from bayes_scaling.datasets import EXAMPLE_TARGETS, example_runs_path, true_example_loss
+    from bayes_scaling.datasets import CPU_LADDER_SMALL_SHARE, cpu_ladder_predictions_path, cpu_ladder_runs
 
     _check_output("--out", args.out, folder=True)
-    runs = bs.example_runs()
-    print(f"example ladder (synthetic, {example_runs_path().name}): {len(runs)} runs, "
+    runs = cpu_ladder_runs()
+    small = runs[runs["compute"] <= CPU_LADDER_SMALL_SHARE * runs["compute"].max()]
+    larger = runs.drop(index=small.index)
+    fitted = small[["run", "compute", "loss"]].reset_index(drop=True)
+    fitted.attrs["note"] = f"{runs.attrs['note']}; the {len(small)} rungs with <= 1/100 of the top rung's compute"
+    print(f"CPU ladder (measured, bayes_scaling/datasets/cpu_ladder_runs.csv): {len(runs)} GPTs trained on a 2-core CPU, "
           f"compute {runs['compute'].min():.3g}..{runs['compute'].max():.3g} FLOPs")
-    fc = bs.forecast(
-        runs,
-        target=list(EXAMPLE_TARGETS),
-        draws=args.draws,
-        tune=args.tune,
-        chains=args.chains,
-        seed=0 if args.seed is None else args.seed,
-        progress=not args.no_progress,
-        target_accept=args.target_accept,
-    )
+    print(f"fitting the {len(small)} rungs with <= 1/100 of the top rung's compute; forecasting the "
+          f"{len(larger)} larger ones ({', '.join(larger['run'])})")
+    fc = bs.forecast(fitted, target=list(larger["compute"]), draws=args.draws, tune=args.tune, chains=args.chains,
+                     seed=0 if args.seed is None else args.seed, progress=not args.no_progress,
+                     target_accept=args.target_accept)
     _print_forecast(fc, args.prob, verdict=fc.verdict(progress=not args.no_progress))
-    truth = ", ".join(f"C={c:.3g}: {v:.4f}" for c, v in zip(EXAMPLE_TARGETS, true_example_loss(EXAMPLE_TARGETS)))
-    print(f"true mean loss of the synthetic recipe: {truth}")
+    with resources.as_file(cpu_ladder_predictions_path()) as registry:
+        head = bs.verify(registry).head
+        actual = {("loss", c): value for c, value in zip(larger["compute"], larger["loss"])}
+        scored = bs.score(registry, actual)
+    scored = scored[scored["name"] == "loss"].reset_index(drop=True)
+    scored.insert(0, "rung", [dict(zip(larger["compute"], larger["run"]))[t] for t in scored["target"]])
+    print(f"the same forecast, registered before the larger rungs were trained (registry head {head[:12]}), "
+          "scored against their measured losses:")
+    columns = ["rung", "target", "median", "lower_90", "upper_90", "actual", "inside_90", "pit"]
+    print(scored[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"{int(scored['inside_90'].sum())} of {len(scored)} actual losses inside the registered 90% intervals; "
+          f"median |error| {scored['abs_pct_error'].median():.1f}%")
     args.out.mkdir(parents=True, exist_ok=True)
-    fc.plot(path=args.out / "fan_chart.png", thresholds=[2.1, 2.2])
+    _demo_fan_chart(fc, larger, args.out / "fan_chart.png")
     fc.to_frame().to_csv(args.out / "intervals.csv", index=False)
     fc.save(args.out / "forecast.nc")
-    fc.report(args.out / "report.html", thresholds=[2.1, 2.2])
+    fc.report(args.out / "report.html")
     written = ", ".join(str(args.out / name) for name in ("report.html", "fan_chart.png", "intervals.csv", "forecast.nc"))
     print(f"wrote {written}")
     return 0 if fc.ok else 3
+
+
+def _demo_fan_chart(fc, larger, path) -> None:
+    """The fan chart with the larger rungs' measured losses on it (they were not fitted)."""
+    import matplotlib.figure
+
+    figure = matplotlib.figure.Figure(figsize=(7, 4.5))
+    ax = figure.subplots()
+    fc.plot(ax=ax)
+    ax.scatter(larger["compute"], larger["loss"], marker="*", s=110, color="crimson", zorder=5,
+               label="larger rungs, measured after the forecast")
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
 
 
 def main(argv=None) -> int:

@@ -72,11 +72,15 @@ def cpu_peak_flops(cpuinfo: str | None = None, cores: int | None = None) -> tupl
     return peak, how
 
 
+PROBE_ROWS = 16  # sequences per timed forward-backward: a big rung's full batch would not fit a laptop
+
+
 def measure_step_seconds(rung, device="cpu", steps: int = 3, warmup: int = 2) -> float:
     """Seconds per optimizer step of ``rung`` on ``device``: ``warmup`` untimed steps, then ``steps`` timed ones.
 
-    The steps are the trainer's (its model, batch size, autocast, AdamW, clipping) on random
-    tokens: the time depends on the shapes, not on the text.
+    The steps are the trainer's (its model, autocast, AdamW, clipping) on random tokens: the
+    time depends on the shapes, not on the text. At most ``PROBE_ROWS`` sequences are run per
+    step and the time is scaled to the rung's batch (time grows linearly with the rows).
     """
     import torch
 
@@ -87,15 +91,13 @@ def measure_step_seconds(rung, device="cpu", steps: int = 3, warmup: int = 2) ->
     torch.manual_seed(0)
     model = GPT(config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=training["learning_rate"])
-    tokens = torch.randint(0, config.vocab_size, (training["batch_size"], config.seq_len + 1), device=device)
-    micro = training["micro_batch_size"] or training["batch_size"]
+    rows = min(PROBE_ROWS, training["micro_batch_size"] or training["batch_size"])
+    tokens = torch.randint(0, config.vocab_size, (rows, config.seq_len + 1), device=device)
 
     def step():
-        for first in range(0, training["batch_size"], micro):
-            rows = tokens[first:first + micro]
-            with autocast_context(device, training["precision"]):
-                _, loss = model(rows[:, :-1], rows[:, 1:])
-            loss.backward()
+        with autocast_context(device, training["precision"]):
+            _, loss = model(tokens[:, :-1], tokens[:, 1:])
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -105,4 +107,4 @@ def measure_step_seconds(rung, device="cpu", steps: int = 3, warmup: int = 2) ->
     started = time.perf_counter()
     for _ in range(steps):
         step()
-    return (time.perf_counter() - started) / steps
+    return (time.perf_counter() - started) / steps * training["batch_size"] / rows

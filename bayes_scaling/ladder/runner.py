@@ -46,20 +46,20 @@ def _corpus_once(rung: Rung, built: dict):
 
 
 def plan(ladder: Ladder, rungs=None, device=None, flops_per_second: float | None = None,
-         with_corpus: bool = False) -> list[dict]:
+         with_corpus: bool = False, measure: bool = False) -> list[dict]:
     """One row per selected rung: size, budget, FLOPs, estimated time, and whether it is done (no training).
 
     The time is compute / ``flops_per_second`` when given, else compute / (peak × 0.4 MFU)
-    on a GPU in the peak table, else, on CPU, the rung's steps times the seconds per step
-    measured here (a few steps of the rung on random tokens: ``hardware.measure_step_seconds``),
-    else unknown (None). ``with_corpus`` builds (or loads) the corpus to add ``train_passes``,
+    on a GPU in the peak table, else, on CPU with ``measure``, the rung's steps times the
+    seconds per step measured here (a few steps of the rung on random tokens:
+    ``hardware.measure_step_seconds``), else unknown (None). ``with_corpus`` builds (or loads) the corpus to add ``train_passes``,
     the passes over the training split each rung makes.
     """
     from bayes_scaling.ladder.hardware import measure_step_seconds, peak_flops
     from bayes_scaling.ladder.trainer import is_finished
 
-    cpu = device is None or str(device) == "cpu"
-    if flops_per_second is None and device is not None and not cpu:
+    cpu = measure and (device is None or str(device) == "cpu")
+    if flops_per_second is None and device is not None and str(device) != "cpu":
         peak = peak_flops(device)
         flops_per_second = peak * ASSUMED_MFU if peak else None
     rows, corpora = [], {}
