@@ -5,8 +5,12 @@ FLOPs drawn from ``L(C) = a·C^b + c`` with known a, b, c (``EXAMPLE_TRUTH``) an
 relative seed noise, made by ``make_example_runs(seed=0)``. Knowing the truth lets the
 demo show how close a forecast lands. ``example_pass_counts.csv`` is synthetic too: 164
 problems × 7 models, 200 samples each, from the capability law with known α and k per
-problem (``make_example_pass_counts(seed=0)``; ``example_pass_truth()``). Real ladders
-live under ``models/``.
+problem (``make_example_pass_counts(seed=0)``; ``example_pass_truth()``).
+
+``cpu_ladder_runs.csv`` and ``cpu_ladder_predictions.jsonl`` are *measured*: copies of
+``models/cpu-ladder/runs.csv`` (nine GPTs trained on a 2-core CPU with this package's ladder)
+and of the forecasts of its larger rungs registered, from its five smallest, before those were
+trained. The demo forecasts from them; ``refresh_cpu_ladder_copy`` keeps the copies in step.
 """
 
 from __future__ import annotations
@@ -46,6 +50,38 @@ def make_example_runs(seed: int = 0) -> pd.DataFrame:
             "seed": seed,
         }
     )
+
+
+CPU_LADDER_NOTE = (
+    "measured: models/cpu-ladder/runs.csv, nine GPTs (27k to 1.4M parameters, 1.3e11 to 3.0e14 FLOPs) "
+    "trained on Python code on a 2-core CPU by bayes_scaling's ladder on 2026-12-02; copied unchanged"
+)
+CPU_LADDER_SMALL_SHARE = 1 / 100  # the rungs forecasts were registered from: <= this share of the top's compute
+
+
+def cpu_ladder_runs() -> pd.DataFrame:
+    """The CPU ladder's nine rungs (measured) as a validated runs table; ``attrs["note"]`` says where they come from."""
+    from bayes_scaling.data import load_runs
+
+    with resources.as_file(resources.files(__name__) / "cpu_ladder_runs.csv") as path:
+        runs = load_runs(path)
+    runs.attrs["note"] = CPU_LADDER_NOTE
+    return runs
+
+
+def cpu_ladder_predictions_path():
+    """The registry of forecasts made from the CPU ladder's small rungs before its larger ones were trained."""
+    return resources.files(__name__) / "cpu_ladder_predictions.jsonl"
+
+
+def refresh_cpu_ladder_copy(ladder_dir) -> None:
+    """Copy ``runs.csv`` and ``predictions.jsonl`` of ``models/cpu-ladder`` into the package, byte for byte."""
+    import shutil
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    shutil.copyfile(Path(ladder_dir) / "runs.csv", here / "cpu_ladder_runs.csv")
+    shutil.copyfile(Path(ladder_dir) / "predictions.jsonl", here / "cpu_ladder_predictions.jsonl")
 
 
 def example_runs_path():

@@ -117,19 +117,20 @@ def score() -> int:
     observed = actuals(large)
     observed = observed[observed["name"].isin(registered)]
     scored = bs.score(REGISTRY, observed)
-    finished = pd.read_csv(HERE / "runs.csv").set_index("run")["finished_at"]
+    finished = pd.read_csv(HERE / "runs.csv").set_index("run")["finished_at"].to_dict()
     rung_of = dict(zip(large["compute"], large["run"]))
     scored.insert(1, "rung", [rung_of.get(t, "") for t in scored["target"]])
     records = {(r["name"], r["target"]): r["registered"] for r in _records()}
     scored["registered"] = [records[(n, t)] for n, t in zip(scored["name"], scored["target"])]
     scored["finished_at"] = [finished.get(r, "") for r in scored["rung"]]
-    late = scored[scored["finished_at"].astype(str) <= scored["registered"].astype(str)]
+    measured = scored["actual"].notna()
+    late = scored[measured & (pd.to_datetime(scored["finished_at"], utc=True) <= pd.to_datetime(scored["registered"], utc=True))]
     if len(late):
         raise SystemExit(f"error: {len(late)} records were registered after their rung finished: {late[['name', 'rung']].values.tolist()}")
     scored.to_csv(HERE / "scores.csv", index=False)
     columns = ["name", "rung", "target", "median", "lower_90", "upper_90", "actual", "inside_50", "inside_90", "pit", "abs_pct_error"]
     print(scored[columns].round(4).to_string(index=False))
-    for name, group in scored.groupby("name"):
+    for name, group in scored[measured].groupby("name"):
         print(f"{name}: {int(group['inside_90'].sum())}/{len(group)} inside the 90% interval, "
               f"{int(group['inside_50'].sum())}/{len(group)} inside the 50%, median |error| {group['abs_pct_error'].median():.1f}%")
     _fan_chart(small, planned)
@@ -185,7 +186,7 @@ def tables() -> int:
         scores = pd.read_csv(HERE / "scores.csv")
         print("\n| forecast | rung | target (FLOPs) | registered median | 90% interval | actual | inside 90% | PIT |")
         print("|---|---|---|---|---|---|---|---|")
-        for _, row in scores.iterrows():
+        for _, row in scores[scores["actual"].notna()].iterrows():
             print(f"| {row['name']} | {row['rung']} | {row['target']:.3g} | {row['median']:.4g} | "
                   f"{row['lower_90']:.4g}–{row['upper_90']:.4g} | {row['actual']:.4g} | {'yes' if row['inside_90'] else '**no**'} | "
                   f"{row['pit']:.2f} |")
