@@ -622,28 +622,29 @@ def _run_demo(args) -> int:
     runs = cpu_ladder_runs()
     small = runs[runs["compute"] <= CPU_LADDER_SMALL_SHARE * runs["compute"].max()]
     larger = runs.drop(index=small.index)
+    with resources.as_file(cpu_ladder_predictions_path()) as registry:
+        head = bs.verify(registry).head
+        registered = bs.score(registry, {("loss", c): value for c, value in zip(larger["compute"], larger["loss"])})
+    registered = registered[registered["name"] == "loss"].reset_index(drop=True)
     fitted = small[["run", "compute", "loss"]].reset_index(drop=True)
     fitted.attrs["note"] = f"{runs.attrs['note']}; the {len(small)} rungs with <= 1/100 of the top rung's compute"
     print(f"CPU ladder (measured, bayes_scaling/datasets/cpu_ladder_runs.csv): {len(runs)} GPTs trained on a 2-core CPU, "
           f"compute {runs['compute'].min():.3g}..{runs['compute'].max():.3g} FLOPs")
     print(f"fitting the {len(small)} rungs with <= 1/100 of the top rung's compute; forecasting the "
-          f"{len(larger)} larger ones ({', '.join(larger['run'])})")
-    fc = bs.forecast(fitted, target=list(larger["compute"]), draws=args.draws, tune=args.tune, chains=args.chains,
+          f"{len(registered)} larger ones the registry holds forecasts for")
+    fc = bs.forecast(fitted, target=list(registered["target"]), draws=args.draws, tune=args.tune, chains=args.chains,
                      seed=0 if args.seed is None else args.seed, progress=not args.no_progress,
                      target_accept=args.target_accept)
     _print_forecast(fc, args.prob, verdict=fc.verdict(progress=not args.no_progress))
-    with resources.as_file(cpu_ladder_predictions_path()) as registry:
-        head = bs.verify(registry).head
-        actual = {("loss", c): value for c, value in zip(larger["compute"], larger["loss"])}
-        scored = bs.score(registry, actual)
-    scored = scored[scored["name"] == "loss"].reset_index(drop=True)
+    scored = registered[registered["actual"].notna()].copy()
     scored.insert(0, "rung", [dict(zip(larger["compute"], larger["run"]))[t] for t in scored["target"]])
     print(f"the same forecast, registered before the larger rungs were trained (registry head {head[:12]}), "
           "scored against their measured losses:")
     columns = ["rung", "target", "median", "lower_90", "upper_90", "actual", "inside_90", "pit"]
     print(scored[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print(f"{int(scored['inside_90'].sum())} of {len(scored)} actual losses inside the registered 90% intervals; "
-          f"median |error| {scored['abs_pct_error'].median():.1f}%")
+    waiting = ", ".join(f"{t:.3g}" for t in registered.loc[registered["actual"].isna(), "target"])
+    print(f"{int(scored['inside_90'].sum())} of {len(scored)} measured losses inside the registered 90% intervals; "
+          f"median |error| {scored['abs_pct_error'].median():.1f}%" + (f"; not trained yet: {waiting}" if waiting else ""))
     args.out.mkdir(parents=True, exist_ok=True)
     _demo_fan_chart(fc, larger, args.out / "fan_chart.png")
     fc.to_frame().to_csv(args.out / "intervals.csv", index=False)

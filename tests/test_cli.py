@@ -50,12 +50,26 @@ def test_help_shows_an_example(command, capsys):
     assert f"bayes-scaling {command}" in capsys.readouterr().out
 
 
-def test_demo_writes_a_plot_and_intervals(tmp_path, capsys):
+def test_demo_forecasts_the_cpu_ladder_as_registered_and_scores_it(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    from bayes_scaling.datasets import cpu_ladder_predictions_path
+
     assert cli.main(["demo", "--out", str(tmp_path), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "true mean loss of the synthetic recipe" in out
-    for name in ("fan_chart.png", "intervals.csv", "forecast.nc"):
+    assert "CPU ladder (measured" in out and "registered before the larger rungs were trained" in out
+    for name in ("fan_chart.png", "intervals.csv", "forecast.nc", "report.html"):
         assert (tmp_path / name).stat().st_size > 0
+    # the demo refits what was registered: same data, seed and settings, so the same medians
+    registered = [json.loads(line) for line in cpu_ladder_predictions_path().read_text().splitlines()]
+    registered = {r["target"]: r["median"] for r in registered if r["name"] == "loss"}
+    refit = pd.read_csv(tmp_path / "intervals.csv")
+    assert sorted(registered) == sorted(refit["compute"])
+    for compute, median in zip(refit["compute"], refit["median"]):
+        assert median == pytest.approx(registered[compute], rel=1e-3)
+    assert "measured" in (tmp_path / "report.html").read_text()
 
 
 def test_register_verify_score_report_round_trip(runs_csv, tmp_path, capsys):
