@@ -323,29 +323,27 @@ EASIEST_TEMPLATES = (
 
 def easiest_suite(seed: int = DEFAULT_SEED) -> list[dict]:
     """The easiest tier as HumanEval problems: each prompt ends in ``return `` and carries ``stop``."""
-    rng = random.Random(seed)
-    problems = []
-    for template in EASIEST_TEMPLATES:
-        for variant in template.variants:
-            problem = _render(template, variant, rng, expression=True)
-            problem["stop"] = list(EASIEST_STOP)
-            problems.append(problem)
-    rng.shuffle(problems)
-    for i, problem in enumerate(problems):
-        problem["task_id"] = f"{EASIEST_PREFIX}/{i}"
-    return problems
+    return _suite(EASIEST_TEMPLATES, EASIEST_PREFIX, seed, expression=True)
 
 
 def easy_suite(seed: int = DEFAULT_SEED) -> list[dict]:
     """The suite as HumanEval problems (plus ``wrong_solution``), the same for the same seed."""
+    return _suite(TEMPLATES, SUITE_PREFIX, seed)
+
+
+def _suite(templates, prefix: str, seed: int, expression: bool = False) -> list[dict]:
+    """Every variant of every template rendered from one ``random.Random(seed)``, shuffled, numbered."""
     rng = random.Random(seed)
     problems = []
-    for template in TEMPLATES:
+    for template in templates:
         for variant in template.variants:
-            problems.append(_render(template, variant, rng))
+            problem = _render(template, variant, rng, expression=expression)
+            if expression:
+                problem["stop"] = list(EASIEST_STOP)
+            problems.append(problem)
     rng.shuffle(problems)
     for i, problem in enumerate(problems):
-        problem["task_id"] = f"{SUITE_PREFIX}/{i}"
+        problem["task_id"] = f"{prefix}/{i}"
     return problems
 
 
