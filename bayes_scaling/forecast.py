@@ -367,11 +367,12 @@ class Forecast:
         self.idata.to_netcdf(str(path))
         return path
 
-    def plot(self, path=None, ax=None, kind: str = "predictive", thresholds=()):
-        """Fan chart: data, median curve and 50/90% bands out to the targets (log compute), and thresholds."""
+    def plot(self, path=None, ax=None, kind: str = "predictive", thresholds=(), actual=None):
+        """Fan chart: data, median curve and 50/90% bands out to the targets (log compute), and thresholds;
+        ``actual`` (``compute`` and the quantity) adds runs measured after the forecast."""
         from bayes_scaling.plotting import fan_chart
 
-        return fan_chart(self, path=path, ax=ax, kind=kind, thresholds=thresholds)
+        return fan_chart(self, path=path, ax=ax, kind=kind, thresholds=thresholds, actual=actual)
 
     def report(self, path, thresholds=(), self_backtest: bool = True) -> Path:
         """Write a risk-review report: self-contained HTML, or Markdown with PNGs beside it.

@@ -13,14 +13,16 @@ _GRID = 120
 _PALE, _MID, _DARK = "#d2e3f3", "#6a9fd0", "#1f4e79"
 
 
-def fan_chart(fc, path=None, ax=None, kind: str = "predictive", thresholds=()):
+def fan_chart(fc, path=None, ax=None, kind: str = "predictive", thresholds=(), actual=None):
     """Data, median curve and 50%/90% bands from the smallest compute out to the targets.
 
     Bands are equal-tailed, like ``Forecast.interval``; ``kind="mean"`` draws the bands
     of the mean curve, ``"predictive"`` those of one new run (which include run noise).
     The 50% band is dark and edged, the 90% band pale with dashed edges, so the two read
     apart in grey print too; each threshold is a labelled horizontal line. Returns the
-    matplotlib Figure; writes it to ``path`` when given. Per-bucket laws get
+    matplotlib Figure; writes it to ``path`` when given. ``actual``: runs measured after the
+    forecast (a table with ``compute`` and the forecast quantity), drawn as stars, so a
+    registered forecast can be shown against what came in. Per-bucket laws get
     ``bucket_chart`` instead.
     """
     if fc.bucket_labels is not None:
@@ -47,6 +49,12 @@ def fan_chart(fc, path=None, ax=None, kind: str = "predictive", thresholds=()):
     for threshold in np.atleast_1d(thresholds if thresholds is not None else []):
         ax.axhline(float(threshold), color="tab:red", ls="--", lw=1.3, zorder=2, label=f"threshold {float(threshold):g}")
     ax.scatter(runs["compute"], runs[quantity], color="black", s=18, zorder=3, label="fitted runs")
+    if actual is not None:
+        missing = [name for name in ("compute", quantity) if name not in actual]
+        if missing:
+            raise ValueError(f"actual needs the columns 'compute' and {quantity!r}; it has no {missing[0]!r}")
+        ax.scatter(actual["compute"], actual[quantity], marker="*", s=110, color="crimson", zorder=5,
+                   label="measured after the forecast")
     lower, upper = fc.interval(0.9, kind=kind)
     median = np.median(fc.draws(kind), axis=0)
     ax.errorbar(

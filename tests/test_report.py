@@ -104,6 +104,17 @@ def test_fan_chart_draws_the_thresholds(example_forecast):
     assert sorted(float(line.get_ydata()[0]) for line in flat) == [2.1, 2.2]
 
 
+def test_fan_chart_draws_runs_measured_after_the_forecast(example_forecast):
+    import pandas as pd
+
+    later = pd.DataFrame({"compute": [1e21, 1e22], "loss": [2.15, 2.05]})
+    fig = example_forecast.plot(actual=later)
+    stars = [c for c in _fan_axes(fig).collections if c.get_label() == "measured after the forecast"]
+    assert len(stars) == 1 and np.allclose(stars[0].get_offsets(), later.to_numpy())
+    with pytest.raises(ValueError, match="actual needs the columns 'compute' and 'loss'; it has no 'loss'"):
+        example_forecast.plot(actual=later.rename(columns={"loss": "val_loss"}))
+
+
 def test_fan_chart_bands_read_apart_in_grey(example_forecast):
     """In grey print the 50% band must be clearly darker than the 90%-only band beside it."""
     import matplotlib.pyplot as plt

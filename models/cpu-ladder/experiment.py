@@ -3,6 +3,7 @@
     python models/cpu-ladder/experiment.py register   # after the small rungs are trained and evaluated
     python models/cpu-ladder/experiment.py score      # after the larger rungs are trained and evaluated
     python models/cpu-ladder/experiment.py tables     # the README's tables
+    python models/cpu-ladder/experiment.py posthoc    # not registered: the loss fit with the extrapolation error
 
 ``register`` fits the default laws to the rungs with at most 1/100 of the top rung's compute
 and registers, in ``predictions.jsonl``, forecasts at every larger rung's compute of:
@@ -25,6 +26,7 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import bayes_scaling as bs
@@ -137,27 +139,36 @@ def score() -> int:
     return 0
 
 
+def posthoc(seed: int) -> int:
+    """Not registered: the registered loss fit again with the extrapolation error (issue 13), against the actuals."""
+    _, small, large = ladder_runs()
+    runs = pd.read_csv(HERE / "runs.csv")
+    fitted = runs[runs["run"].isin(small["run"])][["run", "compute", "loss"]]
+    actual = runs.set_index("run")["loss"]
+    fc = bs.forecast(fitted, target=list(large["compute"]), seed=seed, progress=False, extrapolation_error="auto")
+    lower, upper = fc.interval(0.9)
+    frame = large.assign(median=np.median(fc.draws(), axis=0), lower_90=lower, upper_90=upper,
+                         actual=large["run"].map(actual))
+    print(f"loss law with extrapolation_error='auto', seed {seed}; sampler ok: {fc.ok}")
+    print(frame.round(4).to_string(index=False))
+    print("g at the largest fitted rung: " + ", ".join(f"{k} {v:.3g}" for k, v in fc.curvature.items()))
+    return 0
+
+
 def _fan_chart(small: pd.DataFrame, planned: pd.DataFrame) -> None:
     """The registered loss forecast's fan (refitted with the same seed and data) with every rung's actual loss."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.figure
 
     record = next(r for r in _records() if r["name"] == "loss")
     runs = pd.read_csv(HERE / "runs.csv")
     fitted = runs[runs["run"].isin(small["run"])][["run", "compute", "loss"]]
     targets = [r["target"] for r in _records() if r["name"] == "loss"]
     fc = bs.forecast(fitted, target=targets, seed=record["seed"], progress=False)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    fc.plot(ax=ax)
-    later = runs[~runs["run"].isin(small["run"])]
-    ax.scatter(later["compute"], later["loss"], marker="*", s=120, color="crimson", zorder=5,
-               label="larger rungs (trained after registering)")
-    ax.legend(loc="upper right", fontsize=8)
-    ax.set_title("CPU ladder: loss forecast from the 4 small rungs, registered before the larger ones")
-    fig.tight_layout()
-    fig.savefig(HERE / "fan.png", dpi=120)
+    figure = matplotlib.figure.Figure(figsize=(7, 4.5))
+    ax = figure.subplots()
+    fc.plot(ax=ax, actual=runs[~runs["run"].isin(small["run"])])
+    ax.set_title(f"CPU ladder: loss forecast from the {len(fitted)} small rungs, registered before the larger ones", fontsize=9)
+    figure.savefig(HERE / "fan.png", dpi=120)
     print(f"wrote {HERE / 'fan.png'}")
 
 
@@ -201,10 +212,11 @@ def _records() -> list[dict]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["register", "score", "tables"])
+    parser.add_argument("step", choices=["register", "score", "tables", "posthoc"])
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    return {"register": lambda: register(args.seed), "score": score, "tables": tables}[args.step]()
+    steps = {"register": lambda: register(args.seed), "score": score, "tables": tables, "posthoc": lambda: posthoc(args.seed)}
+    return steps[args.step]()
 
 
 if __name__ == "__main__":
