@@ -90,6 +90,7 @@ def test_targets_must_be_params_and_tokens(synthetic_fit):
         bs.forecast(runs, target=pd.DataFrame({"params": [1e10]}), law="chinchilla")
 
 
+@pytest.mark.slow  # a statistical check of the posterior, 12 s: run with pytest -m slow
 def test_epoch_refit_overlaps_the_posterior(shared_data):
     """Drop the 5 highest-loss points as Epoch did; every 95% interval overlaps Epoch's."""
     raw = pd.read_csv(shared_data / "chinchilla_epoch_svg_extracted.csv").nsmallest(240, "loss")
@@ -101,6 +102,7 @@ def test_epoch_refit_overlaps_the_posterior(shared_data):
         assert lower < high and low < upper, (name, (lower, upper), (low, high))
 
 
+@pytest.mark.slow  # a statistical check of the posterior, 15 s: run with pytest -m slow
 def test_student_t_likelihood_shrugs_off_outlying_runs():
     """Two runs 10% off the law: the Student-t fit still recovers the truth; the normal one is pulled."""
     runs = isoflop_ladder("chinchilla", seed=0)
@@ -123,6 +125,6 @@ def test_student_t_likelihood_shrugs_off_outlying_runs():
 
 def test_report_states_the_chinchilla_formula_and_assumption(synthetic_fit, tmp_path):
     _, fc = synthetic_fit
-    text = fc.report(tmp_path / "review.md").read_text()
+    text = fc.report(tmp_path / "review.md", self_backtest=False).read_text()  # the refits are not the subject
     assert "Fitted the 'chinchilla' law (L(N, D) = E + A/N^α + B/D^β)" in text
     assert "The law assumes that the loss is an irreducible constant plus a power law in parameters" in text

@@ -220,6 +220,7 @@ def test_few_runs_have_their_shifts_measured_before_sampling():
     assert more["run_shifts"] != "measured"
 
 
+@pytest.mark.slow  # a statistical check of the posterior, 45 s: run with pytest -m slow
 def test_centred_shifts_fit_runs_that_shift():
     base, truth = make_example_pass_counts(seed=0, problems=40, computes=(1e17, 3e17, 1e18, 3e18, 1e19, 3e19), n=200, buckets=3, exclude_hardest=4)
     shifted = _redraw_with_run_shifts(base, truth, shift_sd=0.3, seed=1)
@@ -231,7 +232,7 @@ def test_centred_shifts_fit_runs_that_shift():
     assert 0.1 < np.median(noise) < 0.8
 
 
-def test_pass_counts_with_a_loss_column_forecast_and_hash_as_pass_counts(counts, fc):
+def test_pass_counts_with_a_loss_column_forecast_and_hash_as_pass_counts(counts, fc, prior_draws):
     # the hash is taken of the table the law's loader validated, not re-guessed from the columns
     extra = counts.assign(loss=1.0)
     other = bs.forecast(extra, target=TARGET, law="pass_rate", buckets=3, exclude_hardest=4, seed=0, progress=False)
@@ -281,6 +282,7 @@ def _two_groups_with_a_problem_across_the_border(seed: int = 0):
     return pd.DataFrame(rows), truth
 
 
+@pytest.mark.slow  # a statistical check of the posterior, two fits, 50 s: run with pytest -m slow
 def test_soft_buckets_let_a_problem_follow_its_neighbours_exponent():
     from bayes_scaling.datasets import true_pass_rates
 

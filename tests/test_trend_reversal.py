@@ -51,6 +51,7 @@ def test_accuracy_falling_at_the_top_warns():
     assert any("falls with compute" in caveat for caveat in _caveats(fc))
 
 
+@pytest.mark.slow  # a statistical check of the posterior, 40 s (the loss and accuracy cases stay in the default run): run with pytest -m slow
 def test_pass_rates_falling_at_the_top_warn_per_bucket():
     counts, _ = make_example_pass_counts(seed=0, problems=30, computes=PASS_COMPUTES, n=400, buckets=2, exclude_hardest=2)
     # the three largest runs report their counts in reverse order: pass rates fall there

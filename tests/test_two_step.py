@@ -78,10 +78,13 @@ def test_save_and_load_answer_the_same(fc, tmp_path):
     pd.testing.assert_frame_equal(loaded.trend_reversal, fc.trend_reversal)
 
 
-def test_prior_override_is_used_and_checked(runs):
+def test_prior_override_is_used_and_checked(runs, prior_draws):
     tight = Prior("Beta", alpha=50.0, beta=2.0)
     fc = fit(runs, prior={"headroom": tight})
     assert fc.settings["priors"]["headroom"] == repr(tight)
+    # the draws are the prior's: the override reached the model (Beta(50, 2) has mean 0.962, sd 0.026)
+    headroom = fc.idata.posterior["headroom"].to_numpy()
+    assert abs(headroom.mean() - 50 / 52) < 0.005
     with pytest.raises(ValueError, match="headroom.*outside"):
         fit(runs, prior={"headroom": Prior("Normal", mu=0.5, sigma=1)})
 
@@ -125,7 +128,7 @@ def test_report_names_the_law_and_the_trend_check(fc, tmp_path):
     assert "Trend-reversal check: no sign that the fitted runs fall with compute" in text
 
 
-def test_cli_fits_the_two_step_law(runs, tmp_path, capsys):
+def test_cli_fits_the_two_step_law(runs, tmp_path, capsys, prior_draws):
     from bayes_scaling import cli
 
     path = tmp_path / "accuracy.csv"
