@@ -102,7 +102,7 @@ def test_forecast_pass_rate_prints_buckets(tmp_path, capsys, prior_draws):
 
     # what the command passes on and prints; that this default fit samples cleanly is
     # tests/test_pass_rate.py's module fixture (the same counts and options)
-    counts, _ = make_example_pass_counts(seed=0, problems=40, computes=(1e17, 1e18, 1e19, 1e20), n=100, buckets=3)
+    counts, _ = make_example_pass_counts(seed=0, problems=40, computes=(1e17, 1e18, 1e19, 1e20), n=100, buckets=3, exclude_hardest=4)
     path = tmp_path / "passcounts.csv"
     counts.to_csv(path, index=False)
     code = cli.main(["forecast", str(path), "--law", "pass_rate", "--target", "1e21", "--buckets", "3",
