@@ -11,6 +11,7 @@ import argparse
 import inspect
 import os
 import sys
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -533,11 +534,28 @@ def _run_ladder(args) -> int:
         raise ValueError(str(err)) from None
     if args.dry_run:
         return _print_ladder_plan(ladder.load_ladder(args.definition), args)
-    for metrics in ladder.run_ladder(args.definition, rungs=args.rungs, device=args.device, progress=not args.no_progress) or []:
+    from bayes_scaling.ladder.precision import EmulatedBf16Warning
+    from bayes_scaling.ladder.trainer import is_finished
+
+    definition = ladder.load_ladder(args.definition)
+    untrained = [rung for rung in definition.select(args.rungs) if not is_finished(rung, definition.rung_dir(rung))]
+    _print_precision_notes(untrained, args.device)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EmulatedBf16Warning)  # said above, before the first rung starts
+        results = ladder.run_ladder(args.definition, rungs=args.rungs, device=args.device, progress=not args.no_progress)
+    for metrics in results or []:
         if metrics:  # None on the ranks > 0 of a torchrun job
             print(f"{metrics['run']}: loss {metrics['loss']:.4f}, {metrics['params']:,} params, "
                   f"{metrics['tokens']:,} tokens, {metrics['compute']:.3g} FLOPs")
     return 0
+
+
+def _print_precision_notes(rungs, device) -> None:
+    """A ``warning:`` line on stderr when these rungs would emulate bf16 on this CPU (a slow run)."""
+    from bayes_scaling.ladder.precision import emulated_bf16_note
+
+    for note in sorted({emulated_bf16_note(device, rung.training["precision"]) for rung in rungs} - {None}):
+        print(f"warning: {note}", file=sys.stderr, flush=True)
 
 
 def _duration(seconds) -> str:
@@ -559,6 +577,7 @@ def _print_ladder_plan(definition, args) -> int:
     print(f"ladder {definition.name} ({definition.path}): {len(frame)} rungs, compute "
           f"{frame['compute'].min():.3g}..{frame['compute'].max():.3g} FLOPs ({frame['compute'].max() / frame['compute'].min():.0f}x)")
     print(frame.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    _print_precision_notes(definition.select(args.rungs), device)
     if (frame["estimated_time"] == "unknown").any():
         print("estimated time unknown without a GPU from the peak table: pass --flops-per-second")
     elif args.flops_per_second is None and device in (None, "cpu"):

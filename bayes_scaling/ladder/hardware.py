@@ -47,7 +47,8 @@ def cpu_peak_flops(cpuinfo: str | None = None, cores: int | None = None) -> tupl
 
     peak = cores × fp32 FMAs per cycle per core × 2 FLOPs per FMA × clock (the MHz the kernel
     reports: the base clock on a VM, so the peak is a floor if the cores boost). bf16 through
-    AVX-512 BF16 does two products per fp32 lane: its peak is twice this one.
+    AVX-512 BF16 does two products per fp32 lane: its peak is twice this one; a CPU without
+    bf16 instructions emulates it (``precision.emulated_bf16_note``).
     """
     if cpuinfo is None:
         try:
@@ -68,7 +69,8 @@ def cpu_peak_flops(cpuinfo: str | None = None, cores: int | None = None) -> tupl
     per_cycle = _FMA_PER_CYCLE[kind]
     peak = cores * per_cycle * 2 * mhz * 1e6
     how = (f"{cores} cores x {per_cycle} fp32 FMA/cycle ({'AMD Zen 4, AVX-512 on 256-bit pipes' if kind == 'zen4' else kind}) "
-           f"x 2 FLOP x {mhz / 1000:.2f} GHz = {peak / 1e9:.0f} GFLOP/s fp32 (bf16: twice that)")
+           f"x 2 FLOP x {mhz / 1000:.2f} GHz = {peak / 1e9:.0f} GFLOP/s fp32 "
+           + ("(bf16: twice that)" if flags & {"avx512_bf16", "amx_bf16"} else "(no bf16 instructions: bf16 is emulated)"))
     return peak, how
 
 
@@ -85,7 +87,7 @@ def measure_step_seconds(rung, device="cpu", steps: int = 3, warmup: int = 2) ->
     import torch
 
     from bayes_scaling.ladder.model import GPT
-    from bayes_scaling.ladder.trainer import autocast_context
+    from bayes_scaling.ladder.precision import autocast_context
 
     config, training = rung.model_config(), rung.training
     torch.manual_seed(0)

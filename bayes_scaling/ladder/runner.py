@@ -9,9 +9,11 @@ a ladder over a cluster, start one job per rung with your own launcher (a Slurm 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 from bayes_scaling.ladder.definition import Ladder, Rung, load_ladder
+from bayes_scaling.ladder.precision import EmulatedBf16Warning, emulated_bf16_note
 
 __all__ = ["cache_dir", "plan", "prepare_ladder_corpus", "run_ladder"]
 
@@ -93,7 +95,7 @@ def run_ladder(path, rungs=None, device=None, progress: bool = True) -> list[dic
     from bayes_scaling.ladder.trainer import finished_metrics, train_rung
 
     ladder = load_ladder(path)
-    results, corpora = [], {}
+    results, corpora, warned = [], {}, False
     for rung in ladder.select(rungs):
         rung_dir = ladder.rung_dir(rung)
         metrics = finished_metrics(rung, rung_dir)
@@ -103,6 +105,10 @@ def run_ladder(path, rungs=None, device=None, progress: bool = True) -> list[dic
                 record_run(ladder.runs_path, metrics)  # idempotent: restores a row lost to a kill after metrics.json
             results.append(metrics)
             continue
+        note = None if warned else emulated_bf16_note(device, rung.training["precision"])
+        if note:
+            warnings.warn(f"ladder {ladder.name}: {note}", EmulatedBf16Warning, stacklevel=2)
+            warned = True
         corpus = _corpus_once(rung, corpora)
         results.append(train_rung(rung, rung_dir, ladder.runs_path, corpus, device=device, progress=progress,
                                   ladder_name=ladder.name))

@@ -37,9 +37,10 @@ from bayes_scaling.ladder.corpus import Corpus
 from bayes_scaling.ladder.definition import Rung
 from bayes_scaling.ladder.hardware import peak_flops
 from bayes_scaling.ladder.model import GPT
+from bayes_scaling.ladder.precision import autocast_context
 from bayes_scaling.ladder.results import read_metrics, record_run, write_json_atomic
 
-__all__ = ["autocast_context", "finished_metrics", "is_finished", "learning_rate", "train_rung"]
+__all__ = ["finished_metrics", "is_finished", "learning_rate", "train_rung"]
 
 _LOG_EVERY = 10  # steps between loss read-backs (each one waits for the GPU)
 _TIMING_SKIP = 3  # first steps of a session left out of tokens/s (compilation, warm-up)
@@ -204,13 +205,6 @@ def evaluate(model: GPT, val_tokens: np.ndarray, training: dict, device, autocas
         total += F.cross_entropy(logits.float().view(-1, logits.shape[-1]), y.reshape(-1), reduction="sum").item()
     model.train()
     return total / (windows * seq_len)
-
-
-def autocast_context(device, precision: str):
-    """The autocast a rung's steps run under: bf16 on CUDA unless ``fp32``; on CPU only when ``bf16``."""
-    device = torch.device(device)
-    enabled = precision == "bf16" or (precision == "auto" and device.type == "cuda")
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
 def _batch(tokens: np.ndarray, step: int, rung: Rung, world: int, rank: int, device):
