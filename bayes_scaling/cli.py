@@ -535,13 +535,17 @@ def _run_ladder(args) -> int:
     if args.dry_run:
         return _print_ladder_plan(ladder.load_ladder(args.definition), args)
     from bayes_scaling.ladder.precision import EmulatedBf16Warning
-    from bayes_scaling.ladder.trainer import is_finished
 
-    definition = ladder.load_ladder(args.definition)
-    untrained = [rung for rung in definition.select(args.rungs) if not is_finished(rung, definition.rung_dir(rung))]
-    _print_precision_notes(untrained, args.device)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", EmulatedBf16Warning)  # said above, before the first rung starts
+    def show(message, category, *where, **more):
+        if issubclass(category, EmulatedBf16Warning):  # one line in this command line's words
+            print(f"warning: {message}", file=sys.stderr, flush=True)
+        else:
+            default_show(message, category, *where, **more)
+
+    default_show = warnings.showwarning
+    with warnings.catch_warnings():  # restores showwarning on the way out
+        warnings.simplefilter("always", EmulatedBf16Warning)  # run_ladder warns before the first rung it trains
+        warnings.showwarning = show
         results = ladder.run_ladder(args.definition, rungs=args.rungs, device=args.device, progress=not args.no_progress)
     for metrics in results or []:
         if metrics:  # None on the ranks > 0 of a torchrun job
@@ -551,7 +555,7 @@ def _run_ladder(args) -> int:
 
 
 def _print_precision_notes(rungs, device) -> None:
-    """A ``warning:`` line on stderr when these rungs would emulate bf16 on this CPU (a slow run)."""
+    """Dry run: a ``warning:`` line on stderr when these rungs would emulate bf16 on this CPU (a slow run)."""
     from bayes_scaling.ladder.precision import emulated_bf16_note
 
     for note in sorted({emulated_bf16_note(device, rung.training["precision"]) for rung in rungs} - {None}):

@@ -96,3 +96,19 @@ def test_run_ladder_warns_once_before_training_emulated_bf16(tmp_path, monkeypat
     with pytest.warns(precision.EmulatedBf16Warning) as caught:
         runner.run_ladder(tmp_path / "ladder.toml", device="cpu", progress=False)
     assert trained == ["a", "b"] and len(caught) == 1
+
+
+def test_ladder_run_prints_the_emulated_bf16_warning_as_one_line(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("torch")
+    from bayes_scaling.cli import main
+    from bayes_scaling.ladder import precision, runner
+
+    monkeypatch.setattr(precision, "native_cpu_bf16", lambda: False)
+    monkeypatch.setattr(runner, "_corpus_once", lambda rung, corpora: None)
+    monkeypatch.setattr("bayes_scaling.ladder.trainer.train_rung", lambda rung, *a, **k: None)
+    (tmp_path / "ladder.toml").write_text(
+        "name = 'x'\n[corpus]\nvocab_size = 300\n[training]\nseq_len = 16\nbatch_size = 4\ntokens = 6400\nprecision = 'bf16'\n"
+        "[[rungs]]\nname = 'a'\nd_model = 16\nn_layer = 1\nn_head = 2\n")
+    assert main(["ladder", "run", str(tmp_path / "ladder.toml"), "--device", "cpu", "--no-progress"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [line for line in err if line.startswith("warning: ladder x: this CPU has no bf16 instructions")] and len(err) == 1
