@@ -16,8 +16,9 @@ import types
 import warnings
 from importlib import metadata
 
-# Noise for our users: we sample on JAX (no C BLAS needed) and pin ArviZ's current API.
-QUIETED = (("PyTensor could not link to a BLAS", UserWarning), (".*ArviZ is undergoing a major refactor", FutureWarning))
+# Noise for our users: we sample on JAX (no C BLAS needed) and pin ArviZ's current API (its
+# once-a-day notice starts with a newline, which a message filter's regex must allow).
+QUIETED = (("PyTensor could not link to a BLAS", UserWarning), (r"\s*ArviZ is undergoing a major refactor", FutureWarning))
 for _message, _category in QUIETED:
     warnings.filterwarnings("ignore", message=_message, category=_category)
 del _message, _category

@@ -75,3 +75,12 @@ def test_help_verify_and_score_import_no_pymc_or_jax(tmp_path, example_forecast)
 def test_a_submodule_is_an_attribute_as_with_an_eager_import():
     loaded = _imports_after("import bayes_scaling as bs\nassert len(bs.datasets.example_pass_truth()) == 164")
     assert "bayes_scaling.datasets" in loaded and not HEAVY & loaded
+
+
+def test_arviz_daily_refactor_notice_is_kept_quiet(tmp_path):
+    """ArviZ prints its notice once a day, keyed by a stamp in the user's cache: a fresh cache shows it."""
+    code = "import warnings; warnings.simplefilter('default'); import bayes_scaling, bayes_scaling.forecast, arviz"
+    environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True)
+    assert "ArviZ is undergoing" not in done.stderr
+    assert (tmp_path / "arviz").exists()  # the notice's stamp: ArviZ did reach the point where it warns
