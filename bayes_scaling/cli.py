@@ -663,8 +663,8 @@ def _run_demo(args) -> int:
     _print_forecast(fc, args.prob, verdict=fc.verdict(progress=not args.no_progress))
     scored = registered[registered["actual"].notna()].copy()
     scored.insert(0, "rung", [dict(zip(larger["compute"], larger["run"]))[t] for t in scored["target"]])
-    print(f"the same forecast, registered before the larger rungs were trained (registry head {head[:12]}), "
-          "scored against their measured losses:")
+    print(f"the forecast registered before the larger rungs were trained (same law, rungs and seed; registry head "
+          f"{head[:12]}), scored against their measured losses:")
     columns = ["rung", "target", "median", "lower_90", "upper_90", "actual", "inside_90", "pit"]
     print(scored[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     waiting = ", ".join(f"{t:.3g}" for t in registered.loc[registered["actual"].isna(), "target"])

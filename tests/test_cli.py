@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import arviz as az
+import numpy as np
 import pytest
 
+import bayes_scaling as bs
 from bayes_scaling import cli
 from bayes_scaling.datasets import make_example_runs
 
@@ -62,13 +65,18 @@ def test_demo_forecasts_the_cpu_ladder_as_registered_and_scores_it(tmp_path, cap
     assert "CPU ladder (measured" in out and "registered before the larger rungs were trained" in out
     for name in ("fan_chart.png", "intervals.csv", "forecast.nc", "report.html"):
         assert (tmp_path / name).stat().st_size > 0
-    # the demo refits what was registered: same data, seed and settings, so the same medians
+    # the demo refits what was registered: same law, data, seed and settings. The sampler's
+    # coordinates have changed since (laws/whitened_curve.py), so the medians agree up to Monte
+    # Carlo error: within 4 standard errors of a difference of two such medians
     registered = [json.loads(line) for line in cpu_ladder_predictions_path().read_text().splitlines()]
     registered = {r["target"]: r["median"] for r in registered if r["name"] == "loss"}
     refit = pd.read_csv(tmp_path / "intervals.csv")
     assert sorted(registered) == sorted(refit["compute"])
-    for compute, median in zip(refit["compute"], refit["median"]):
-        assert median == pytest.approx(registered[compute], rel=1e-3)
+    saved = bs.load_forecast(tmp_path / "forecast.nc")
+    error = az.mcse(saved.idata.predictions, var_names=["loss"], method="median")["loss"].to_numpy()
+    assert np.all(error < 0.01 * refit["median"])  # a standard error small enough to mean something
+    for compute, median, standard_error in zip(refit["compute"], refit["median"], error):
+        assert abs(median - registered[compute]) < 4 * np.sqrt(2) * standard_error
     assert "measured" in (tmp_path / "report.html").read_text()
 
 

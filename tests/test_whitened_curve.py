@@ -1,0 +1,84 @@
+"""The loss law's curve sampled in coordinates scaled by the noise (laws/whitened_curve.py).
+
+The change of coordinates must leave the posterior exactly as it was: the whitened model's log
+density is the plain one's at the mapped point plus the log-Jacobian of the map.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pymc_extras.prior import Prior
+
+import bayes_scaling as bs
+from bayes_scaling.laws import loss, whitened_curve
+
+
+def _models(runs, monkeypatch):
+    table, per_problem, options = loss.prepare(runs)
+    whitened = loss.build_model(table, per_problem, options, {})
+    with monkeypatch.context() as patch:
+        patch.setattr(whitened_curve, "applies", lambda priors: False)
+        plain = loss.build_model(table, per_problem, options, {})
+    return table, options, whitened, plain
+
+
+def _precision_root(fit: dict, sigma: float) -> np.ndarray:
+    a = fit["fit_information"] / sigma**2 + np.diag(fit["stand_in_precision"])
+    return np.linalg.cholesky(a)
+
+
+@pytest.mark.parametrize("rows", [4, None])  # the four smallest runs (the funnel) and the whole ladder
+def test_the_whitened_density_is_the_plain_one_plus_the_jacobian(rows, monkeypatch):
+    runs = bs.example_runs()
+    runs = runs.nsmallest(rows, "compute").reset_index(drop=True) if rows else runs
+    table, options, whitened, plain = _models(runs, monkeypatch)
+    x = np.log(table["compute"].to_numpy() / options["compute_ref"])
+    loss_values = table["loss"].to_numpy()
+    fit = whitened_curve.data_fit(x, np.log(loss_values), float(np.median(loss_values)))
+    whitened_logp, plain_logp = whitened.compile_logp(), plain.compile_logp()
+    outputs = whitened.replace_rvs_by_values([whitened[name] for name in whitened_curve.CURVE])
+    curve = whitened.compile_fn(outputs, inputs=whitened.value_vars, point_fn=True)
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        point = {whitened_curve.WHITENED: rng.normal(size=3), "sigma_log__": np.log(rng.uniform(0.002, 0.05))}
+        loss_ref, fraction, local_exponent = curve(point)
+        mapped = {
+            "loss_ref_log__": np.log(loss_ref),
+            "reducible_fraction_logodds__": np.log(fraction / (1 - fraction)),
+            "local_exponent_log__": np.log(local_exponent),
+            "sigma_log__": point["sigma_log__"],
+        }
+        log_jacobian = -np.log(np.diag(_precision_root(fit, np.exp(point["sigma_log__"])))).sum()
+        assert whitened_logp(point) == pytest.approx(plain_logp(mapped) + log_jacobian, abs=1e-6)
+
+
+def test_near_the_fit_the_whitened_coordinates_are_standard_at_any_noise():
+    """The point of the map: the curve's spread in z does not shrink with sigma (no funnel)."""
+    runs = bs.example_runs().nsmallest(4, "compute").reset_index(drop=True)
+    fc = bs.forecast(runs, target=1e21, seed=0, progress=False)
+    z = fc.idata.posterior[whitened_curve.WHITENED].values.reshape(-1, 3)
+    sigma = fc.idata.posterior["sigma"].values.ravel()
+    small, large = sigma < np.quantile(sigma, 0.25), sigma > np.quantile(sigma, 0.75)
+    spread_small, spread_large = z[small].std(axis=0), z[large].std(axis=0)
+    # in the plain coordinates the curve's spread follows sigma: here the quartiles of sigma
+    # are a factor of several apart, and the spread in z stays within a factor of 2
+    assert np.quantile(sigma, 0.75) / np.quantile(sigma, 0.25) > 2
+    assert np.all(spread_small / spread_large > 0.5) and np.all(spread_small / spread_large < 2)
+    assert fc.ok and fc.diagnostics.divergences == 0
+
+
+def test_a_prior_on_a_curve_parameter_is_honoured_in_the_whitened_coordinates():
+    tight = Prior("Beta", alpha=400.0, beta=400.0)  # sd 0.018 around 0.5
+    fc = bs.forecast(bs.example_runs(), target=1e21, seed=0, progress=False, prior={"reducible_fraction": tight})
+    assert whitened_curve.WHITENED in fc.idata.posterior  # the whitened path, not the plain one
+    draws = fc.idata.posterior["reducible_fraction"].values
+    assert abs(draws.mean() - 0.5) < 3 * 0.018
+    assert draws.std() < 0.018 * 1.2  # the data can only narrow it further
+
+
+def test_a_prior_on_b_samples_the_plain_coordinates():
+    tight = Prior("TruncatedNormal", mu=-0.3, sigma=0.005, upper=0)
+    assert not whitened_curve.applies({"b": tight})
+    assert whitened_curve.applies({"sigma": Prior("HalfNormal", sigma=0.02)})
+    assert not whitened_curve.applies({"loss_ref": Prior("Normal", mu=Prior("Normal"), sigma=1)})
