@@ -97,6 +97,7 @@ BETA_MIN = 1e-6
 SPREAD_ESTIMATE_MIN = 0.1  # the smallest bucket spread the centring assumes (Pythia posteriors: 0.08-0.2; estimates below are mostly noise)
 UNSEEN_SHIFT_VARIANCE = 1e4  # a run without informative counts: its measured shift says nothing of run_noise
 CELL_NOISE_MIN = 1e-3  # below, the beta-binomial is the binomial to ~1e-6 in every count
+STIRLING_FROM = 10.0  # log Γ(x + m) − log Γ(x) by Stirling's series from here (error < 1e-8)
 K_TYPICAL = 0.3  # the prior's median k: which zero count bounds a never-solved problem highest
 NORMAL_DENSITY_AT_0 = 1 / np.sqrt(2 * np.pi)
 
@@ -264,7 +265,20 @@ def _warn_what_the_data_cannot_tell(table: pd.DataFrame, per_problem: dict, opti
 
 def structure(options: dict) -> tuple:
     """What changes the model's graph besides the priors: a compiled sampler is reused only within it."""
-    return (options.get("run_shifts", "non_centred"), options.get("problem_k", False), options.get("soft_buckets", False))
+    return (
+        options.get("run_shifts", "non_centred"), options.get("problem_k", False), options.get("soft_buckets", False),
+        _small_betas(options),
+    )
+
+
+def _small_betas(options: dict) -> bool:
+    """Whether a beta-binomial parameter can fall below STIRLING_FROM, where _log_rising needs log Γ.
+
+    Both parameters are at least 1/τ² (τ the cell noise; see _count_log_likelihood), so with
+    τ ≤ 1/√STIRLING_FROM ≈ 0.32 the exact branch is never taken, and leaving it out of the
+    graph halves the cost of the likelihood (Pythia GSM8K, 768 counts: 1.0 → 0.45 ms per gradient).
+    """
+    return 1 / max(options.get("cell_noise", 0.0), CELL_NOISE_MIN) ** 2 < STIRLING_FROM
 
 
 def run_dispersion(table: pd.DataFrame, per_problem: dict, compute_ref: float) -> float:
@@ -523,10 +537,10 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
             + run_shift[run_of]
         )
         if options.get("soft_buckets", False):
-            soft = _SoftBuckets(per_problem, options["buckets"], problem_code[rows], run_code[rows], bucket_code)
+            soft = _SoftBuckets(per_problem, options["buckets"], problem_code[rows], run_code[rows], bucket_code, _small_betas(options))
             soft.add_likelihood(log_lam, log_k, within, log_alpha_at_pivot, pivot, x, run_shift, n, correct, cell_noise)
             return model
-        pm.Potential("count_likelihood", _count_log_likelihood(log_lam, n, correct, cell_noise).sum())
+        pm.Potential("count_likelihood", _count_log_likelihood(log_lam, n, correct, cell_noise, _small_betas(options)).sum())
     return model
 
 
@@ -669,7 +683,8 @@ class _SoftBuckets:
     the same shape must not keep another data set's.
     """
 
-    def __init__(self, per_problem, buckets: int, problem_code, run_code, bucket_code):
+    def __init__(self, per_problem, buckets: int, problem_code, run_code, bucket_code, small_betas: bool = True):
+        self.small_betas = small_betas  # see _small_betas
         weights = _membership_prior(per_problem)
         self.ambiguous = _ambiguous(weights)
         rows = np.flatnonzero(np.isin(problem_code, self.ambiguous))
@@ -681,7 +696,7 @@ class _SoftBuckets:
         self.names = list(_kept_buckets(per_problem).index[self.ambiguous])
 
     def add_likelihood(self, log_lam, log_k, within, log_alpha_at_pivot, pivot, x, run_shift, n, correct, cell_noise):
-        cell_own = _count_log_likelihood(log_lam, n, correct, cell_noise)
+        cell_own = _count_log_likelihood(log_lam, n, correct, cell_noise, self.small_betas)
         if not self.ambiguous.size:
             pm.Potential("soft_bucket_likelihood", cell_own.sum())
             return
@@ -699,7 +714,9 @@ class _SoftBuckets:
             - k_alternative[compact] * (x[run] - pivot[problem])[:, None]
             + run_shift[run][:, None]
         )
-        cell_alternative = _count_log_likelihood(log_lam_alternative, n[rows][:, None], correct[rows][:, None], cell_noise)
+        cell_alternative = _count_log_likelihood(
+            log_lam_alternative, n[rows][:, None], correct[rows][:, None], cell_noise, self.small_betas
+        )
         size = self.ambiguous.size
         own = pt.inc_subtensor(pt.zeros(size)[compact], cell_own[rows])
         other = pt.inc_subtensor(pt.zeros((size, 2))[compact], cell_alternative)
@@ -709,31 +726,38 @@ class _SoftBuckets:
         pm.Deterministic("membership", pt.exp(joint - total), dims=("ambiguous_problem", "neighbour"))
 
 
-def _count_log_likelihood(log_lam, n, correct, cell_noise):
+def _count_log_likelihood(log_lam, n, correct, cell_noise, small_betas: bool = True):
     """log P(correct | n, p = e^−λ) per count, beta-binomial with logit-scale cell noise, without
     the binomial constant (see the module). The Beta(p·φ, (1 − p)·φ) around p has
-    φ = 1/(τ²·p·(1 − p)) − 1, so logit p of one run's problem varies with sd ≈ τ around the law's."""
+    φ = 1/(τ²·p·(1 − p)) − 1, so logit p of one run's problem varies with sd ≈ τ around the law's.
+    ``small_betas`` (``_small_betas``): False where both parameters are at least STIRLING_FROM."""
     log_lam = pt.clip(log_lam, LOG_LAMBDA_RANGE[0], LOG_LAMBDA_RANGE[1])  # beyond: p is 0 or 1 for any n
     lam = pt.exp(log_lam)
-    log_p, log_q = -lam, pt.log1mexp(-lam)  # log p, log(1 − p)
-    # a = p·φ = 1/(τ²(1 − p)) − p and b = (1 − p)·φ = 1/(τ²·p) − (1 − p), in logs where they are huge
+    p, q = pt.exp(-lam), -pt.expm1(-lam)  # p and 1 − p, each exact where it is tiny
+    # a = p·φ = 1/(τ²(1 − p)) − p and b = (1 − p)·φ = 1/(τ²·p) − (1 − p); 1/p = e^λ ≤ e^200
     inverse = 1 / cell_noise**2
-    a = pt.maximum(inverse * pt.exp(-log_q) - pt.exp(log_p), BETA_MIN)
-    b = pt.maximum(inverse * pt.exp(-log_p) - pt.exp(log_q), BETA_MIN)
-    return _log_rising(a, correct) + _log_rising(b, n - correct) - _log_rising(a + b, n)
+    a = pt.maximum(inverse / q - p, BETA_MIN)
+    b = pt.maximum(inverse * pt.exp(lam) - q, BETA_MIN)
+    return (
+        _log_rising(a, correct, small_betas) + _log_rising(b, n - correct, small_betas)
+        - _log_rising(a + b, n, small_betas)
+    )
 
 
-def _log_rising(x, m):
+def _log_rising(x, m, small_x: bool = True):
     """log Γ(x + m) − log Γ(x), stable for huge x (where the two log Γ cancel to the last digit):
-    Stirling's series with log1p for x >= 10, exact below. Error below 1e-8."""
-    big = pt.maximum(x, 10.0)
+    Stirling's series with log1p for x >= STIRLING_FROM, exact below (only where ``small_x``:
+    the switch evaluates both branches, and log Γ is most of the cost). Error below 1e-8."""
+    big = pt.maximum(x, STIRLING_FROM)
     y = big + m
     stirling = (
         (big - 0.5) * pt.log1p(m / big) + m * pt.log(y) - m
         + (1 / y - 1 / big) / 12 - (1 / y**3 - 1 / big**3) / 360 + (1 / y**5 - 1 / big**5) / 1260
     )
-    small = pt.minimum(x, 10.0)
-    return pt.switch(x >= 10.0, stirling, pt.gammaln(small + m) - pt.gammaln(small))
+    if not small_x:
+        return stirling
+    small = pt.minimum(x, STIRLING_FROM)
+    return pt.switch(x >= STIRLING_FROM, stirling, pt.gammaln(small + m) - pt.gammaln(small))
 
 
 def _off_trend_basis(x: np.ndarray) -> np.ndarray:
