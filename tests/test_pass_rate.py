@@ -416,3 +416,38 @@ def test_chains_start_near_the_data_s_exponents(seed):
     assert np.max(np.abs(start - true)) < 0.35, (start, true)
     model = pass_rate.build_model(table, per_problem, options, {})
     np.testing.assert_allclose(model.initial_point()["log_k_coordinate"], coordinate)
+
+
+@pytest.mark.parametrize("tau", [1e-3, 0.1, 0.3, 0.31])
+def test_the_count_likelihood_without_log_gamma_is_the_same_where_the_cell_noise_allows(tau):
+    """Both Beta parameters are at least 1/tau^2: below tau = 1/sqrt(STIRLING_FROM) the exact branch is never taken."""
+    import pytensor.tensor as pt
+
+    from bayes_scaling.laws import pass_rate
+
+    assert not pass_rate._small_betas({"cell_noise": tau})
+    log_lam = np.linspace(pass_rate.LOG_LAMBDA_RANGE[0] - 5, pass_rate.LOG_LAMBDA_RANGE[1] + 1, 400)
+    n = np.full_like(log_lam, 10_000.0)
+    correct = np.round(n * np.exp(-np.exp(log_lam)) * 0.9)
+    exact, series = (
+        pass_rate._count_log_likelihood(pt.as_tensor(log_lam), n, correct, tau, small_betas=flag).eval()
+        for flag in (True, False)
+    )
+    assert np.all(np.abs(series - exact) <= 1e-8 * np.maximum(1, np.abs(exact)))
+
+
+def test_a_large_cell_noise_keeps_the_exact_branch():
+    """Above tau = 0.32 a Beta parameter can fall below STIRLING_FROM, where Stirling's series is off."""
+    import pytensor.tensor as pt
+
+    from bayes_scaling.laws import pass_rate
+
+    tau = 0.7  # Pythia's training checkpoints
+    assert pass_rate._small_betas({"cell_noise": tau})
+    log_lam = np.linspace(-8, 2, 50)
+    n, correct = np.full_like(log_lam, 300.0), np.full_like(log_lam, 3.0)
+    exact, series = (
+        pass_rate._count_log_likelihood(pt.as_tensor(log_lam), n, correct, tau, small_betas=flag).eval()
+        for flag in (True, False)
+    )
+    assert np.max(np.abs(series - exact)) > 1e-3  # so the flag is what keeps such fits right
