@@ -177,7 +177,9 @@ def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: di
         log_c_ref = pm.Data("log_compute_ref", np.log(c_ref))
         loss_scale = pm.Data("loss_scale", float(np.median(loss)))
         log_loss = pm.Data("log_loss", np.log(loss))
-        fit = whitened_curve.data_fit(np.log(compute / c_ref), np.log(loss), float(np.median(loss)))
+        fit = None  # a prior on b (or one with no closed-form density) keeps the plain coordinates
+        if whitened_curve.applies(priors):
+            fit = whitened_curve.data_fit(np.log(compute / c_ref), np.log(loss), float(np.median(loss)))
         loss_ref, fraction, b, sigma = power_law_variables(priors, loss_scale, log_c_ref, fit)
         log_mean = pm.math.log(mean_loss(x, loss_ref, fraction, b, xp=pm.math))
         observe_log_loss("log_loss_obs", x, log_mean, sigma, log_loss, options)
@@ -207,12 +209,13 @@ def power_law_variables(priors: dict[str, Prior], loss_scale, log_c_ref, fit: di
 
     Also adds the derived ``local_exponent`` or ``b``, ``c`` and ``a``. The two-step
     capability law reuses this for its task loss, so both laws sample the same geometry.
-    ``fit``: the data's own fit (``whitened_curve.data_fit``); with it, and priors that allow
-    it, the curve is sampled in the whitened coordinates of laws/whitened_curve.py.
+    ``fit``: the data's own fit (``whitened_curve.data_fit``, made only where
+    ``whitened_curve.applies`` to the priors); with it the curve is sampled in the whitened
+    coordinates of laws/whitened_curve.py.
     """
     chosen = {**default_priors(loss_scale), **priors}
     sigma = chosen["sigma"].create_variable("sigma")
-    if fit is not None and whitened_curve.applies(priors):
+    if fit is not None:
         loss_ref, fraction, local_exponent = whitened_curve.curve_variables(chosen, sigma, fit)
         b = pm.Deterministic("b", -local_exponent / fraction)
     else:

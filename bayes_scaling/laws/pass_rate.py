@@ -536,11 +536,12 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
             - k_of_problem[problem_of] * (x[run_of] - pivot[problem_of])
             + run_shift[run_of]
         )
+        small_betas = _small_betas(options)
         if options.get("soft_buckets", False):
-            soft = _SoftBuckets(per_problem, options["buckets"], problem_code[rows], run_code[rows], bucket_code, _small_betas(options))
+            soft = _SoftBuckets(per_problem, options["buckets"], problem_code[rows], run_code[rows], bucket_code, small_betas)
             soft.add_likelihood(log_lam, log_k, within, log_alpha_at_pivot, pivot, x, run_shift, n, correct, cell_noise)
             return model
-        pm.Potential("count_likelihood", _count_log_likelihood(log_lam, n, correct, cell_noise, _small_betas(options)).sum())
+        pm.Potential("count_likelihood", _count_log_likelihood(log_lam, n, correct, cell_noise, small_betas).sum())
     return model
 
 
