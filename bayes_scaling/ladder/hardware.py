@@ -42,13 +42,24 @@ def peak_flops(device) -> float | None:
 _FMA_PER_CYCLE = {"avx512": 32, "zen4": 16, "avx2": 16}
 
 
+def _bf16_peak(flags: set[str]) -> str:
+    """What bf16 can reach beside the fp32 peak: AVX-512 BF16 does two products per fp32 lane;
+    AMX tiles do 1,024 bf16 FLOPs per cycle and core, 16x AVX-512's fp32 rate (torch's oneDNN
+    kernels use them, so a share of the fp32 peak above 100% is possible there)."""
+    if "amx_bf16" in flags:
+        return "(bf16: twice that through AVX-512 BF16, 16x through AMX tiles)"
+    if "avx512_bf16" in flags:
+        return "(bf16: twice that)"
+    return "(no bf16 instructions: bf16 is emulated)"
+
+
 def cpu_peak_flops(cpuinfo: str | None = None, cores: int | None = None) -> tuple[float, str] | None:
     """(peak float32 FLOP/s of the cores this process may use, how it was computed), or None off Linux x86.
 
     peak = cores × fp32 FMAs per cycle per core × 2 FLOPs per FMA × clock (the MHz the kernel
     reports: the base clock on a VM, so the peak is a floor if the cores boost). bf16 through
-    AVX-512 BF16 does two products per fp32 lane: its peak is twice this one; a CPU without
-    bf16 instructions emulates it (``precision.emulated_bf16_note``).
+    AVX-512 BF16 does two products per fp32 lane: its peak is twice this one (AMX tiles: 16x,
+    ``_bf16_peak``); a CPU without bf16 instructions emulates it (``precision.emulated_bf16_note``).
     """
     if cpuinfo is None:
         try:
@@ -70,7 +81,7 @@ def cpu_peak_flops(cpuinfo: str | None = None, cores: int | None = None) -> tupl
     peak = cores * per_cycle * 2 * mhz * 1e6
     how = (f"{cores} cores x {per_cycle} fp32 FMA/cycle ({'AMD Zen 4, AVX-512 on 256-bit pipes' if kind == 'zen4' else kind}) "
            f"x 2 FLOP x {mhz / 1000:.2f} GHz = {peak / 1e9:.0f} GFLOP/s fp32 "
-           + ("(bf16: twice that)" if flags & {"avx512_bf16", "amx_bf16"} else "(no bf16 instructions: bf16 is emulated)"))
+           + _bf16_peak(flags))
     return peak, how
 
 
