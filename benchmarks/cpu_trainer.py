@@ -18,7 +18,8 @@ to the end in float32 and in bf16 at seeds 0 and 1: bf16 must leave the final lo
 seed-to-seed spread.
 
     python benchmarks/cpu_trainer.py                    # d68-l3 and d144-l5, 40 steps each
-    python benchmarks/cpu_trainer.py --losses           # and the four full d44-l3 runs
+    python benchmarks/cpu_trainer.py --losses           # and the four full d36-l2 runs
+    python benchmarks/cpu_trainer.py --rungs all        # every rung, and the whole ladder's time both ways
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def plain_loop_tokens_per_second(rung, steps: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rungs", default="d68-l3,d144-l5", help="comma-separated rungs of the CPU ladder")
+    parser.add_argument("--rungs", default="d68-l3,d144-l5", help="comma-separated rungs of the CPU ladder, or all")
     parser.add_argument("--steps", type=int, default=40, help="optimizer steps per measurement (default 40)")
     parser.add_argument("--losses", action="store_true", help="also train one rung to the end, fp32 and bf16, seeds 0 and 1")
     parser.add_argument("--loss-rung", default="d36-l2", help="the rung --losses trains (default d36-l2)")
@@ -78,8 +79,10 @@ def main() -> None:
     print(f"{args.steps} steps per measurement, first {SKIP} left out")
     print(f"{'rung':>8} {'params':>10} {'plain fp32 tok/s':>17} {'trainer fp32':>13} {'trainer bf16':>13} "
           f"{'bf16 GFLOP/s':>13} {'of fp32 peak':>12} {'ratio':>6}")
+    seconds = {"plain": 0.0, "bf16": 0.0}  # each rung's full training at the measured rates
     with tempfile.TemporaryDirectory() as scratch:
-        for rung in ladder.select(args.rungs.split(",")):
+        rungs = ladder.select(None if args.rungs == "all" else args.rungs.split(","))
+        for rung in rungs:
             corpus = prepare_ladder_corpus(rung)
             config = rung.model_config()
             plain = plain_loop_tokens_per_second(rung, args.steps)
@@ -93,6 +96,11 @@ def main() -> None:
             share = f"{flops / peak[0]:.0%}" if peak else "-"
             print(f"{rung.name:>8} {config.params:>10,} {plain:>17,.0f} {rates['fp32']:>13,.0f} {rates['bf16']:>13,.0f} "
                   f"{flops / 1e9:>13.0f} {share:>12} {rates['bf16'] / plain:>6.2f}")
+            seconds["plain"] += rung.budget().tokens / plain
+            seconds["bf16"] += rung.budget().tokens / rates["bf16"]
+        if len(rungs) > 1:
+            print(f"these rungs' full training at these rates: plain loop {seconds['plain'] / 60:.1f} min, "
+                  f"trainer {seconds['bf16'] / 60:.1f} min, ratio {seconds['plain'] / seconds['bf16']:.2f}")
         if args.losses:
             rung = ladder.select([args.loss_rung])[0]
             corpus = prepare_ladder_corpus(rung)

@@ -4,6 +4,7 @@
     python models/cpu-ladder/experiment.py score      # after the larger rungs are trained and evaluated
     python models/cpu-ladder/experiment.py tables     # the README's tables
     python models/cpu-ladder/experiment.py posthoc    # not registered: the loss fit with the extrapolation error
+    python models/cpu-ladder/experiment.py rerun models/cpu-ladder/reruns/<name>   # a retraining elsewhere
 
 ``register`` fits the default laws to the rungs with at most 1/100 of the top rung's compute
 and registers, in ``predictions.jsonl``, forecasts at every larger rung's compute of:
@@ -17,7 +18,9 @@ and registers, in ``predictions.jsonl``, forecasts at every larger rung's comput
   else the record is not made and the note says why.
 
 ``score`` reads the larger rungs' actuals from the same files, scores every record
-(``scores.csv``), and draws the loss forecast against all rungs (``fan.png``).
+(``scores.csv``), and draws the loss forecast against all rungs (``fan.png``). ``rerun`` compares
+the ladder retrained and evaluated from scratch on another machine (``reruns/*/``: its
+``runs.csv``, ``passcounts.csv``, ``eval-times.csv`` and ``machine.json``) with the committed one.
 """
 
 from __future__ import annotations
@@ -172,11 +175,16 @@ def _fan_chart(small: pd.DataFrame, planned: pd.DataFrame) -> None:
     print(f"wrote {HERE / 'fan.png'}")
 
 
+def machine(folder: Path) -> dict:
+    """The CPU a ladder folder was trained on (``machine.json``): the shares of peak are of its peak."""
+    import json
+
+    return json.loads((folder / "machine.json").read_text())
+
+
 def tables() -> int:
     """The README's tables: one row per rung, and the scored forecasts (Markdown)."""
-    from bayes_scaling.ladder.hardware import cpu_peak_flops
-
-    peak = cpu_peak_flops()
+    peak = machine(HERE)["peak_fp32_flops"], machine(HERE)["peak"]
     runs = pd.read_csv(HERE / "runs.csv").sort_values("compute")
     passcounts = pd.read_csv(HERE / "passcounts.csv")
     print("| rung | params | tokens | compute (FLOPs) | val loss | train time | tokens/s | GFLOP/s | of fp32 peak | of bf16 peak |"
@@ -210,12 +218,52 @@ def _records() -> list[dict]:
     return [json.loads(line) for line in REGISTRY.read_text().splitlines() if line.strip()]
 
 
+def rerun(folder: Path) -> int:
+    """The ladder retrained and evaluated from scratch in ``folder`` (same definition, same corpus, the
+    same commands), against the committed rungs: losses, time, throughput, and the evaluation's time."""
+    where = machine(folder)
+    committed = pd.read_csv(HERE / "runs.csv").set_index("run")
+    again = pd.read_csv(folder / "runs.csv").sort_values("compute")
+    if set(again["corpus_hash"]) != set(committed["corpus_hash"]):
+        raise SystemExit(f"error: {folder} was trained on another corpus ({sorted(set(again['corpus_hash']))})")
+    print(f"{where['cpu']}; peak: {where['peak']}\n")
+    print("| rung | compute (FLOPs) | val loss, committed | val loss, rerun | difference | train time | tokens/s | GFLOP/s | of fp32 peak |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for _, run in again.iterrows():
+        flops = run["tokens_per_second"] * run["flops_per_token"]
+        before = committed.loc[run["run"], "loss"]
+        print(f"| {run['run']} | {run['compute']:.3g} | {before:.4f} | {run['loss']:.4f} | {run['loss'] - before:+.4f} | "
+              f"{run['train_seconds'] / 60:.1f} min | {run['tokens_per_second']:,.0f} | {flops / 1e9:.0f} | "
+              f"{flops / where['peak_fp32_flops']:.0%} |")
+    print(f"\ntotal training time {again['train_seconds'].sum() / 60:.1f} min "
+          f"(the committed rungs: {committed['train_seconds'].sum() / 60:.1f} min, loaded)")
+    times = pd.read_csv(folder / "eval-times.csv")
+    passcounts = pd.read_csv(folder / "passcounts.csv")
+    passed = passcounts.groupby(["run", "suite"])["correct"].agg(lambda c: int((c > 0).sum())).unstack(fill_value=0)
+    print("\n| rung | easy suite | HumanEval | easiest tier | evaluation time | easiest: problems passed (committed) |")
+    print("|---|---|---|---|---|---|")
+    before = pd.read_csv(HERE / "passcounts.csv")
+    before = before[before["suite"] == "easiest"].groupby("run")["correct"].agg(lambda c: int((c > 0).sum()))
+    for run in again["run"]:
+        mine = times[times["rung"] == run].set_index("suite")["seconds"]
+        print(f"| {run} | {mine.get('easy', np.nan) / 60:.1f} min | {mine.get('humaneval', np.nan) / 60:.1f} min | "
+              f"{mine.get('easiest', np.nan) / 60:.1f} min | {mine.sum() / 60:.1f} min | "
+              f"{passed.loc[run, 'easiest'] if run in passed.index else '-'} ({before.get(run, '-')}) |")
+    print(f"\ntotal evaluation time {times['seconds'].sum() / 60:.1f} min; "
+          f"easy-suite problems passed at any rung: {int(passed.get('easy', pd.Series(dtype=int)).sum())}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["register", "score", "tables", "posthoc"])
+    parser.add_argument("step", choices=["register", "score", "tables", "posthoc", "rerun"])
+    parser.add_argument("folder", nargs="?", type=Path, help="rerun: the retrained ladder's folder")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    steps = {"register": lambda: register(args.seed), "score": score, "tables": tables, "posthoc": lambda: posthoc(args.seed)}
+    if args.step == "rerun" and args.folder is None:
+        parser.error("rerun needs the retrained ladder's folder, e.g. models/cpu-ladder/reruns/<name>")
+    steps = {"register": lambda: register(args.seed), "score": score, "tables": tables,
+             "posthoc": lambda: posthoc(args.seed), "rerun": lambda: rerun(args.folder)}
     return steps[args.step]()
 
 
