@@ -436,8 +436,39 @@ def test_the_count_likelihood_without_log_gamma_is_the_same_where_the_cell_noise
     assert np.all(np.abs(series - exact) <= 1e-8 * np.maximum(1, np.abs(exact)))
 
 
+def test_the_rising_factorial_equals_log_gamma_below_and_above_the_series_threshold():
+    """The shifted series (x < STIRLING_FROM) and the plain one must both be log Γ(x + m) − log Γ(x)."""
+    import pytensor.tensor as pt
+    from scipy.special import gammaln
+
+    from bayes_scaling.laws import pass_rate
+
+    x, m = np.meshgrid(np.concatenate([np.geomspace(pass_rate.BETA_MIN, 1e3, 300), [9.999999, 10.0]]),
+                       [0.0, 1.0, 3.0, 17.0, 300.0, 10_000.0])
+    exact = gammaln(x + m) - gammaln(x)
+    rising = pass_rate._log_rising(pt.as_tensor(x), m).eval()
+    assert np.all(np.abs(rising - exact) <= 1e-8 * np.maximum(1, np.abs(exact)))
+    series_only = pass_rate._log_rising(pt.as_tensor(x), m, small_x=False).eval()
+    assert np.max(np.abs(series_only - exact)[x < 1]) > 1e-2  # below STIRLING_FROM the shift is needed
+
+
+def test_the_rising_factorial_has_log_gammas_gradient():
+    """NUTS follows the gradient: d/dx is digamma(x + m) − digamma(x) on both sides of the threshold."""
+    import pytensor
+    import pytensor.tensor as pt
+    from scipy.special import digamma
+
+    from bayes_scaling.laws import pass_rate
+
+    x = pt.dvector("x")
+    m = np.array([0.0, 2.0, 5.0, 40.0, 10_000.0, 7.0, 7.0])
+    at = np.array([0.5, 1e-3, 3.0, 9.5, 2.0, 10.5, 400.0])
+    gradient = pytensor.function([x], pytensor.grad(pass_rate._log_rising(x, m).sum(), x))(at)
+    np.testing.assert_allclose(gradient, digamma(at + m) - digamma(at), rtol=1e-7, atol=1e-9)
+
+
 def test_a_large_cell_noise_keeps_the_exact_branch():
-    """Above tau = 0.32 a Beta parameter can fall below STIRLING_FROM, where Stirling's series is off."""
+    """Above tau = 0.32 a Beta parameter can fall below STIRLING_FROM, where Stirling's series alone is off."""
     import pytensor.tensor as pt
 
     from bayes_scaling.laws import pass_rate
