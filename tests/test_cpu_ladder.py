@@ -70,3 +70,40 @@ def test_the_package_ships_the_same_runs_and_registry(runs):
     records = (LADDER / "predictions.jsonl").read_text().splitlines()
     assert len(scores) == len(records)
     assert set(scores.loc[scores["actual"].notna(), "target"]) == set(runs["compute"]) & set(scores["target"])
+
+
+def _experiment():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cpu_ladder_experiment", LADDER / "experiment.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("rerun", sorted(p.name for p in (LADDER / "reruns").iterdir()))
+def test_a_rerun_is_the_whole_definition_on_the_same_corpus_within_the_budgets(rerun, capsys):
+    """The README's budget claims (training <= 75 min, evaluation <= 60) read from the rerun's own files."""
+    folder = LADDER / "reruns" / rerun
+    again = bs.load_runs(folder / "runs.csv")
+    ladder = load_ladder(LADDER)
+    assert set(again["run"]) == {rung.name for rung in ladder.rungs}
+    for _, run in again.iterrows():
+        assert run["config_hash"] == ladder.select([run["run"]])[0].config_hash
+    times = pd.read_csv(folder / "eval-times.csv")
+    assert (times["exit_status"] == 0).all() and set(times["rung"]) == set(again["run"])
+    assert again["train_seconds"].sum() <= 75 * 60 and times["seconds"].sum() <= 60 * 60
+    assert _experiment().rerun(folder) == 0
+    printed = capsys.readouterr().out
+    assert f"total training time {again['train_seconds'].sum() / 60:.1f} min" in printed
+    assert f"total evaluation time {times['seconds'].sum() / 60:.1f} min" in printed
+
+
+def test_a_rerun_on_another_corpus_is_refused(tmp_path):
+    folder = LADDER / "reruns" / sorted(p.name for p in (LADDER / "reruns").iterdir())[0]
+    for name in ("machine.json", "eval-times.csv", "passcounts.csv"):
+        (tmp_path / name).write_bytes((folder / name).read_bytes())
+    runs = pd.read_csv(folder / "runs.csv").assign(corpus_hash="another")
+    runs.to_csv(tmp_path / "runs.csv", index=False)
+    with pytest.raises(SystemExit, match="another corpus"):
+        _experiment().rerun(tmp_path)
