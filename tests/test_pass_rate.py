@@ -420,7 +420,7 @@ def test_chains_start_near_the_data_s_exponents(seed):
 
 @pytest.mark.parametrize("tau", [1e-3, 0.1, 0.3, 0.31])
 def test_the_count_likelihood_without_log_gamma_is_the_same_where_the_cell_noise_allows(tau):
-    """Both Beta parameters are at least 1/tau^2: below tau = 1/sqrt(STIRLING_FROM) the exact branch is never taken."""
+    """Both Beta parameters are at least 1/tau^2: below tau = 1/sqrt(STIRLING_FROM) the shifted branch is never taken."""
     import pytensor.tensor as pt
 
     from bayes_scaling.laws import pass_rate
@@ -467,7 +467,7 @@ def test_the_rising_factorial_has_log_gammas_gradient():
     np.testing.assert_allclose(gradient, digamma(at + m) - digamma(at), rtol=1e-7, atol=1e-9)
 
 
-def test_a_large_cell_noise_keeps_the_exact_branch():
+def test_a_large_cell_noise_keeps_the_shifted_branch():
     """Above tau = 0.32 a Beta parameter can fall below STIRLING_FROM, where Stirling's series alone is off."""
     import pytensor.tensor as pt
 

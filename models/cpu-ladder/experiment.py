@@ -184,7 +184,8 @@ def machine(folder: Path) -> dict:
 
 def tables() -> int:
     """The README's tables: one row per rung, and the scored forecasts (Markdown)."""
-    peak = machine(HERE)["peak_fp32_flops"], machine(HERE)["peak"]
+    trained_on = machine(HERE)
+    peak = trained_on["peak_fp32_flops"], trained_on["peak"]
     runs = pd.read_csv(HERE / "runs.csv").sort_values("compute")
     passcounts = pd.read_csv(HERE / "passcounts.csv")
     print("| rung | params | tokens | compute (FLOPs) | val loss | train time | tokens/s | GFLOP/s | of fp32 peak | of bf16 peak |"
@@ -218,6 +219,11 @@ def _records() -> list[dict]:
     return [json.loads(line) for line in REGISTRY.read_text().splitlines() if line.strip()]
 
 
+def _problems_passed(passcounts: pd.DataFrame) -> pd.DataFrame:
+    """Per run (rows) and suite (columns): how many problems passed at least once."""
+    return passcounts.groupby(["run", "suite"])["correct"].agg(lambda c: int((c > 0).sum())).unstack(fill_value=0)
+
+
 def rerun(folder: Path) -> int:
     """The ladder retrained and evaluated from scratch in ``folder`` (same definition, same corpus, the
     same commands), against the committed rungs: losses, time, throughput, and the evaluation's time."""
@@ -239,11 +245,10 @@ def rerun(folder: Path) -> int:
           f"(the committed rungs: {committed['train_seconds'].sum() / 60:.1f} min, loaded)")
     times = pd.read_csv(folder / "eval-times.csv")
     passcounts = pd.read_csv(folder / "passcounts.csv")
-    passed = passcounts.groupby(["run", "suite"])["correct"].agg(lambda c: int((c > 0).sum())).unstack(fill_value=0)
+    passed = _problems_passed(passcounts)
     print("\n| rung | easy suite | HumanEval | easiest tier | evaluation time | easiest: problems passed (committed) |")
     print("|---|---|---|---|---|---|")
-    before = pd.read_csv(HERE / "passcounts.csv")
-    before = before[before["suite"] == "easiest"].groupby("run")["correct"].agg(lambda c: int((c > 0).sum()))
+    before = _problems_passed(pd.read_csv(HERE / "passcounts.csv"))["easiest"]
     for run in again["run"]:
         mine = times[times["rung"] == run].set_index("suite")["seconds"]
         print(f"| {run} | {mine.get('easy', np.nan) / 60:.1f} min | {mine.get('humaneval', np.nan) / 60:.1f} min | "
