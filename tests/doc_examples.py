@@ -20,6 +20,11 @@ How a document is read (fenced blocks only; prose is not checked):
   runs and must exit as documented (0, or the status in a trailing ``# status N``).
 - In an expected output, ``...`` matches any text (across lines): for paths, drawn seeds,
   times and hashes that change on every run.
+- Numbers match up to Monte Carlo error, not digit for digit: NUTS on another CPU follows
+  another path, so a printed number may differ from the document's by one unit of its last
+  digit or 1% (10% for integers of 100 or more, which are effective sample sizes); integers
+  below 100 (divergences, counts) must be equal. Runs of spaces match any run, since table
+  columns move with the width of their numbers.
 - ``<!-- doc-test: not run: REASON -->`` on the line before a block leaves it out, with the
   reason in plain sight (a GPU, a network install); ``<!-- doc-test: slow -->`` runs it only
   with the slow checks. Blocks in another language (formulas, TOML) are not code.
@@ -125,11 +130,57 @@ def parse(text: str) -> list[Block]:
     return blocks
 
 
+# A number in an output: not glued to a word, a hash or another number ("d68", "sha256", "..3")
+NUMBER = r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.]\d|\w)"
+# How far a printed number may stray from the document's: a chain on another CPU takes another
+# path after its first rounding difference (XLA and BLAS pick kernels by instruction set), so its
+# numbers differ by Monte Carlo error: about 0.1% for the quantiles of 4,000 draws, a few percent
+# for an effective sample size. Counts below 100 (divergences, runs, problems) stay exact.
+RELATIVE = 0.01  # a number with a decimal point or an exponent
+COUNT_RELATIVE = 0.1  # an integer of 100 or more (effective sample sizes)
+
+
 def matches(expected: str, actual: str) -> bool:
-    """Whether ``actual`` is ``expected`` with each ``...`` standing for any text (trailing spaces ignored)."""
+    """Whether ``actual`` is ``expected`` up to Monte Carlo error in its numbers.
+
+    Each ``...`` stands for any text; a run of spaces for any run or none (a table's columns move when a
+    number gains or loses a digit); trailing spaces are ignored; each number must be
+    ``close`` to the document's.
+    """
     expected, actual = _normal(expected), _normal(actual)
-    pattern = ".*?".join(re.escape(part) for part in expected.split("..."))
-    return re.fullmatch(pattern, actual, flags=re.S) is not None
+    shown, pattern = [], []
+    for part in expected.split("..."):
+        piece, end = [], 0
+        for number in re.finditer(NUMBER, part):
+            piece.append(_literal(part[end : number.start()]))
+            piece.append(f"({NUMBER})")
+            shown.append(number.group())
+            end = number.end()
+        piece.append(_literal(part[end:]))
+        pattern.append("".join(piece))
+    found = re.fullmatch(" *" + ".*?".join(pattern), actual, flags=re.S)
+    return found is not None and all(close(a, b) for a, b in zip(shown, found.groups()))
+
+
+def close(shown: str, printed: str) -> bool:
+    """Whether ``printed`` is ``shown`` up to Monte Carlo error (see ``RELATIVE``)."""
+    if shown == printed:
+        return True
+    a, b = float(shown), float(printed)
+    if re.fullmatch(r"[-+]?\d+", shown):
+        return abs(a) >= 100 and abs(a - b) <= COUNT_RELATIVE * abs(a)
+    mantissa = re.split(r"[eE]", shown)[0]
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    exponent = int(re.split(r"[eE]", shown)[1]) if re.search(r"[eE]", shown) else 0
+    last_digit = 10.0 ** (exponent - decimals)
+    return abs(a - b) <= max(last_digit, RELATIVE * abs(a)) * (1 + 1e-9)
+
+
+def _literal(text: str) -> str:
+    """``text`` as a pattern in which a run of spaces matches any run or none, as may a line's indent."""
+    lines = ["".join(" *" if chunk.startswith(" ") else re.escape(chunk) for chunk in re.split(r"( +)", line) if chunk)
+             for line in text.split("\n")]
+    return "\n *".join(lines)
 
 
 def _normal(text: str) -> str:

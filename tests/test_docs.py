@@ -43,6 +43,24 @@ def test_matching_treats_dots_as_any_text_and_nothing_else():
     assert not matches("9 runs", "9 rows")
 
 
+def test_numbers_match_up_to_monte_carlo_error_and_counts_exactly():
+    # another CPU's chain: quantiles move by a unit of the last digit, columns by a space
+    assert matches("1.868     1.956\n2.091     2.144", "1.868     1.955\n 2.09     2.143")
+    assert matches("g: +0.3% of the loss", "g: +0.2% of the loss")
+    assert matches("r_hat=1.0021558207612626, ess_bulk 1427", "r_hat=1.0021506108765519, ess_bulk 1496")
+    assert matches("a 828.079 sd 5.88e+23", "a 830.1 sd 5.90e+23")
+    # a real change is still a mismatch
+    assert not matches("g: +0.3% of the loss", "g: +0.5% of the loss")
+    assert not matches("median 1.913", "median 1.95")
+    assert not matches("(1 divergent transitions", "(2 divergent transitions")
+    assert not matches("fitted on 5 runs", "fitted on 6 runs")
+    assert not matches("ess_bulk 1427", "ess_bulk 1100")
+    assert not matches("C=5.88e+23", "C=5.88e+22")
+    # numbers inside names and hashes are text
+    assert not matches("d68-l3 sha256 5bdfc083b634", "d69-l3 sha256 5bdfc083b634")
+    assert not matches("sha256 5bdfc083b634", "sha256 5bdfc083b635")
+
+
 def test_every_flag_a_document_names_exists():
     """A flag the docs mention that the command does not have (or the reverse claim) is drift too."""
     from bayes_scaling import cli
