@@ -30,7 +30,7 @@ import public_ladders as public  # noqa: E402
 import synthetic_ladders  # noqa: E402
 
 import bayes_scaling as bs  # noqa: E402
-from bayes_scaling.datasets import make_example_capability_runs, make_example_pass_counts, make_example_runs  # noqa: E402
+from bayes_scaling.datasets import cpu_ladder_runs, make_example_capability_runs, make_example_pass_counts, make_example_runs  # noqa: E402
 
 SEEDS = (0, 1, 2)
 MAX_TREE_DEPTH = 10  # numpyro's default
@@ -167,6 +167,19 @@ def _pythia_zeroshot_cases() -> list[Case]:
     return cases
 
 
+def _cpu_ladder_cases() -> list[Case]:
+    """The package's own measured ladder: the demo's fit and its self-backtest's refit (noisy, few rungs)."""
+    def smallest(count):
+        runs = cpu_ladder_runs()
+        fitted = runs[runs["compute"] <= runs["compute"].max() / 100].nsmallest(count, "compute")
+        return fitted[["run", "compute", "loss"]].reset_index(drop=True), [float(runs["compute"].max())]
+
+    return [
+        Case("cpu ladder, 5 rungs <= top/100 (the demo)", "loss", lambda _: smallest(5), False),
+        Case("cpu ladder, 4 smallest rungs (the demo's self-backtest)", "loss", lambda _: smallest(4), False),
+    ]
+
+
 def _synthetic_cases() -> list[Case]:
     cases = []
     for seed in SEEDS:
@@ -202,7 +215,7 @@ def _synthetic_cases() -> list[Case]:
 
 CASES: list[Case] = (
     _porian_cases() + _frontier_cases() + _chinchilla_cases() + _isoflop_cases() + _misfitting_cases()
-    + _pythia_gsm8k_cases() + _pythia_zeroshot_cases() + _synthetic_cases()
+    + _pythia_gsm8k_cases() + _pythia_zeroshot_cases() + _cpu_ladder_cases() + _synthetic_cases()
 )
 
 

@@ -1,8 +1,9 @@
 """Every case of the sampler-health battery (benchmarks/sampler_health.py) must sample cleanly.
 
 Default settings, seed 0: no divergent transitions, r_hat <= 1.01, bulk and tail ESS >= 400
-(``fc.ok``). The synthetic cases run in the default suite (the pass-rate ones, ~20-40 s each,
-under ``slow``); the real ones need ../shared/data, skip without it, and are ``slow``.
+(``fc.ok``). The cases built from the package's own data (its synthetic generators and the
+measured CPU ladder it ships) run in the default suite (the pass-rate ones, ~20-40 s each,
+under ``slow``); those of the public tables need ../shared/data, skip without it, and are ``slow``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _params(cases):
 
 
 @pytest.mark.parametrize("case", _params([c for c in health.CASES if not c.real]))
-def test_synthetic_case_samples_cleanly(case):
+def test_shipped_case_samples_cleanly(case):
     row, _ = health.run(case, None)
     assert "error" not in row, row
     assert row["ok"], row

@@ -11,6 +11,7 @@ import pytest
 from pymc_extras.prior import Prior
 
 import bayes_scaling as bs
+from bayes_scaling.datasets import cpu_ladder_runs
 from bayes_scaling.laws import loss, whitened_curve
 
 
@@ -82,3 +83,33 @@ def test_a_prior_on_b_samples_the_plain_coordinates():
     assert not whitened_curve.applies({"b": tight})
     assert whitened_curve.applies({"sigma": Prior("HalfNormal", sigma=0.02)})
     assert not whitened_curve.applies({"loss_ref": Prior("Normal", mu=Prior("Normal"), sigma=1)})
+
+
+def _pins(runs):
+    table, _, options = loss.prepare(runs)
+    x = np.log(table["compute"].to_numpy(dtype=float) / options["compute_ref"])
+    log_loss = np.log(table["loss"].to_numpy(dtype=float))
+    fit = whitened_curve.data_fit(x, log_loss, float(np.median(np.exp(log_loss))))
+    return whitened_curve.pins_the_curve(fit, x, log_loss)
+
+
+def test_whitening_is_kept_for_ladders_that_pin_the_curve():
+    """Noisy rungs that pin little of the curve (the CPU ladder's, 2.7-2.9% off it) keep the plain
+    coordinates, where whitened they diverged; tight ladders, and three runs the curve fits exactly,
+    are whitened."""
+    cpu = cpu_ladder_runs()
+    fitted = cpu[cpu["compute"] <= cpu["compute"].max() / 100]
+    assert not _pins(fitted.nsmallest(4, "compute")[["compute", "loss"]].reset_index(drop=True))
+    assert not _pins(fitted[["compute", "loss"]].reset_index(drop=True))
+    example = bs.example_runs()
+    assert _pins(example)
+    assert _pins(example.nsmallest(4, "compute").reset_index(drop=True))
+    assert _pins(example.nsmallest(3, "compute").reset_index(drop=True))
+    # the same noisy rungs with their scatter shrunk tenfold about their own fit are pinned
+    table, _, options = loss.prepare(fitted[["compute", "loss"]].reset_index(drop=True))
+    x = np.log(table["compute"].to_numpy(dtype=float) / options["compute_ref"])
+    log_loss = np.log(table["loss"].to_numpy(dtype=float))
+    fit = whitened_curve.data_fit(x, log_loss, float(np.median(table["loss"])))
+    smooth = whitened_curve.log_mean(fit["fit_centre"], x)
+    tight = table[["compute"]].assign(loss=np.exp(smooth + (log_loss - smooth) / 10))
+    assert _pins(tight)

@@ -18,6 +18,10 @@ potential, so the posterior is exactly the same as before. Only its shape change
 fit, at any ``sigma``, ``z`` is close to a standard normal, and the funnel is gone.
 ``J``, ``u_hat`` and the stand-in prior are numbers of the data, kept in data nodes, so one
 compiled sampler serves every ladder of the same size.
+
+Where the data pin fewer than two of the curve's three directions (``pins_the_curve``), the
+plain coordinates are kept: the posterior is then about as wide as the prior in most
+directions, the Gauss-Newton map is wrong in its tails, and the funnel it removes is shallow.
 """
 
 from __future__ import annotations
@@ -35,6 +39,15 @@ WHITENED = "curve_whitened"  # the sampled coordinates z; not a parameter a user
 STAND_IN_SD = np.array([0.5, np.sqrt(2 * special.polygamma(1, 2.0)), 1.0])
 STAND_IN_LOCAL_EXPONENT = np.log(0.07)
 FIT_NOISE = 0.01  # the noise the data's own fit weighs residuals with: the default prior's median
+# How much tighter than the stand-in prior (in variance) the data must pin a direction of the
+# curve, at their own residual noise, for it to count as pinned. Measured: every ladder of
+# benchmarks/sampler_health.py pins its second direction >= 684 times tighter, and is sampled 2-3x
+# more efficiently whitened (ESS); the CPU ladder's 5 and 4 smallest rungs (residuals 2.7-2.9%)
+# only 70 and 23 times; whitened, its 4 rungs diverged at 6 of 30 seeds in the tail of small
+# local exponents (plain: at none, and its 5 rungs at none either). 200 lies between, a factor
+# ~3 from each side.
+PINNED = 200.0
+NOISE_FLOOR = 1e-4  # a ladder the curve fits exactly (three runs) has the deepest funnel: whiten it
 
 
 def applies(priors: dict[str, Prior]) -> bool:
@@ -81,6 +94,17 @@ def data_fit(x: np.ndarray, log_loss: np.ndarray, loss_scale: float) -> dict[str
         "stand_in_mean": centre,
         "stand_in_precision": 1 / STAND_IN_SD**2,
     }
+
+
+def pins_the_curve(fit: dict[str, np.ndarray], x: np.ndarray, log_loss: np.ndarray) -> bool:
+    """Whether the data pin at least two of the curve's directions ``PINNED`` times tighter than the
+    stand-in prior at their own residual noise: where the whitened coordinates pay (see the module
+    docstring)."""
+    residual = log_loss - log_mean(fit["fit_centre"], x)
+    noise = max(float(np.sqrt(np.mean(residual**2))), NOISE_FLOOR)
+    prior_scale = np.sqrt(fit["stand_in_precision"])
+    relative = fit["fit_information"] / noise**2 / np.outer(prior_scale, prior_scale)
+    return bool(np.linalg.eigvalsh(relative)[-2] >= PINNED)
 
 
 def curve_variables(chosen: dict[str, Prior], sigma, fit: dict[str, np.ndarray]):
