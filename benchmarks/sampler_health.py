@@ -30,7 +30,7 @@ import public_ladders as public  # noqa: E402
 import synthetic_ladders  # noqa: E402
 
 import bayes_scaling as bs  # noqa: E402
-from bayes_scaling.datasets import cpu_ladder_runs, make_example_capability_runs, make_example_pass_counts, make_example_runs  # noqa: E402
+from bayes_scaling.datasets import CPU_LADDER_SMALL_SHARE, cpu_ladder_runs, make_example_capability_runs, make_example_pass_counts, make_example_runs  # noqa: E402
 
 SEEDS = (0, 1, 2)
 MAX_TREE_DEPTH = 10  # numpyro's default
@@ -171,7 +171,7 @@ def _cpu_ladder_cases() -> list[Case]:
     """The package's own measured ladder: the demo's fit and its self-backtest's refit (noisy, few rungs)."""
     def smallest(count):
         runs = cpu_ladder_runs()
-        fitted = runs[runs["compute"] <= runs["compute"].max() / 100].nsmallest(count, "compute")
+        fitted = runs[runs["compute"] <= CPU_LADDER_SMALL_SHARE * runs["compute"].max()].nsmallest(count, "compute")
         return fitted[["run", "compute", "loss"]].reset_index(drop=True), [float(runs["compute"].max())]
 
     return [

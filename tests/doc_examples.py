@@ -143,8 +143,8 @@ COUNT_RELATIVE = 0.1  # an integer of 100 or more (effective sample sizes)
 def matches(expected: str, actual: str) -> bool:
     """Whether ``actual`` is ``expected`` up to Monte Carlo error in its numbers.
 
-    Each ``...`` stands for any text; a run of spaces for any run or none (a table's columns move when a
-    number gains or loses a digit); trailing spaces are ignored; each number must be
+    Each ``...`` stands for any text; a run of spaces for any run or none (a table's columns move
+    when a number gains or loses a digit); trailing spaces are ignored; each number must be
     ``close`` to the document's.
     """
     expected, actual = _normal(expected), _normal(actual)
@@ -169,10 +169,9 @@ def close(shown: str, printed: str) -> bool:
     a, b = float(shown), float(printed)
     if re.fullmatch(r"[-+]?\d+", shown):
         return abs(a) >= 100 and abs(a - b) <= COUNT_RELATIVE * abs(a)
-    mantissa = re.split(r"[eE]", shown)[0]
-    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
-    exponent = int(re.split(r"[eE]", shown)[1]) if re.search(r"[eE]", shown) else 0
-    last_digit = 10.0 ** (exponent - decimals)
+    mantissa, _, exponent = shown.lower().partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    last_digit = 10.0 ** (int(exponent or 0) - decimals)
     return abs(a - b) <= max(last_digit, RELATIVE * abs(a)) * (1 + 1e-9)
 
 

@@ -68,7 +68,8 @@ def test_demo_forecasts_the_cpu_ladder_as_registered_and_scores_it(tmp_path, cap
     for name in ("fan_chart.png", "intervals.csv", "forecast.nc", "report.html"):
         assert (tmp_path / name).stat().st_size > 0
     # the demo refits what was registered: same law, data, seed and settings. The sampler and
-    # the libraries have changed since, so the medians agree up to Monte Carlo error: within 4 standard errors of a difference of two such medians
+    # the libraries have changed since, so the medians agree up to Monte Carlo error: within 4
+    # standard errors of a difference of two such medians
     registered = [json.loads(line) for line in cpu_ladder_predictions_path().read_text().splitlines()]
     registered = {r["target"]: r["median"] for r in registered if r["name"] == "loss"}
     refit = pd.read_csv(tmp_path / "intervals.csv")

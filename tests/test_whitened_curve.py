@@ -11,7 +11,7 @@ import pytest
 from pymc_extras.prior import Prior
 
 import bayes_scaling as bs
-from bayes_scaling.datasets import cpu_ladder_runs
+from bayes_scaling.datasets import CPU_LADDER_SMALL_SHARE, cpu_ladder_runs
 from bayes_scaling.laws import loss, whitened_curve
 
 
@@ -85,11 +85,16 @@ def test_a_prior_on_b_samples_the_plain_coordinates():
     assert not whitened_curve.applies({"loss_ref": Prior("Normal", mu=Prior("Normal"), sigma=1)})
 
 
-def _pins(runs):
+def _data_fit(runs):
+    """(x, log loss, the data's own fit) as the loss law computes them for ``runs``."""
     table, _, options = loss.prepare(runs)
     x = np.log(table["compute"].to_numpy(dtype=float) / options["compute_ref"])
     log_loss = np.log(table["loss"].to_numpy(dtype=float))
-    fit = whitened_curve.data_fit(x, log_loss, float(np.median(np.exp(log_loss))))
+    return table, x, log_loss, whitened_curve.data_fit(x, log_loss, float(np.median(table["loss"])))
+
+
+def _pins(runs):
+    _, x, log_loss, fit = _data_fit(runs)
     return whitened_curve.pins_the_curve(fit, x, log_loss)
 
 
@@ -98,18 +103,21 @@ def test_whitening_is_kept_for_ladders_that_pin_the_curve():
     coordinates, where whitened they diverged; tight ladders, and three runs the curve fits exactly,
     are whitened."""
     cpu = cpu_ladder_runs()
-    fitted = cpu[cpu["compute"] <= cpu["compute"].max() / 100]
-    assert not _pins(fitted.nsmallest(4, "compute")[["compute", "loss"]].reset_index(drop=True))
-    assert not _pins(fitted[["compute", "loss"]].reset_index(drop=True))
+    fitted = cpu[cpu["compute"] <= CPU_LADDER_SMALL_SHARE * cpu["compute"].max()][["compute", "loss"]].reset_index(drop=True)
+    assert not _pins(fitted.nsmallest(4, "compute").reset_index(drop=True))
+    assert not _pins(fitted)
     example = bs.example_runs()
     assert _pins(example)
     assert _pins(example.nsmallest(4, "compute").reset_index(drop=True))
     assert _pins(example.nsmallest(3, "compute").reset_index(drop=True))
     # the same noisy rungs with their scatter shrunk tenfold about their own fit are pinned
-    table, _, options = loss.prepare(fitted[["compute", "loss"]].reset_index(drop=True))
-    x = np.log(table["compute"].to_numpy(dtype=float) / options["compute_ref"])
-    log_loss = np.log(table["loss"].to_numpy(dtype=float))
-    fit = whitened_curve.data_fit(x, log_loss, float(np.median(table["loss"])))
+    table, x, log_loss, fit = _data_fit(fitted)
     smooth = whitened_curve.log_mean(fit["fit_centre"], x)
     tight = table[["compute"]].assign(loss=np.exp(smooth + (log_loss - smooth) / 10))
     assert _pins(tight)
+    # and the law builds its model in the coordinates the rule picks
+    scale = float(np.median(table["loss"]))
+    assert whitened_curve.fit_where_it_pays({}, x, log_loss, scale) is None
+    _, x, log_loss, _ = _data_fit(tight)
+    assert whitened_curve.fit_where_it_pays({}, x, log_loss, scale) is not None
+    assert whitened_curve.fit_where_it_pays({"b": Prior("Normal", mu=-0.1, sigma=0.05)}, x, log_loss, scale) is None

@@ -172,18 +172,15 @@ def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: di
     compute = runs["compute"].to_numpy(dtype=float)
     loss = runs["loss"].to_numpy(dtype=float)
     c_ref = options["compute_ref"]
+    log_ratio, log_losses, scale = np.log(compute / c_ref), np.log(loss), float(np.median(loss))
     with pm.Model() as model:
-        x = pm.Data("log_compute_ratio", np.log(compute / c_ref))
+        x = pm.Data("log_compute_ratio", log_ratio)
         log_c_ref = pm.Data("log_compute_ref", np.log(c_ref))
-        loss_scale = pm.Data("loss_scale", float(np.median(loss)))
-        log_loss = pm.Data("log_loss", np.log(loss))
-        # the plain coordinates where a prior on b (or one with no closed-form density) asks for
-        # them, or where the data pin too little of the curve for whitening to pay
-        fit = None
-        if whitened_curve.applies(priors):
-            fit = whitened_curve.data_fit(np.log(compute / c_ref), np.log(loss), float(np.median(loss)))
-            if not whitened_curve.pins_the_curve(fit, np.log(compute / c_ref), np.log(loss)):
-                fit = None
+        loss_scale = pm.Data("loss_scale", scale)
+        log_loss = pm.Data("log_loss", log_losses)
+        # None (the plain coordinates) where a prior on b, or one with no closed-form density, asks
+        # for them, or where the data pin too little of the curve for whitening to pay
+        fit = whitened_curve.fit_where_it_pays(priors, log_ratio, log_losses, scale)
         loss_ref, fraction, b, sigma = power_law_variables(priors, loss_scale, log_c_ref, fit)
         log_mean = pm.math.log(mean_loss(x, loss_ref, fraction, b, xp=pm.math))
         observe_log_loss("log_loss_obs", x, log_mean, sigma, log_loss, options)
@@ -213,8 +210,8 @@ def power_law_variables(priors: dict[str, Prior], loss_scale, log_c_ref, fit: di
 
     Also adds the derived ``local_exponent`` or ``b``, ``c`` and ``a``. The two-step
     capability law reuses this for its task loss, so both laws sample the same geometry.
-    ``fit``: the data's own fit (``whitened_curve.data_fit``, made only where
-    ``whitened_curve.applies`` to the priors and the data ``pins_the_curve``); with it the curve is sampled in the whitened
+    ``fit``: the data's own fit where the whitened coordinates pay
+    (``whitened_curve.fit_where_it_pays``); with it the curve is sampled in the whitened
     coordinates of laws/whitened_curve.py.
     """
     chosen = {**default_priors(loss_scale), **priors}

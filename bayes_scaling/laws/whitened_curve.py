@@ -96,6 +96,16 @@ def data_fit(x: np.ndarray, log_loss: np.ndarray, loss_scale: float) -> dict[str
     }
 
 
+def fit_where_it_pays(priors: dict[str, Prior], x: np.ndarray, log_loss: np.ndarray,
+                      loss_scale: float) -> dict[str, np.ndarray] | None:
+    """``data_fit`` where the whitened coordinates are exact for ``priors`` (``applies``) and the data
+    pin the curve (``pins_the_curve``); None where the plain coordinates are kept."""
+    if not applies(priors):
+        return None
+    fit = data_fit(x, log_loss, loss_scale)
+    return fit if pins_the_curve(fit, x, log_loss) else None
+
+
 def pins_the_curve(fit: dict[str, np.ndarray], x: np.ndarray, log_loss: np.ndarray) -> bool:
     """Whether the data pin at least two of the curve's directions ``PINNED`` times tighter than the
     stand-in prior at their own residual noise: where the whitened coordinates pay (see the module
