@@ -187,7 +187,7 @@ def test_run_shifts_are_centred_only_where_the_runs_visibly_shift():
         counts, truth = make_example_pass_counts(seed=seed, problems=60, computes=computes, n=200, buckets=4, exclude_hardest=6)
         quiet = pass_rate.prepare(bs.load_pass_counts(counts), buckets=4, exclude_hardest=6)[2]
         # no run noise in the generator: residuals are binomial noise, dispersion near 1
-        assert quiet["run_dispersion"] < 4 and quiet["run_shifts"] == "non_centred"
+        assert quiet["run_dispersion"] < 4 and quiet["run_shifts"] == "whitened"
         shifted = _redraw_with_run_shifts(counts, truth, shift_sd=0.3, seed=seed)
         loud = pass_rate.prepare(bs.load_pass_counts(shifted), buckets=4, exclude_hardest=6)[2]
         assert loud["run_dispersion"] > 3 * pass_rate.CENTRED_SHIFTS_ABOVE and loud["run_shifts"] == "centred"
@@ -218,6 +218,36 @@ def test_few_runs_have_their_shifts_measured_before_sampling():
     assert np.all(np.abs(true) > 10 * np.sqrt(variance))  # the check has power: shifts far above the noise
     more = pass_rate.prepare(bs.load_pass_counts(make_example_pass_counts(seed=2, problems=60, computes=np.geomspace(1e17, 1e20, 5), n=200, buckets=3, exclude_hardest=4)[0]), buckets=3, exclude_hardest=4)[2]
     assert more["run_shifts"] != "measured"
+
+
+def test_whitened_run_shifts_are_the_same_posterior_in_other_coordinates():
+    """Whitened shifts (quiet runs, the default there) change coordinates, not the model: at random
+    run noises and shifts the log density equals the non-centred one at the same shifts, plus the
+    log Jacobian between the coordinates, Σ ½·log v − log run_noise per shift (v the conditional
+    variance). Drop the Jacobian from the potential and this fails."""
+    from bayes_scaling.laws import pass_rate
+
+    computes = (1e17, 3e17, 1e18, 3e18, 1e19, 3e19)
+    counts, _ = make_example_pass_counts(seed=0, problems=40, computes=computes, n=200, buckets=3, exclude_hardest=4)
+    table, per_problem, options = pass_rate.prepare(bs.load_pass_counts(counts), buckets=3, exclude_hardest=4, soft_buckets=False)
+    assert options["run_shifts"] == "whitened"
+    whitened = pass_rate.build_model(table, per_problem, options, {})
+    plain = pass_rate.build_model(table, per_problem, {**options, "run_shifts": "non_centred"}, {})
+    x = np.log(table.groupby("run", sort=False)["compute"].first().to_numpy() / options["compute_ref"])
+    basis = pass_rate._off_trend_basis(x)
+    rotated, estimate, variance = pass_rate.measured_run_shifts(table, per_problem, options["compute_ref"], basis)
+    logp_whitened, logp_plain = whitened.compile_logp(mode="JAX"), plain.compile_logp(mode="JAX")
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        point = whitened.initial_point()
+        noise = float(np.exp(rng.uniform(np.log(0.003), np.log(0.5))))
+        point["run_noise_log__"] = np.log(noise)
+        point["run_shift_free"] = z = rng.normal(size=basis.shape[1]) * 2
+        conditional = 1 / (1 / noise**2 + 1 / variance)
+        shift = rotated @ (conditional * estimate / variance + np.sqrt(conditional) * z)  # the runs' shifts
+        other = {**point, "run_shift_free": basis.T @ shift / noise}  # non-centred coordinates of the same shifts
+        jacobian = np.sum(0.5 * np.log(conditional) - np.log(noise))
+        np.testing.assert_allclose(logp_whitened(point), logp_plain(other) + jacobian, rtol=1e-9, atol=1e-6)
 
 
 @pytest.mark.slow  # a statistical check of the posterior, 45 s: run with pytest -m slow

@@ -27,8 +27,9 @@ individually and partially pooled:
 - ``log λ_ij`` also gets ``run_shift_j``, one shift per training run shared by all its
   problems: whole models land above or below the trend (seeds, data order), and with
   thousands of samples per problem that, not binomial noise, is what limits a forecast.
-  The shifts are sampled centred where the data show them and non-centred where they do not
-  (``run_shifts="auto"``, decided by ``run_dispersion``). With four runs or fewer they are
+  The shifts are sampled centred where the data show them and, where they do not, whitened by
+  what the data measure of each (``_whitened_run_shifts``; ``run_shifts="auto"``, decided by
+  ``run_dispersion``). With four runs or fewer they are
   measured before sampling instead (``run_shifts="measured"``, ``measured_run_shifts``): two
   shifts off the trend cannot teach a sampled scale without a funnel, so they are held at their
   estimates in the likelihood and ``run_noise`` is learned from them through their marginal
@@ -55,7 +56,7 @@ from bayes_scaling.buckets import assign_buckets, border_probabilities
 from bayes_scaling.data import IdentifiabilityWarning, load_pass_counts
 
 NAME = "pass_rate"
-RUN_SHIFTS = ("auto", "centred", "non_centred", "measured")
+RUN_SHIFTS = ("auto", "centred", "whitened", "non_centred", "measured")
 # run_dispersion() above this: the runs visibly sit off their problems' trends, and the shifts
 # are sampled centred. Measured: synthetic data without run noise 0.95-2.7 (8 seeds); Pythia on
 # GSM8K 33 (final checkpoints <= 1.4B), 52 (all final), 627 (training checkpoints).
@@ -181,7 +182,8 @@ def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, p
     ``problem_k=True`` gives every problem its own k around its bucket's.
     ``run_shifts``: how the runs' shifts off the trend are sampled; ``"auto"`` picks
     ``"measured"`` with ``MIN_RUNS_FOR_RUN_NOISE`` runs or fewer (``measured_run_shifts``),
-    else ``"centred"`` when the data show them (``run_dispersion``), else ``"non_centred"``.
+    else ``"centred"`` when the data show them (``run_dispersion``), else ``"whitened"``
+    (``_whitened_run_shifts``); ``"non_centred"`` is what ``"whitened"`` replaced.
     ``cell_noise``: the logit-scale sd of one run's pass rate on one problem beyond binomial
     noise; ``"auto"`` measures it from the counts (``cell_dispersion``), a number fixes it.
 
@@ -229,7 +231,7 @@ def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, p
         if table["run"].nunique() <= MIN_RUNS_FOR_RUN_NOISE:
             run_shifts = "measured"
         else:
-            run_shifts = "centred" if dispersion > CENTRED_SHIFTS_ABOVE else "non_centred"
+            run_shifts = "centred" if dispersion > CENTRED_SHIFTS_ABOVE else "whitened"
     options["run_shifts"] = run_shifts
     if isinstance(cell_noise, str) and cell_noise == "auto":
         cell_noise = cell_dispersion(table, per_problem, options["compute_ref"])
@@ -329,6 +331,26 @@ def measured_run_shifts(table: pd.DataFrame, per_problem: dict, compute_ref: flo
     covariance = np.linalg.inv(information)
     variance, axes = np.linalg.eigh(covariance)
     return basis @ axes, axes.T @ covariance @ score, variance
+
+
+def _whitened_run_shifts(run_noise, estimate, variance):
+    """Run shifts off the trend, N(0, run_noise²) each, sampled whitened by what the data say of them.
+
+    On the axes where the data measure the shifts independently (``measured_run_shifts``:
+    estimates ŝ, variances se²; any orthonormal off-trend basis gives the same prior), a shift
+    given run_noise is nearly N(m, v), v = 1/(1/run_noise² + 1/se²), m = v·ŝ/se². It is sampled as
+    m + √v·z with z flat, and its exact prior and the Jacobian (½·log v) are a potential: the same
+    posterior, but z stays near a standard normal at every run_noise. Non-centred shifts of runs
+    without noise (the README's example, 6 runs × 80 problems, n = 100) diverged in run_noise's
+    upper tail, where the data pin each shift tighter than run_noise allows (4 of 8 seeds, 1 each),
+    and shifts partly centred at a typical run_noise in its lower tail (seed 7: 9 divergences).
+    """
+    z = pm.Flat("run_shift_free", shape=variance.shape[0])
+    conditional = 1 / (1 / run_noise**2 + 1 / variance)
+    shift = conditional * estimate / variance + pt.sqrt(conditional) * z
+    prior = pm.logp(pm.Normal.dist(0.0, run_noise), shift).sum()
+    pm.Potential("run_shift_prior", prior + 0.5 * pt.log(conditional).sum())
+    return shift
 
 
 def cell_dispersion(table: pd.DataFrame, per_problem: dict, compute_ref: float) -> float:
@@ -505,10 +527,10 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         # is the bucket levels' and k's job (leaving it in made the chains crawl, r_hat 1.04).
         # So the shifts live in the off-trend subspace, on an orthonormal basis of it: shifts
         # projected there from one per run left two directions held by the prior alone, a
-        # funnel in run_noise. Centred or not is the data's call (prepare): where runs have no
-        # noise run_noise goes to ~0 and centred shifts diverged (synthetic data: 74 divergences
-        # centred, 0 non-centred); where runs do shift, as on Pythia, non-centred left 5-6
-        # divergences and centred none (seeds 0 and 1).
+        # funnel in run_noise. How they are sampled is the data's call (prepare): where runs have
+        # no noise run_noise goes to ~0 and centred shifts diverged (synthetic data: 74
+        # divergences centred, 0 non-centred; non-centred, 1 at 4 of 8 seeds: whitened, none);
+        # where runs do shift, as on Pythia, non-centred left 5-6 divergences and centred none.
         basis = _off_trend_basis(np.log(run_compute / options["compute_ref"]))
         if basis.shape[1] and options.get("run_shifts") == "measured":
             # few runs: the shifts are held at their estimates and run_noise learns from them in
@@ -522,6 +544,11 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         elif basis.shape[1]:
             if options.get("run_shifts") == "centred":
                 free_shift = pm.Normal("run_shift_free", 0.0, run_noise, shape=basis.shape[1])
+            elif options.get("run_shifts") == "whitened":
+                # each shift as a deviation from where the data and run_noise put it, in units of
+                # its conditional sd (see run_shift_whitening): no funnel at either end of run_noise
+                basis, estimate, variance = measured_run_shifts(table, per_problem, options["compute_ref"], basis)
+                free_shift = _whitened_run_shifts(run_noise, pm.Data("run_shift_estimate", estimate), pm.Data("run_shift_variance", variance))
             else:
                 free_shift = run_noise * pm.Normal("run_shift_free", 0.0, 1.0, shape=basis.shape[1])
             run_shift = pm.Deterministic("run_shift", pt.dot(pm.Data("run_basis", basis), free_shift), dims="run")
