@@ -1,14 +1,14 @@
 """Cost of one log-density gradient of the pass-rate law: the count likelihood as built by default
-against the same density computed with log Γ, in one process.
+against the same density written as a PyTensor graph, in one process.
 
-The count likelihood (``laws/pass_rate.py``, ``_count_log_likelihood``) needs log Γ(x + m) − log Γ(x)
-of the beta-binomial's parameters. ``_log_rising`` computes it with Stirling's series, shifted by
-the recurrence where a parameter can fall below ``STIRLING_FROM`` (the cell noise decides:
-``_small_betas``). The baseline is the log Γ branch every fit had before 0ae3751: the series
-where x >= STIRLING_FROM and ``gammaln`` below, both branches evaluated for every count. This times the
-model's logp + gradient at its initial point both ways on the battery's pass-rate tables: a ratio
-of the same work on the same machine, so load on the shared machine cancels. A fit's sampling time
-is this cost times its gradient evaluations.
+The count likelihood (``laws/count_likelihood.py``) needs log Γ(x + m) − log Γ(x) of the
+beta-binomial's parameters: Stirling's series, shifted by the recurrence where a parameter can
+fall below ``STIRLING_FROM`` (the cell noise decides: ``pass_rate._small_betas``). By default it is
+one PyTensor op that JAX computes as written. The baseline is the likelihood as it was before
+that op: the same series as a PyTensor graph, its tail written with powers (1/y**3, 1/y**5), which
+PyMC's rewrites hand to JAX. This times the model's logp + gradient at its initial point both
+ways on the battery's pass-rate tables: a ratio of the same work on the same machine, so load on
+the shared machine cancels. A fit's sampling time is this cost times its gradient evaluations.
 
     python benchmarks/pass_rate_likelihood.py [--data ../shared/data]
 """
@@ -27,30 +27,58 @@ from pymc.sampling.jax import get_jaxified_graph
 
 import public_ladders as public
 from bayes_scaling.datasets import make_example_pass_counts
+from bayes_scaling.laws import count_likelihood as cl
 from bayes_scaling.laws import get_law
 from bayes_scaling.laws import pass_rate
 
 REPEATS, CALLS = 5, 200
-DEFAULT_FLAG, DEFAULT_RISING = pass_rate._small_betas, pass_rate._log_rising
+DEFAULT = pass_rate.count_log_likelihood
 
 
-def log_rising_with_log_gamma(x, m, small_x: bool = True):
-    """The baseline: Stirling's series above STIRLING_FROM, log Γ below, both always evaluated."""
-    small = pt.minimum(x, pass_rate.STIRLING_FROM)
-    series = DEFAULT_RISING(x, m, small_x=False)
-    return pt.switch(x >= pass_rate.STIRLING_FROM, series, pt.gammaln(small + m) - pt.gammaln(small))
+def _graph_log_rising(x, m, small_x: bool = True):
+    """The baseline's log Γ(x + m) − log Γ(x), as a PyTensor graph (see the module)."""
+    correction = 0.0
+    if small_x:
+        shifted = x < cl.STIRLING_FROM
+        near = pt.minimum(x, cl.STIRLING_FROM)
+        numerator = denominator = 1.0
+        for j in range(cl.RISING_SHIFT):
+            numerator, denominator = numerator * (near + m + j), denominator * (near + j)
+        correction = pt.switch(shifted, pt.log(numerator / denominator), 0.0)
+        x = pt.switch(shifted, x + cl.RISING_SHIFT, x)
+    big = pt.maximum(x, cl.STIRLING_FROM)
+    y = big + m
+    return (
+        (big - 0.5) * pt.log1p(m / big) + m * pt.log(y) - m
+        + (1 / y - 1 / big) / 12 - (1 / y**3 - 1 / big**3) / 360 + (1 / y**5 - 1 / big**5) / 1260
+        - correction
+    )
 
 
-def gradient_microseconds(data, baseline: bool) -> tuple[float, dict, int]:
-    """Best of REPEATS of the mean time of one logp + gradient call (µs), the options, the counts."""
+def graph_count_log_likelihood(log_lam, n, correct, cell_noise, small_betas: bool = True):
+    """The baseline: ``count_likelihood.log_likelihood``'s arithmetic as a PyTensor graph."""
+    log_lam = pt.clip(log_lam, *cl.LOG_LAMBDA_RANGE)
+    lam = pt.exp(log_lam)
+    p, q = pt.exp(-lam), -pt.expm1(-lam)
+    inverse = 1 / cell_noise**2
+    a = pt.maximum(inverse / q - p, cl.BETA_MIN)
+    b = pt.maximum(inverse * pt.exp(lam) - q, cl.BETA_MIN)
+    return (
+        _graph_log_rising(a, correct, small_betas) + _graph_log_rising(b, n - correct, small_betas)
+        - _graph_log_rising(a + b, n, small_betas)
+    )
+
+
+def gradient_microseconds(data, baseline: bool) -> tuple[float, dict, int, float]:
+    """Best of REPEATS of the mean time of one logp + gradient call (µs), the options, the counts, the log density."""
     law = get_law("pass_rate")
     table, per_problem, options = law.prepare(law.load(data))
     if baseline:
-        pass_rate._small_betas, pass_rate._log_rising = (lambda options: True), log_rising_with_log_gamma
+        pass_rate.count_log_likelihood = graph_count_log_likelihood
     try:
         model = law.build_model(table, per_problem, options, {})
     finally:
-        pass_rate._small_betas, pass_rate._log_rising = DEFAULT_FLAG, DEFAULT_RISING
+        pass_rate.count_log_likelihood = DEFAULT
     logp = get_jaxified_graph(inputs=model.value_vars, outputs=[model.logp()])
     point = model.initial_point()
     values = [jnp.asarray(point[v.name]) for v in model.value_vars]
@@ -63,7 +91,7 @@ def gradient_microseconds(data, baseline: bool) -> tuple[float, dict, int]:
             out = gradient(*values)
         jax.block_until_ready(out)
         best = min(best, (time.perf_counter() - start) / CALLS)
-    return best * 1e6, options, len(table)
+    return best * 1e6, options, len(table), float(out[0])
 
 
 def main() -> None:
@@ -79,11 +107,12 @@ def main() -> None:
                 what = "checkpoints" if checkpoints else "final"
                 cases[f"pythia gsm8k {what} <= {label}"] = public.pythia_gsm8k_fit(counts, max_params, checkpoints)
     for name, data in cases.items():
-        before, options, rows = gradient_microseconds(data, baseline=True)
-        after, _, _ = gradient_microseconds(data, baseline=False)
+        before, options, rows, density = gradient_microseconds(data, baseline=True)
+        after, _, _, same = gradient_microseconds(data, baseline=False)
         print(f"{name:34s} {rows:5d} counts, cell noise {options['cell_noise']:.3f}, "
               f"shifted branch needed: {pass_rate._small_betas(options)!s:5s}  "
-              f"logp+grad {before:6.0f} -> {after:6.0f} µs ({before / after:.2f}×)")
+              f"logp+grad {before:6.0f} -> {after:6.0f} µs ({before / after:.2f}×), "
+              f"log density differs by {abs(same - density) / abs(density):.0e}")
 
 
 if __name__ == "__main__":

@@ -451,64 +451,97 @@ def test_chains_start_near_the_data_s_exponents(seed):
 @pytest.mark.parametrize("tau", [1e-3, 0.1, 0.3, 0.31])
 def test_the_count_likelihood_without_log_gamma_is_the_same_where_the_cell_noise_allows(tau):
     """Both Beta parameters are at least 1/tau^2: below tau = 1/sqrt(STIRLING_FROM) the shifted branch is never taken."""
-    import pytensor.tensor as pt
-
-    from bayes_scaling.laws import pass_rate
+    from bayes_scaling.laws import count_likelihood, pass_rate
 
     assert not pass_rate._small_betas({"cell_noise": tau})
-    log_lam = np.linspace(pass_rate.LOG_LAMBDA_RANGE[0] - 5, pass_rate.LOG_LAMBDA_RANGE[1] + 1, 400)
+    log_lam = np.linspace(count_likelihood.LOG_LAMBDA_RANGE[0] - 5, count_likelihood.LOG_LAMBDA_RANGE[1] + 1, 400)
     n = np.full_like(log_lam, 10_000.0)
     correct = np.round(n * np.exp(-np.exp(log_lam)) * 0.9)
-    exact, series = (
-        pass_rate._count_log_likelihood(pt.as_tensor(log_lam), n, correct, tau, small_betas=flag).eval()
-        for flag in (True, False)
-    )
+    exact, series = (np.asarray(count_likelihood.log_likelihood(log_lam, n, correct, tau, small_betas=flag)) for flag in (True, False))
     assert np.all(np.abs(series - exact) <= 1e-8 * np.maximum(1, np.abs(exact)))
+
+
+def test_the_count_likelihood_is_the_beta_binomial():
+    """Against scipy's beta-binomial (its log pmf less the binomial constant), at cell noises on both
+    sides of the shifted branch's threshold, as the op computes it in a PyTensor graph."""
+    import pytensor.tensor as pt
+    from scipy import stats
+    from scipy.special import gammaln
+
+    from bayes_scaling.laws import count_likelihood, pass_rate
+
+    log_lam = np.linspace(-6, 3, 40)
+    n, correct = np.full_like(log_lam, 300.0), np.round(np.linspace(0, 300, 40))
+    p = np.exp(-np.exp(log_lam))
+    for tau in (0.05, 0.3, 0.7, 1.5):
+        phi = 1 / (tau**2 * p * (1 - p)) - 1
+        a, b = np.maximum(p * phi, count_likelihood.BETA_MIN), np.maximum((1 - p) * phi, count_likelihood.BETA_MIN)
+        constant = gammaln(n + 1) - gammaln(correct + 1) - gammaln(n - correct + 1)
+        exact = stats.betabinom.logpmf(correct, n, a, b) - constant
+        got = count_likelihood.count_log_likelihood(pt.as_tensor(log_lam), n, correct, tau, pass_rate._small_betas({"cell_noise": tau})).eval()
+        np.testing.assert_allclose(got, exact, rtol=1e-8, atol=1e-7)
 
 
 def test_the_rising_factorial_equals_log_gamma_below_and_above_the_series_threshold():
     """The shifted series (x < STIRLING_FROM) and the plain one must both be log Γ(x + m) − log Γ(x)."""
-    import pytensor.tensor as pt
     from scipy.special import gammaln
 
-    from bayes_scaling.laws import pass_rate
+    from bayes_scaling.laws import count_likelihood
 
-    x, m = np.meshgrid(np.concatenate([np.geomspace(pass_rate.BETA_MIN, 1e3, 300), [9.999999, 10.0]]),
+    x, m = np.meshgrid(np.concatenate([np.geomspace(count_likelihood.BETA_MIN, 1e3, 300), [9.999999, 10.0]]),
                        [0.0, 1.0, 3.0, 17.0, 300.0, 10_000.0])
     exact = gammaln(x + m) - gammaln(x)
-    rising = pass_rate._log_rising(pt.as_tensor(x), m).eval()
+    rising = np.asarray(count_likelihood.log_rising(x, m))
     assert np.all(np.abs(rising - exact) <= 1e-8 * np.maximum(1, np.abs(exact)))
-    series_only = pass_rate._log_rising(pt.as_tensor(x), m, small_x=False).eval()
+    series_only = np.asarray(count_likelihood.log_rising(x, m, small_x=False))
     assert np.max(np.abs(series_only - exact)[x < 1]) > 1e-2  # below STIRLING_FROM the shift is needed
 
 
 def test_the_rising_factorial_has_log_gammas_gradient():
     """NUTS follows the gradient: d/dx is digamma(x + m) − digamma(x) on both sides of the threshold."""
-    import pytensor
-    import pytensor.tensor as pt
+    import jax
     from scipy.special import digamma
 
-    from bayes_scaling.laws import pass_rate
+    from bayes_scaling.laws import count_likelihood
 
-    x = pt.dvector("x")
     m = np.array([0.0, 2.0, 5.0, 40.0, 10_000.0, 7.0, 7.0])
     at = np.array([0.5, 1e-3, 3.0, 9.5, 2.0, 10.5, 400.0])
-    gradient = pytensor.function([x], pytensor.grad(pass_rate._log_rising(x, m).sum(), x))(at)
+    gradient = jax.grad(lambda x: count_likelihood.log_rising(x, m).sum())(at)
     np.testing.assert_allclose(gradient, digamma(at + m) - digamma(at), rtol=1e-7, atol=1e-9)
+
+
+def test_the_count_likelihood_op_has_the_same_gradient_in_every_backend():
+    """pytensor.grad through the op (its gradient op, run by ``perform``) and JAX's own gradient of
+    the compiled model graph must both be the derivative of the log density: checked against
+    central finite differences."""
+    import pytensor
+    import pytensor.tensor as pt
+    from pymc.sampling.jax import get_jaxified_graph
+
+    from bayes_scaling.laws import count_likelihood
+
+    log_lam = pt.dvector("log_lam")
+    n, correct = np.array([300.0, 300.0, 50.0, 10_000.0]), np.array([0.0, 150.0, 50.0, 3.0])
+    total = count_likelihood.count_log_likelihood(log_lam, n, correct, 0.7).sum()
+    at = np.array([-2.0, 0.3, -4.0, 1.5])
+    in_pytensor = pytensor.function([log_lam], pytensor.grad(total, log_lam))(at)
+    import jax
+
+    in_jax = jax.grad(lambda x: get_jaxified_graph(inputs=[log_lam], outputs=[total])(x)[0])(at)
+    value = pytensor.function([log_lam], total)
+    step = 1e-6
+    numeric = np.array([(value(at + step * e) - value(at - step * e)) / (2 * step) for e in np.eye(at.size)])
+    np.testing.assert_allclose(in_pytensor, numeric, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(in_jax), in_pytensor, rtol=1e-10)
 
 
 def test_a_large_cell_noise_keeps_the_shifted_branch():
     """Above tau = 0.32 a Beta parameter can fall below STIRLING_FROM, where Stirling's series alone is off."""
-    import pytensor.tensor as pt
-
-    from bayes_scaling.laws import pass_rate
+    from bayes_scaling.laws import count_likelihood, pass_rate
 
     tau = 0.7  # Pythia's training checkpoints
     assert pass_rate._small_betas({"cell_noise": tau})
     log_lam = np.linspace(-8, 2, 50)
     n, correct = np.full_like(log_lam, 300.0), np.full_like(log_lam, 3.0)
-    exact, series = (
-        pass_rate._count_log_likelihood(pt.as_tensor(log_lam), n, correct, tau, small_betas=flag).eval()
-        for flag in (True, False)
-    )
+    exact, series = (np.asarray(count_likelihood.log_likelihood(log_lam, n, correct, tau, small_betas=flag)) for flag in (True, False))
     assert np.max(np.abs(series - exact)) > 1e-3  # so the flag is what keeps such fits right

@@ -54,6 +54,7 @@ from scipy import stats
 
 from bayes_scaling.buckets import assign_buckets, border_probabilities
 from bayes_scaling.data import IdentifiabilityWarning, load_pass_counts
+from bayes_scaling.laws.count_likelihood import STIRLING_FROM, count_log_likelihood
 
 NAME = "pass_rate"
 RUN_SHIFTS = ("auto", "centred", "whitened", "non_centred", "measured")
@@ -93,13 +94,9 @@ NEIGHBOUR_WEIGHT_MIN = 1e-6
 # (bucket exponents swapped between chains: r_hat 1.73).
 SOFT_BUCKETS_UP_TO = 0.15
 NEIGHBOURS = ("easier", "own", "harder")  # soft buckets: whose k a problem may follow
-LOG_LAMBDA_RANGE = (-180.0, np.log(200.0))  # p between e^-200 and 1 - 1e-78: the likelihood is flat beyond
-BETA_MIN = 1e-6
 SPREAD_ESTIMATE_MIN = 0.1  # the smallest bucket spread the centring assumes (Pythia posteriors: 0.08-0.2; estimates below are mostly noise)
 UNSEEN_SHIFT_VARIANCE = 1e4  # a run without informative counts: its measured shift says nothing of run_noise
 CELL_NOISE_MIN = 1e-3  # below, the beta-binomial is the binomial to ~1e-6 in every count
-STIRLING_FROM = 10.0  # log Γ(x + m) − log Γ(x) by Stirling's series from here (error < 1e-8)
-RISING_SHIFT = 10  # below STIRLING_FROM the series is taken this much higher (x >= BETA_MIN > 0)
 K_TYPICAL = 0.3  # the prior's median k: which zero count bounds a never-solved problem highest
 NORMAL_DENSITY_AT_0 = 1 / np.sqrt(2 * np.pi)
 
@@ -275,9 +272,9 @@ def structure(options: dict) -> tuple:
 
 
 def _small_betas(options: dict) -> bool:
-    """Whether a beta-binomial parameter can fall below STIRLING_FROM, where _log_rising shifts.
+    """Whether a beta-binomial parameter can fall below STIRLING_FROM, where count_likelihood.log_rising shifts.
 
-    Both parameters are at least 1/τ² (τ the cell noise; see _count_log_likelihood), so with
+    Both parameters are at least 1/τ² (τ the cell noise; see count_likelihood.log_likelihood), so with
     τ ≤ 1/√STIRLING_FROM ≈ 0.32 the shifted branch is never taken, and leaving it out of the
     graph makes the likelihood cheaper (benchmarks/pass_rate_likelihood.py).
     """
@@ -569,7 +566,7 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
             soft = _SoftBuckets(per_problem, options["buckets"], problem_code[rows], run_code[rows], bucket_code, small_betas)
             soft.add_likelihood(log_lam, log_k, within, log_alpha_at_pivot, pivot, x, run_shift, n, correct, cell_noise)
             return model
-        pm.Potential("count_likelihood", _count_log_likelihood(log_lam, n, correct, cell_noise, small_betas).sum())
+        pm.Potential("count_likelihood", count_log_likelihood(log_lam, n, correct, cell_noise, small_betas).sum())
     return model
 
 
@@ -725,7 +722,7 @@ class _SoftBuckets:
         self.names = list(_kept_buckets(per_problem).index[self.ambiguous])
 
     def add_likelihood(self, log_lam, log_k, within, log_alpha_at_pivot, pivot, x, run_shift, n, correct, cell_noise):
-        cell_own = _count_log_likelihood(log_lam, n, correct, cell_noise, self.small_betas)
+        cell_own = count_log_likelihood(log_lam, n, correct, cell_noise, self.small_betas)
         if not self.ambiguous.size:
             pm.Potential("soft_bucket_likelihood", cell_own.sum())
             return
@@ -743,7 +740,7 @@ class _SoftBuckets:
             - k_alternative[compact] * (x[run] - pivot[problem])[:, None]
             + run_shift[run][:, None]
         )
-        cell_alternative = _count_log_likelihood(
+        cell_alternative = count_log_likelihood(
             log_lam_alternative, n[rows][:, None], correct[rows][:, None], cell_noise, self.small_betas
         )
         size = self.ambiguous.size
@@ -753,47 +750,6 @@ class _SoftBuckets:
         total = pt.logsumexp(joint, axis=1, keepdims=True)
         pm.Potential("soft_bucket_likelihood", cell_own.sum() - own.sum() + total.sum())
         pm.Deterministic("membership", pt.exp(joint - total), dims=("ambiguous_problem", "neighbour"))
-
-
-def _count_log_likelihood(log_lam, n, correct, cell_noise, small_betas: bool = True):
-    """log P(correct | n, p = e^−λ) per count, beta-binomial with logit-scale cell noise, without
-    the binomial constant (see the module). The Beta(p·φ, (1 − p)·φ) around p has
-    φ = 1/(τ²·p·(1 − p)) − 1, so logit p of one run's problem varies with sd ≈ τ around the law's.
-    ``small_betas`` (``_small_betas``): False where both parameters are at least STIRLING_FROM."""
-    log_lam = pt.clip(log_lam, LOG_LAMBDA_RANGE[0], LOG_LAMBDA_RANGE[1])  # beyond: p is 0 or 1 for any n
-    lam = pt.exp(log_lam)
-    p, q = pt.exp(-lam), -pt.expm1(-lam)  # p and 1 − p, each exact where it is tiny
-    # a = p·φ = 1/(τ²(1 − p)) − p and b = (1 − p)·φ = 1/(τ²·p) − (1 − p); 1/p = e^λ ≤ e^200
-    inverse = 1 / cell_noise**2
-    a = pt.maximum(inverse / q - p, BETA_MIN)
-    b = pt.maximum(inverse * pt.exp(lam) - q, BETA_MIN)
-    return (
-        _log_rising(a, correct, small_betas) + _log_rising(b, n - correct, small_betas)
-        - _log_rising(a + b, n, small_betas)
-    )
-
-
-def _log_rising(x, m, small_x: bool = True):
-    """log Γ(x + m) − log Γ(x), stable for huge x (where the two log Γ cancel to the last digit):
-    Stirling's series with log1p, error below 1e-8 for x >= STIRLING_FROM. Below it (only where
-    ``small_x``) the series is taken at x + RISING_SHIFT and brought back with Γ(x + 1) = x·Γ(x):
-    log Γ(x + m) − log Γ(x) = [the same at x + K] − log Π_{j<K} (x + m + j)/(x + j). Products
-    and one log instead of log Γ and digamma twice (benchmarks/pass_rate_likelihood.py)."""
-    if small_x:
-        shifted = x < STIRLING_FROM
-        near = pt.minimum(x, STIRLING_FROM)  # bounded, so the products cannot overflow where unused
-        numerator = denominator = 1.0
-        for j in range(RISING_SHIFT):
-            numerator, denominator = numerator * (near + m + j), denominator * (near + j)
-        correction = pt.switch(shifted, pt.log(numerator / denominator), 0.0)
-        x = pt.switch(shifted, x + RISING_SHIFT, x)
-    big = pt.maximum(x, STIRLING_FROM)
-    y = big + m
-    stirling = (
-        (big - 0.5) * pt.log1p(m / big) + m * pt.log(y) - m
-        + (1 / y - 1 / big) / 12 - (1 / y**3 - 1 / big**3) / 360 + (1 / y**5 - 1 / big**5) / 1260
-    )
-    return stirling - correction if small_x else stirling
 
 
 def _off_trend_basis(x: np.ndarray) -> np.ndarray:
