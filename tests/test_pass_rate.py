@@ -167,6 +167,22 @@ def test_problem_k_gives_each_problem_its_own_exponent(counts, fc):
     assert not shown & per_problem and {"k", "log_k_within", "run_noise"} <= shown
 
 
+def test_problem_k_scatter_is_a_student_t_written_as_a_scale_mixture():
+    """problem_k=True samples each problem's scatter as z/√w, w ~ Gamma(ν/2, ν/2): its prior must
+    still be Student-t with K_SCATTER_NU degrees of freedom (Kolmogorov-Smirnov at the 1% level;
+    with w ~ Gamma(ν/2, ν) the distance is 0.07, far beyond)."""
+    import pymc as pm
+    from scipy import stats
+
+    from bayes_scaling.laws import pass_rate
+
+    counts, _ = make_example_pass_counts(seed=0, problems=30, computes=(1e17, 1e18, 1e19, 1e20), n=100, buckets=3, exclude_hardest=4)
+    table, per_problem, options = pass_rate.prepare(bs.load_pass_counts(counts), buckets=3, exclude_hardest=4, problem_k=True)
+    model = pass_rate.build_model(table, per_problem, options, {})
+    draws = pm.draw(model["k_scatter"], draws=4000, random_seed=0).ravel()  # 4000 x problems
+    assert stats.kstest(draws, stats.t(pass_rate.K_SCATTER_NU).cdf).statistic < 1.63 / np.sqrt(4000)
+
+
 def _redraw_with_run_shifts(counts, truth, shift_sd: float, seed: int):
     """The same problems and runs, each run's −log p scaled by e^shift: whole runs off the trend."""
     rng = np.random.default_rng(seed)
