@@ -65,7 +65,8 @@ CENTRED_SHIFTS_ABOVE = 10.0
 # with this many runs or fewer, run_noise has at most 2 degrees of freedom off the trend: say so
 MIN_RUNS_FOR_RUN_NOISE = 4
 # what a bucket's k-centring (_k_centring) takes k and the spread of log k between buckets to be:
-# the medians of their priors (log_k_mean, log_k_spread); only the parameterisation depends on them
+# the medians of their priors (log_k_mean, log_k_spread); only the parameterisation depends on
+# them. K_TYPICAL also picks which zero count bounds a never-solved problem highest.
 K_TYPICAL = 0.3
 K_SPREAD_GUESS = 0.5
 OBSERVED = "correct"
@@ -97,7 +98,6 @@ NEIGHBOURS = ("easier", "own", "harder")  # soft buckets: whose k a problem may 
 SPREAD_ESTIMATE_MIN = 0.1  # the smallest bucket spread the centring assumes (Pythia posteriors: 0.08-0.2; estimates below are mostly noise)
 UNSEEN_SHIFT_VARIANCE = 1e4  # a run without informative counts: its measured shift says nothing of run_noise
 CELL_NOISE_MIN = 1e-3  # below, the beta-binomial is the binomial to ~1e-6 in every count
-K_TYPICAL = 0.3  # the prior's median k: which zero count bounds a never-solved problem highest
 K_SCATTER_NU = 4  # problem_k=True: degrees of freedom of the Student-t scatter of log k within a bucket
 NORMAL_DENSITY_AT_0 = 1 / np.sqrt(2 * np.pi)
 
