@@ -530,6 +530,7 @@ def test_the_count_likelihood_op_has_the_same_gradient_in_every_backend():
     """pytensor.grad through the op (its gradient op, run by ``perform``) and JAX's own gradient of
     the compiled model graph must both be the derivative of the log density: checked against
     central finite differences."""
+    import jax
     import pytensor
     import pytensor.tensor as pt
     from pymc.sampling.jax import get_jaxified_graph
@@ -541,8 +542,6 @@ def test_the_count_likelihood_op_has_the_same_gradient_in_every_backend():
     total = count_likelihood.count_log_likelihood(log_lam, n, correct, 0.7).sum()
     at = np.array([-2.0, 0.3, -4.0, 1.5])
     in_pytensor = pytensor.function([log_lam], pytensor.grad(total, log_lam))(at)
-    import jax
-
     in_jax = jax.grad(lambda x: get_jaxified_graph(inputs=[log_lam], outputs=[total])(x)[0])(at)
     value = pytensor.function([log_lam], total)
     step = 1e-6

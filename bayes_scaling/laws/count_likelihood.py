@@ -4,7 +4,7 @@ without the binomial constant, as one PyTensor op that JAX computes.
 Why an op: sampling a pass-rate fit is mostly this function and its gradient, thousands of
 counts per step. Written as a PyTensor graph, the rewrites PyMC applies before handing it to
 JAX made the same arithmetic slower to run than JAX runs it as written (Pythia's training
-checkpoints <= 410M, 2,737 counts: 915 -> 647 µs per log density and gradient of the whole model;
+checkpoints <= 410M, 2,737 counts: 858 -> 592 µs per log density and gradient of the whole model;
 benchmarks/pass_rate_likelihood.py). The arithmetic is written once, in ``jax.numpy``: JAX
 differentiates it on the sampler's path, and the op's ``perform`` and gradient op run the same
 function, so a graph compiled another way (``.eval()``, ``pytensor.grad``) gives the same numbers.
@@ -98,17 +98,21 @@ def _compiled(small_betas: bool):
     return jax.jit(_value(small_betas)), jax.jit(_pullback(small_betas))
 
 
-class CountLogLikelihood(Op):
-    """``log_likelihood`` per count as a PyTensor op: inputs log λ, n, correct (one shape) and τ."""
+class _CountOp(Op):
+    """What both ops share: the branch flag, and float64 inputs with the first input's type out."""
 
     __props__ = ("small_betas",)
 
     def __init__(self, small_betas: bool = True):
         self.small_betas = bool(small_betas)
 
-    def make_node(self, log_lam, n, correct, cell_noise):
-        inputs = [pt.as_tensor_variable(v).astype("float64") for v in (log_lam, n, correct, cell_noise)]
+    def make_node(self, *inputs):
+        inputs = [pt.as_tensor_variable(v).astype("float64") for v in inputs]
         return Apply(self, inputs, [inputs[0].type()])
+
+
+class CountLogLikelihood(_CountOp):
+    """``log_likelihood`` per count as a PyTensor op: inputs log λ, n, correct (one shape) and τ."""
 
     def perform(self, node, inputs, outputs):
         outputs[0][0] = np.asarray(_compiled(self.small_betas)[0](*inputs), dtype="float64")
@@ -118,17 +122,9 @@ class CountLogLikelihood(Op):
         return [CountLogLikelihoodGradient(self.small_betas)(*inputs, output_gradients[0]), *rest]
 
 
-class CountLogLikelihoodGradient(Op):
-    """The gradient of ``CountLogLikelihood`` in log λ, times the output's gradient."""
-
-    __props__ = ("small_betas",)
-
-    def __init__(self, small_betas: bool = True):
-        self.small_betas = bool(small_betas)
-
-    def make_node(self, log_lam, n, correct, cell_noise, output_gradient):
-        inputs = [pt.as_tensor_variable(v).astype("float64") for v in (log_lam, n, correct, cell_noise, output_gradient)]
-        return Apply(self, inputs, [inputs[0].type()])
+class CountLogLikelihoodGradient(_CountOp):
+    """The gradient of ``CountLogLikelihood`` in log λ, times the output's gradient: inputs as
+    ``CountLogLikelihood``'s, then that gradient."""
 
     def perform(self, node, inputs, outputs):
         outputs[0][0] = np.asarray(_compiled(self.small_betas)[1](*inputs), dtype="float64")

@@ -550,7 +550,7 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
                 free_shift = pm.Normal("run_shift_free", 0.0, run_noise, shape=basis.shape[1])
             elif options.get("run_shifts") == "whitened":
                 # each shift as a deviation from where the data and run_noise put it, in units of
-                # its conditional sd (see run_shift_whitening): no funnel at either end of run_noise
+                # its conditional sd (see _whitened_run_shifts): no funnel at either end of run_noise
                 basis, estimate, variance = measured_run_shifts(table, per_problem, options["compute_ref"], basis)
                 free_shift = _whitened_run_shifts(run_noise, pm.Data("run_shift_estimate", estimate), pm.Data("run_shift_variance", variance))
             else:
