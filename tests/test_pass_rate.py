@@ -524,6 +524,55 @@ def test_the_rising_factorial_has_log_gammas_gradient():
     at = np.array([0.5, 1e-3, 3.0, 9.5, 2.0, 10.5, 400.0])
     gradient = jax.grad(lambda x: count_likelihood.log_rising(x, m).sum())(at)
     np.testing.assert_allclose(gradient, digamma(at + m) - digamma(at), rtol=1e-7, atol=1e-9)
+    slope = count_likelihood.log_rising_and_slope(at, m)[1]  # the slope written out, which the sampler uses
+    np.testing.assert_allclose(slope, digamma(at + m) - digamma(at), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("tau", [1e-3, 0.05, 0.3, 0.45, 0.7, 1.5])
+def test_the_count_likelihoods_slope_is_the_derivative_of_its_value(tau):
+    """The derivative in log λ written out (what JAX and pytensor.grad use): against JAX's reverse-mode
+    derivative of the series itself where that is accurate, and against the beta-binomial's
+    derivative in 400-digit arithmetic everywhere, out to the clipped range's ends, where reverse
+    mode through the series loses it (3x off at log λ = -172 and τ = 1e-3)."""
+    import jax
+    import mpmath
+
+    from bayes_scaling.laws import count_likelihood, pass_rate
+
+    rng = np.random.default_rng(3)
+    small = pass_rate._small_betas({"cell_noise": tau})
+
+    def counts(size):
+        n = rng.choice([1.0, 7.0, 256.0, 10_000.0, 100_000.0], size)
+        return n, np.floor(rng.uniform(size=size) * (n + 1)) * (rng.uniform(size=size) < 0.6)
+
+    log_lam = rng.uniform(-8, 4, 3000)
+    n, correct = counts(log_lam.size)
+    reverse = jax.grad(lambda x: count_likelihood.log_likelihood(x, n, correct, tau, small).sum())(log_lam)
+    slope = count_likelihood.log_likelihood_and_slope(log_lam, n, correct, tau, small)[1]
+    assert np.all(np.abs(np.asarray(slope) - np.asarray(reverse)) <= 1e-7 * np.maximum(1, np.abs(reverse)))
+
+    mpmath.mp.dps = 400
+
+    def exact(x, n, correct):
+        lam = mpmath.e ** x
+        p = mpmath.e ** (-lam)
+        a, b = 1 / mpmath.mpf(tau) ** 2 / (1 - p) - p, 1 / mpmath.mpf(tau) ** 2 / p - (1 - p)
+        if min(a, b) < count_likelihood.BETA_MIN:
+            return None  # clamped there: not the beta-binomial's derivative
+        g = mpmath.loggamma
+        return g(a + correct) - g(a) + g(b + n - correct) - g(b) - g(a + b + n) + g(a + b)
+
+    log_lam = np.concatenate([np.linspace(-179, 5.29, 40), [-185.0, 6.0]])
+    n, correct = counts(log_lam.size)
+    slope = np.asarray(count_likelihood.log_likelihood_and_slope(log_lam, n, correct, tau, small)[1])
+    h = mpmath.mpf("1e-60")
+    for x, m, k, got in zip(log_lam[:-2], n, correct, slope):
+        up, down = exact(mpmath.mpf(x) + h, m, k), exact(mpmath.mpf(x) - h, m, k)
+        if up is not None and down is not None:
+            want = float((up - down) / (2 * h))
+            assert abs(got - want) <= 1e-7 * max(1.0, abs(want)), (x, m, k, got, want)
+    assert slope[-2:].tolist() == [0.0, 0.0]  # beyond the clipped range the density is flat
 
 
 def test_the_count_likelihood_op_has_the_same_gradient_in_every_backend():

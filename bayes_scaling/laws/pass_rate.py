@@ -276,7 +276,7 @@ def _small_betas(options: dict) -> bool:
     """Whether a beta-binomial parameter can fall below STIRLING_FROM, where count_likelihood.log_rising shifts.
 
     Both parameters are at least 1/τ² (τ the cell noise; see count_likelihood.log_likelihood), so with
-    τ ≤ 1/√STIRLING_FROM ≈ 0.32 the shifted branch is never taken, and leaving it out of the
+    τ ≤ 1/√STIRLING_FROM ≈ 0.45 the shifted branch is never taken, and leaving it out of the
     graph makes the likelihood cheaper (benchmarks/pass_rate_likelihood.py).
     """
     return 1 / max(options.get("cell_noise", 0.0), CELL_NOISE_MIN) ** 2 < STIRLING_FROM
