@@ -576,9 +576,9 @@ def test_the_count_likelihoods_slope_is_the_derivative_of_its_value(tau):
 
 
 def test_the_count_likelihood_op_has_the_same_gradient_in_every_backend():
-    """pytensor.grad through the op (its gradient op, run by ``perform``) and JAX's own gradient of
-    the compiled model graph must both be the derivative of the log density: checked against
-    central finite differences."""
+    """pytensor.grad through the op (its slope output, run by ``perform``) and JAX's gradient of the
+    compiled model graph (the op's custom JVP) must both be the derivative of the log density:
+    checked against central finite differences."""
     import jax
     import pytensor
     import pytensor.tensor as pt
