@@ -4,9 +4,10 @@ against the same density written as a PyTensor graph, in one process.
 The count likelihood (``laws/count_likelihood.py``) needs log Γ(x + m) − log Γ(x) of the
 beta-binomial's parameters: Stirling's series, shifted by the recurrence where a parameter can
 fall below ``STIRLING_FROM`` (the cell noise decides: ``pass_rate._small_betas``). By default it is
-one PyTensor op that JAX computes as written, its derivative in log λ written out beside it. The baseline is the likelihood as it was before
-that op: the same series as a PyTensor graph, its tail written with powers (1/y**3, 1/y**5), which
-PyMC's rewrites hand to JAX. This times the model's logp + gradient at its initial point both
+one PyTensor op that JAX computes as written, its derivative in log λ written out beside it. The
+baseline is the likelihood as it was before that op: the series as a PyTensor graph (three terms,
+with the module's STIRLING_FROM and RISING_SHIFT), its tail written with powers (1/y**3, 1/y**5),
+which PyMC's rewrites hand to JAX and JAX differentiates in reverse mode. This times the model's logp + gradient at its initial point both
 ways on the battery's pass-rate tables: a ratio of the same work on the same machine, so load on
 the shared machine cancels. A fit's sampling time is this cost times its gradient evaluations.
 
