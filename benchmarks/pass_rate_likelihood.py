@@ -7,8 +7,10 @@ fall below ``STIRLING_FROM`` (the cell noise decides: ``pass_rate._small_betas``
 one PyTensor op that JAX computes as written, its derivative in log λ written out beside it. The
 baseline is the likelihood as it was before that op: the series as a PyTensor graph (three terms,
 with the module's STIRLING_FROM and RISING_SHIFT), its tail written with powers (1/y**3, 1/y**5),
-which PyMC's rewrites hand to JAX and JAX differentiates in reverse mode. This times the model's logp + gradient at its initial point both
-ways on the battery's pass-rate tables: a ratio of the same work on the same machine, so load on
+which PyMC's rewrites hand to JAX and JAX differentiates in reverse mode. A middle column is the
+default op with XLA's own float64 ``log`` and ``log1p`` (one element at a time through the C
+library on the CPU) instead of ``laws/vector_log.py``'s. This times the model's logp + gradient at
+its initial point each way on the battery's pass-rate tables: a ratio of the same work on the same machine, so load on
 the shared machine cancels. A fit's sampling time is this cost times its gradient evaluations.
 
     python benchmarks/pass_rate_likelihood.py [--data ../shared/data]
@@ -17,6 +19,7 @@ the shared machine cancels. A fit's sampling time is this cost times its gradien
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 import warnings
 from pathlib import Path
@@ -70,17 +73,32 @@ def graph_count_log_likelihood(log_lam, n, correct, cell_noise, small_betas: boo
     )
 
 
-def gradient_microseconds(data, baseline: bool) -> tuple[float, dict, int, float]:
-    """Best of REPEATS of the mean time of one logp + gradient call (µs), the options, the counts, the log density."""
+@contextlib.contextmanager
+def xla_logs():
+    """The count likelihood with XLA's own float64 log and log1p, while inside."""
+    fast = cl.log_positive, cl.log1p_nonnegative
+    cl.log_positive, cl.log1p_nonnegative = jnp.log, jnp.log1p
+    cl._in_jax.cache_clear()
+    try:
+        yield
+    finally:
+        cl.log_positive, cl.log1p_nonnegative = fast
+        cl._in_jax.cache_clear()
+
+
+def gradient_microseconds(data, variant: str) -> tuple[float, dict, int, float]:
+    """Best of REPEATS of the mean time of one logp + gradient call (µs), the options, the counts, the
+    log density; ``variant`` is "graph" (the baseline), "xla logs" or "default"."""
     law = get_law("pass_rate")
     table, per_problem, options = law.prepare(law.load(data))
-    if baseline:
+    if variant == "graph":
         pass_rate.count_log_likelihood = graph_count_log_likelihood
     try:
         model = law.build_model(table, per_problem, options, {})
     finally:
         pass_rate.count_log_likelihood = DEFAULT
-    logp = get_jaxified_graph(inputs=model.value_vars, outputs=[model.logp()])
+    with xla_logs() if variant == "xla logs" else contextlib.nullcontext():
+        logp = get_jaxified_graph(inputs=model.value_vars, outputs=[model.logp()])
     point = model.initial_point()
     values = [jnp.asarray(point[v.name]) for v in model.value_vars]
     gradient = jax.jit(jax.value_and_grad(lambda *v: logp(*v)[0], argnums=tuple(range(len(values)))))
@@ -108,11 +126,13 @@ def main() -> None:
                 what = "checkpoints" if checkpoints else "final"
                 cases[f"pythia gsm8k {what} <= {label}"] = public.pythia_gsm8k_fit(counts, max_params, checkpoints)
     for name, data in cases.items():
-        before, options, rows, density = gradient_microseconds(data, baseline=True)
-        after, _, _, same = gradient_microseconds(data, baseline=False)
+        before, options, rows, density = gradient_microseconds(data, "graph")
+        libm, _, _, _ = gradient_microseconds(data, "xla logs")
+        after, _, _, same = gradient_microseconds(data, "default")
         print(f"{name:34s} {rows:5d} counts, cell noise {options['cell_noise']:.3f}, "
               f"shifted branch needed: {pass_rate._small_betas(options)!s:5s}  "
-              f"logp+grad {before:6.0f} -> {after:6.0f} µs ({before / after:.2f}×), "
+              f"logp+grad {before:6.0f} -> {libm:6.0f} (XLA's logs) -> {after:6.0f} µs "
+              f"({before / after:.2f}× the graph, {libm / after:.2f}× XLA's logs), "
               f"log density differs by {abs(same - density) / abs(density):.0e}")
 
 

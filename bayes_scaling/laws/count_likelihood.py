@@ -12,7 +12,8 @@ series (a chunk of 100 NUTS steps on those checkpoints, four chains on two cores
 more accurate at the ends of the clipped range (reverse mode was 3x off at log λ = -172, τ = 1e-3).
 JAX's gradient uses it through a custom JVP; ``pytensor.grad`` through the op's second output,
 the same slope. ``perform`` runs the same JAX function, so a graph compiled another way
-(``.eval()``, ``pytensor.grad``) gives the same numbers.
+(``.eval()``, ``pytensor.grad``) gives the same numbers. Its logs are ``laws/vector_log.py``'s,
+which XLA vectorises (one log density and slope of 4,105 counts on one thread: 445 -> 375 µs).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from pytensor.gradient import DisconnectedType, grad_not_implemented
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.link.jax.dispatch import jax_funcify
+
+from bayes_scaling.laws.vector_log import log1p_nonnegative, log_positive
 
 LOG_LAMBDA_RANGE = (-180.0, np.log(200.0))  # p between e^-200 and 1 - 1e-78: the likelihood is flat beyond
 BETA_MIN = 1e-6
@@ -51,15 +54,15 @@ def log_rising_and_slope(x, m, small_x: bool = True):
         for j in range(RISING_SHIFT):
             top_slope, top = top_slope * (near + m + j) + top, top * (near + m + j)
             bottom_slope, bottom = bottom_slope * (near + j) + bottom, bottom * (near + j)
-        correction = jnp.where(shifted, jnp.log(top / bottom), 0.0)
+        correction = jnp.where(shifted, log_positive(top / bottom), 0.0)
         slope_correction = jnp.where(shifted, (top_slope * bottom - top * bottom_slope) / (top * bottom), 0.0)
         x = jnp.where(shifted, x + RISING_SHIFT, x)
     big = jnp.maximum(x, STIRLING_FROM)
     y = big + m
     over_both = 1 / (big * y)  # one division for 1/y, 1/big and m/big
     over_y, over_big = big * over_both, y * over_both
-    growth = jnp.log1p(m * over_big)  # log(y / big)
-    value = (big - 0.5) * growth + m * jnp.log(y) - m + _stirling_tail(over_y) - _stirling_tail(over_big) - correction
+    growth = log1p_nonnegative(m * over_big)  # log(y / big)
+    value = (big - 0.5) * growth + m * log_positive(y) - m + _stirling_tail(over_y) - _stirling_tail(over_big) - correction
     slope = growth + 0.5 * m * over_both + _stirling_tail_slope(over_y) - _stirling_tail_slope(over_big) - slope_correction
     return value, slope
 
