@@ -63,6 +63,8 @@ if jax.config.jax_compilation_cache_dir is None:
 R_HAT_MAX = 1.01
 ESS_MIN = 400
 _MAX_CHUNK = 100  # sampler steps per compiled call: the progress bar's granularity
+MAX_TREE_DEPTH = 10  # numpyro's default, after warm-up
+_WARMUP_STATS = ("n_steps", "step_size", "diverging", "acceptance_rate")  # kept per warm-up iteration
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,10 @@ class SamplerSettings:
     jitter: float = 1.0
     # Keep the pointwise log-likelihood of every observation (for az.loo / az.compare).
     log_likelihood: bool = True
+    # The deepest NUTS tree during warm-up (numpyro's max_tree_depth for warm-up; 10 after it).
+    # Before the step size and mass matrix are adapted, trees run to hundreds of leapfrog steps
+    # per iteration; a law whose adapted trees are shallow may cap them (see laws/pass_rate.py).
+    warmup_max_tree_depth: int = 10
 
     def __post_init__(self):
         for name in ("draws", "tune", "chains"):
@@ -89,6 +95,9 @@ class SamplerSettings:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not 0 < self.target_accept < 1:
             raise ValueError(f"target_accept must lie in (0, 1), got {self.target_accept!r}")
+        depth = self.warmup_max_tree_depth
+        if not isinstance(depth, (int, np.integer)) or isinstance(depth, bool) or not 1 <= depth <= MAX_TREE_DEPTH:
+            raise ValueError(f"warmup_max_tree_depth must be an integer in 1..{MAX_TREE_DEPTH}, got {depth!r}")
 
 
 @dataclass(frozen=True)
@@ -201,7 +210,8 @@ def _structure_key(model: pm.Model, key: tuple, settings: SamplerSettings) -> tu
     values = tuple(var.name for var in model.value_vars)
     coords = tuple(sorted((name, len(labels)) for name, labels in model.coords.items()))
     return (key, _graph_fingerprint(model), data_shapes, values, coords, settings.draws, settings.tune, settings.chains,
-            settings.target_accept, settings.dense_mass, settings.jitter, settings.log_likelihood)
+            settings.target_accept, settings.dense_mass, settings.jitter, settings.log_likelihood,
+            settings.warmup_max_tree_depth)
 
 
 def _graph_fingerprint(model: pm.Model) -> str:
@@ -291,6 +301,7 @@ def _compile(model: pm.Model, settings: SamplerSettings, data_values: list) -> _
             num_warmup=settings.tune,
             dense_mass=settings.dense_mass,
             target_accept_prob=settings.target_accept,
+            max_tree_depth=(settings.warmup_max_tree_depth, MAX_TREE_DEPTH),
             model_args=tuple(data_values),
             rng_key=key,
         )
@@ -373,7 +384,7 @@ def sample(model: pm.Model, settings: SamplerSettings, key: tuple) -> az.Inferen
     state = compiled.init(keys, z0, data_values)
 
     total = settings.tune + settings.draws
-    kept = []
+    kept, warmup = [], []
     with progress_bar(settings.progress, total=total, desc="NUTS", unit="step", leave=False) as bar:
         bar.set_postfix(phase="compile" if fresh else "tune")
         for done in range(0, total, compiled.chunk):
@@ -383,6 +394,8 @@ def sample(model: pm.Model, settings: SamplerSettings, key: tuple) -> az.Inferen
             jax.block_until_ready(state)
             if done >= settings.tune:
                 kept.append(jax.device_get(stats))
+            else:  # how the adaptation went (tree sizes, step sizes), without the positions
+                warmup.append(jax.device_get({name: value for name, value in stats.items() if name in _WARMUP_STATS}))
             bar.set_postfix(phase="tune" if done + compiled.chunk < settings.tune else "draw", refresh=False)  # the next chunk's
             bar.update(compiled.chunk)
     stats = {name: np.concatenate([chunk[name] for chunk in kept], axis=1) for name in kept[0]}
@@ -394,7 +407,10 @@ def sample(model: pm.Model, settings: SamplerSettings, key: tuple) -> az.Inferen
         name: np.asarray(value).reshape(settings.chains, settings.draws, *np.shape(value)[1:])
         for name, value in zip(compiled.output_names, values)
     }
-    stats["tree_depth"] = np.floor(np.log2(stats["n_steps"])).astype(int) + 1
+    stats["tree_depth"] = _tree_depth(stats["n_steps"])
+    warmup_stats = {name: np.concatenate([chunk[name] for chunk in warmup], axis=1) for name in _WARMUP_STATS} if warmup else {}
+    if warmup_stats:
+        warmup_stats["tree_depth"] = _tree_depth(warmup_stats["n_steps"])
     pointwise = {}
     if compiled.log_likelihood is not None:  # the same compiled graph as the sampler's log density
         values = compiled.log_likelihood(jnp.asarray(flat), data_values)
@@ -402,7 +418,15 @@ def sample(model: pm.Model, settings: SamplerSettings, key: tuple) -> az.Inferen
             name: np.asarray(value).reshape(settings.chains, settings.draws, *np.shape(value)[1:])
             for name, value in zip(compiled.observed_names, values)
         }
-    return az.from_dict(posterior=posterior, sample_stats=stats, log_likelihood=pointwise or None)
+    return az.from_dict(
+        posterior=posterior, sample_stats=stats, log_likelihood=pointwise or None,
+        warmup_sample_stats=warmup_stats or None, save_warmup=bool(warmup_stats),
+    )
+
+
+def _tree_depth(n_steps: np.ndarray) -> np.ndarray:
+    """NUTS tree depth from the leapfrog steps of each iteration (a depth-d tree takes < 2^d)."""
+    return np.floor(np.log2(n_steps)).astype(int) + 1
 
 
 def sample_with_pymc(model: pm.Model, settings: SamplerSettings, nuts_sampler: str = "numpyro", cores: int | None = None):

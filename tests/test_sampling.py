@@ -76,3 +76,31 @@ def test_diagnostics_are_not_rounded():
     assert 1.010 < exact < 1.015
     diagnostics = sampling.diagnose(idata, ["x"])
     assert diagnostics.r_hat == pytest.approx(exact, rel=1e-12) and not diagnostics.ok
+
+
+def _badly_scaled() -> pm.Model:
+    """Two independent normals 1,000× apart in scale: until the mass matrix adapts, NUTS needs
+    trees of hundreds of leapfrog steps to cross the wide one at a step size the narrow one allows."""
+    with pm.Model() as model:
+        pm.Data("unused", np.zeros(1))
+        pm.Normal("wide", 0.0, 1.0)
+        pm.Normal("narrow", 0.0, 1e-3)
+    return model
+
+
+def test_warmup_trees_are_capped_where_asked_and_kept_for_inspection():
+    settings = dict(draws=20, tune=60, chains=2, seed=1, progress=False, log_likelihood=False)
+    capped = sampling.sample(_badly_scaled(), sampling.SamplerSettings(**settings, warmup_max_tree_depth=3), key=("test", "capped"))
+    free = sampling.sample(_badly_scaled(), sampling.SamplerSettings(**settings), key=("test", "free"))
+    for idata in (capped, free):  # every warm-up iteration is kept, without the positions
+        assert idata.warmup_sample_stats.sizes == {"chain": 2, "draw": 60}
+        assert "z" not in idata.warmup_sample_stats
+    assert int(capped.warmup_sample_stats["n_steps"].max()) <= 2**3 - 1
+    assert int(free.warmup_sample_stats["n_steps"].max()) > 2**3 - 1  # the cap is what kept them short
+    assert int(capped.sample_stats["tree_depth"].max()) <= sampling.MAX_TREE_DEPTH
+
+
+@pytest.mark.parametrize("depth", [0, 11, 2.5, True])
+def test_a_warmup_tree_depth_outside_one_to_ten_is_refused(depth):
+    with pytest.raises(ValueError, match="warmup_max_tree_depth"):
+        sampling.SamplerSettings(warmup_max_tree_depth=depth)

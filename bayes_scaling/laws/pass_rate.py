@@ -79,6 +79,12 @@ ASSUMPTION = "that every problem gets easier as a power of compute"
 PRIOR_NAMES = PARAMETERS
 BUCKET_PRIORS = ("log_alpha_bucket", "log_alpha_spread")
 TARGET_ACCEPT = 0.95
+# Warm-up trees at most 2^6 - 1 = 63 leapfrog steps: before the diagonal mass matrix is adapted,
+# the first 100 iterations averaged 199 steps (example counts, seed 0), as long as 650 adapted
+# ones; adapted trees take 15-31 steps, so the cap binds only at the start. (target_accept 0.9
+# would halve the adapted trees there too, but left one divergent transition on Pythia's GSM8K
+# finals <= 410M, in the upper tail of the hardest bucket's level and spread; 0.8 did the same.)
+WARMUP_TREE_DEPTH = 6
 DENSE_MASS = False  # ~190 parameters, mostly independent problem levels
 # No pointwise log-likelihood for LOO: one value per (run, problem) count is thousands per draw.
 LOG_LIKELIHOOD = False
@@ -279,7 +285,12 @@ def _small_betas(options: dict) -> bool:
     τ ≤ 1/√STIRLING_FROM ≈ 0.45 the shifted branch is never taken, and leaving it out of the
     graph makes the likelihood cheaper (benchmarks/pass_rate_likelihood.py).
     """
-    return 1 / max(options.get("cell_noise", 0.0), CELL_NOISE_MIN) ** 2 < STIRLING_FROM
+    return 1 / _cell_noise(options) ** 2 < STIRLING_FROM
+
+
+def _cell_noise(options: dict) -> float:
+    """The cell noise the model uses: the measured one, at least CELL_NOISE_MIN."""
+    return max(options.get("cell_noise", 0.0), CELL_NOISE_MIN)
 
 
 def run_dispersion(table: pd.DataFrame, per_problem: dict, compute_ref: float) -> float:
@@ -512,7 +523,7 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         # over final checkpoints, 12× over training checkpoints; synthetic data 1×). With the bare
         # binomial, 10,000 samples pin each count so hard that counts off a monotone trend fought
         # each other and the sampler diverged; the beta-binomial lets the data say how much.
-        cell_noise = pm.Data("cell_noise", max(options.get("cell_noise", 0.0), CELL_NOISE_MIN))
+        cell_noise = pm.Data("cell_noise", _cell_noise(options))
         pivot_x = _pivot_log_compute(per_problem, options)
         centring = pm.Data("level_centring", _level_centring(
             table, problem_code, len(problems), solved, bucket_code, pivot_x, pivot_level, options.get("cell_noise", 0.0)
