@@ -198,7 +198,7 @@ def _bucket_caveats(options: dict) -> list[str]:
     elif soft:
         measured = "soft bucket borders: 92% of per-bucket 90% intervals held the truth on 30 synthetic ladders"
     elif overlap:
-        measured = ("hard buckets where scores overlap, as on Pythia's GSM8K counts: 15 of 21 intervals held the measured "
+        measured = ("hard buckets where scores overlap, as on Pythia's GSM8K counts: 13 of 21 intervals held the measured "
                     "pass rate (those rates stop rising with size, which no monotone law follows)")
     else:
         measured = ("hard buckets: 78% of per-bucket 90% intervals held the truth on 30 synthetic ladders "
