@@ -96,7 +96,6 @@ def forecast(
         dense_mass=law_module.DENSE_MASS,
         jitter=law_module.JITTER,
         log_likelihood=law_module.LOG_LIKELIHOOD,  # pointwise per fitted row, for LOO
-        warmup_max_tree_depth=law_module.WARMUP_TREE_DEPTH,
     )
 
     model = law_module.build_model(fit_table, per_problem, options, overrides)
@@ -153,7 +152,6 @@ def forecast(
             "tune": settings.tune,
             "chains": settings.chains,
             "target_accept": settings.target_accept,
-            "warmup_max_tree_depth": settings.warmup_max_tree_depth,
             "versions": _versions(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         },

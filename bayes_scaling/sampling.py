@@ -63,7 +63,6 @@ if jax.config.jax_compilation_cache_dir is None:
 R_HAT_MAX = 1.01
 ESS_MIN = 400
 _MAX_CHUNK = 100  # sampler steps per compiled call: the progress bar's granularity
-MAX_TREE_DEPTH = 10  # numpyro's default, after warm-up
 _WARMUP_STATS = ("n_steps", "step_size", "diverging", "acceptance_rate")  # kept per warm-up iteration
 
 
@@ -83,10 +82,6 @@ class SamplerSettings:
     jitter: float = 1.0
     # Keep the pointwise log-likelihood of every observation (for az.loo / az.compare).
     log_likelihood: bool = True
-    # The deepest NUTS tree during warm-up (numpyro's max_tree_depth for warm-up; 10 after it).
-    # Before the step size and mass matrix are adapted, trees run to hundreds of leapfrog steps
-    # per iteration; a law whose adapted trees are shallow may cap them (see laws/pass_rate.py).
-    warmup_max_tree_depth: int = 10
 
     def __post_init__(self):
         for name in ("draws", "tune", "chains"):
@@ -95,9 +90,6 @@ class SamplerSettings:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not 0 < self.target_accept < 1:
             raise ValueError(f"target_accept must lie in (0, 1), got {self.target_accept!r}")
-        depth = self.warmup_max_tree_depth
-        if not isinstance(depth, (int, np.integer)) or isinstance(depth, bool) or not 1 <= depth <= MAX_TREE_DEPTH:
-            raise ValueError(f"warmup_max_tree_depth must be an integer in 1..{MAX_TREE_DEPTH}, got {depth!r}")
 
 
 @dataclass(frozen=True)
@@ -210,8 +202,7 @@ def _structure_key(model: pm.Model, key: tuple, settings: SamplerSettings) -> tu
     values = tuple(var.name for var in model.value_vars)
     coords = tuple(sorted((name, len(labels)) for name, labels in model.coords.items()))
     return (key, _graph_fingerprint(model), data_shapes, values, coords, settings.draws, settings.tune, settings.chains,
-            settings.target_accept, settings.dense_mass, settings.jitter, settings.log_likelihood,
-            settings.warmup_max_tree_depth)
+            settings.target_accept, settings.dense_mass, settings.jitter, settings.log_likelihood)
 
 
 def _graph_fingerprint(model: pm.Model) -> str:
@@ -301,7 +292,6 @@ def _compile(model: pm.Model, settings: SamplerSettings, data_values: list) -> _
             num_warmup=settings.tune,
             dense_mass=settings.dense_mass,
             target_accept_prob=settings.target_accept,
-            max_tree_depth=(settings.warmup_max_tree_depth, MAX_TREE_DEPTH),
             model_args=tuple(data_values),
             rng_key=key,
         )

@@ -7,12 +7,7 @@ come from ../shared/data (``--data``; see ``public_ladders.py``), synthetic ones
 package's and the tests' generators at several seeds. ``tests/test_sampler_health.py`` runs
 every case of this list as a test (the real ones skip without ../shared/data).
 
-    python benchmarks/sampler_health.py [--data ../shared/data] [--only pass_rate] [--csv out.csv] [--baseline]
-
-``--baseline`` also fits every case with the sampler settings its law had before the latest
-speed change (``PREVIOUS``), in the same process just before the default fit, and prints the
-ratio of their seconds: load on the shared machine then affects both alike. Run it twice and
-read the second run: the first fills JAX's compilation cache for both.
+    python benchmarks/sampler_health.py [--data ../shared/data] [--only pass_rate] [--csv out.csv]
 """
 
 from __future__ import annotations
@@ -21,7 +16,6 @@ import argparse
 import sys
 import time
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -36,14 +30,10 @@ import public_ladders as public  # noqa: E402
 import synthetic_ladders  # noqa: E402
 
 import bayes_scaling as bs  # noqa: E402
-from bayes_scaling.laws import get_law  # noqa: E402
 from bayes_scaling.datasets import CPU_LADDER_SMALL_SHARE, cpu_ladder_runs, make_example_capability_runs, make_example_pass_counts, make_example_runs  # noqa: E402
 
 SEEDS = (0, 1, 2)
 MAX_TREE_DEPTH = 10  # numpyro's default
-# The laws' sampler settings before the latest speed change, for --baseline: the pass-rate law
-# capped no warm-up tree (numpyro's 10; now 6).
-PREVIOUS = {"pass_rate": {"WARMUP_TREE_DEPTH": 10}}
 
 
 @dataclass(frozen=True)
@@ -243,20 +233,6 @@ def run(case: Case, data_dir: Path) -> tuple[dict, list]:
     return health_row(case, fc, seconds), caught
 
 
-@contextmanager
-def previous_settings(law: str):
-    """The law's sampler settings as they were before the latest speed change, while inside."""
-    module = get_law(law)
-    now = {name: getattr(module, name) for name in PREVIOUS.get(law, {})}
-    for name, value in PREVIOUS.get(law, {}).items():
-        setattr(module, name, value)
-    try:
-        yield
-    finally:
-        for name, value in now.items():
-            setattr(module, name, value)
-
-
 def health_row(case: Case, fc, seconds: float) -> dict:
     d = fc.diagnostics
     stats = fc.idata.sample_stats
@@ -282,7 +258,6 @@ def main() -> None:
     parser.add_argument("--only", action="append", help="run the cases whose law or name contains this (repeatable)")
     parser.add_argument("--synthetic-only", action="store_true")
     parser.add_argument("--csv", type=Path, help="also write the table here")
-    parser.add_argument("--baseline", action="store_true", help="also fit each case with PREVIOUS settings; print the time ratio")
     args = parser.parse_args()
     cases = [c for c in CASES if not args.only or any(s in c.law or s in c.name for s in args.only)]
     if args.synthetic_only:
@@ -291,16 +266,7 @@ def main() -> None:
         sys.exit(f"no published data at {args.data}; pass --data or --synthetic-only")
     rows = []
     for case in cases:
-        before = None
-        if args.baseline and case.law in PREVIOUS:
-            with previous_settings(case.law):
-                before, _ = run(case, args.data)
         row, caught = run(case, args.data)
-        if before is not None and "error" not in before and "error" not in row:
-            row["seconds_before"] = before["seconds"]
-            print(f"{'':>10}  {'(previous settings)':<44} div {before['divergences']:>4}  r_hat {before['r_hat']:.3f}  "
-                  f"ess {before['ess_bulk']:>5.0f}/{before['ess_tail']:>5.0f}  {before['seconds']:5.1f} s  "
-                  f"{'ok' if before['ok'] else 'FAILED'}", flush=True)
         rows.append(row)
         if "error" in row:
             print(f"{row['law']:>10}  {row['case']:<44} ERROR {row['error']}", flush=True)
@@ -310,8 +276,7 @@ def main() -> None:
             f"{row['law']:>10}  {row['case']:<44} div {row['divergences']:>4}  r_hat {row['r_hat']:.3f}  "
             f"ess {row['ess_bulk']:>5.0f}/{row['ess_tail']:>5.0f}  depth {row['tree_depth']:.1f} "
             f"({row['at_max_depth']:.0%} max)  step {row['step_size']:.3f}  {row['seconds']:5.1f} s  "
-            f"{'ok' if row['ok'] else 'FAILED'}" + (f"  [{', '.join(other)}]" if other else "")
-            + (f"  {row['seconds_before'] / row['seconds']:.2f}x faster than before" if "seconds_before" in row else ""),
+            f"{'ok' if row['ok'] else 'FAILED'}" + (f"  [{', '.join(other)}]" if other else ""),
             flush=True,
         )
     table = pd.DataFrame(rows)
@@ -325,11 +290,7 @@ def main() -> None:
         f"{int(table['error'].notna().sum())} failed with an error"
     )
     for law, group in table.groupby("law", sort=False):
-        ratio = ""
-        if "seconds_before" in group and group["seconds_before"].notna().any():
-            speedup = (group["seconds_before"] / group["seconds"]).dropna()
-            ratio = f"; {speedup.min():.2f}-{speedup.max():.2f}x faster than the previous settings (max {group['seconds_before'].max():.1f} s before)"
-        print(f"  {law:>10}: {int(group['ok'].sum())}/{len(group)} healthy, max {group['seconds'].max():.1f} s per fit{ratio}")
+        print(f"  {law:>10}: {int(group['ok'].sum())}/{len(group)} healthy, max {group['seconds'].max():.1f} s per fit")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ default set on it here, once, so every use reads a plain attribute:
   for the report ("Fitted the 'loss' law (L(C) = a·C^b + c)", "The law assumes one power law...");
 - ``TUNE`` (1000): default tuning steps per chain (a dense mass matrix may need more);
   ``tune_steps(options)`` (None: ``TUNE``) where the options change it;
-- ``WARMUP_TREE_DEPTH`` (10, numpyro's default): the deepest NUTS tree while the sampler adapts;
 - ``complete_posterior(posterior, per_problem, options, rng)`` (None): after sampling, draw in
   place what the model integrated out (the pass-rate law's never-solved problems);
 - ``loo_log_likelihood(posterior, constant, options)`` (None): {observed name: (chain, draw, row)}
@@ -67,7 +66,6 @@ OPTIONAL = MappingProxyType(
         "loo_log_likelihood": None,
         "tune_steps": None,
         "TUNE": 1000,
-        "WARMUP_TREE_DEPTH": 10,
     }
 )
 

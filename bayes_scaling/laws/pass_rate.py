@@ -78,13 +78,10 @@ FORMULA = "−log pass_rate_i(C) = α_i·C^(−k_g), per problem"
 ASSUMPTION = "that every problem gets easier as a power of compute"
 PRIOR_NAMES = PARAMETERS
 BUCKET_PRIORS = ("log_alpha_bucket", "log_alpha_spread")
+# 0.9 would halve the adapted trees on the example counts (31 -> 15 leapfrog steps per draw), but
+# left one divergent transition on Pythia's GSM8K finals <= 410M, in the upper tail of the hardest
+# bucket's level and spread; 0.8 did the same (docs/pass-rate-law.md, "Sampler settings").
 TARGET_ACCEPT = 0.95
-# Warm-up trees at most 2^6 - 1 = 63 leapfrog steps: before the diagonal mass matrix is adapted,
-# the first 100 iterations averaged 199 steps (example counts, seed 0), as long as 650 adapted
-# ones; adapted trees take 15-31 steps, so the cap binds only at the start. (target_accept 0.9
-# would halve the adapted trees there too, but left one divergent transition on Pythia's GSM8K
-# finals <= 410M, in the upper tail of the hardest bucket's level and spread; 0.8 did the same.)
-WARMUP_TREE_DEPTH = 6
 DENSE_MASS = False  # ~190 parameters, mostly independent problem levels
 # No pointwise log-likelihood for LOO: one value per (run, problem) count is thousands per draw.
 LOG_LIKELIHOOD = False
