@@ -388,8 +388,8 @@ def sample(model: pm.Model, settings: SamplerSettings, key: tuple) -> az.Inferen
                 warmup.append(jax.device_get({name: value for name, value in stats.items() if name in _WARMUP_STATS}))
             bar.set_postfix(phase="tune" if done + compiled.chunk < settings.tune else "draw", refresh=False)  # the next chunk's
             bar.update(compiled.chunk)
-    stats = {name: np.concatenate([chunk[name] for chunk in kept], axis=1) for name in kept[0]}
-
+    stats = _joined(kept)
+    warmup_stats = _joined(warmup) if warmup else None  # tune=0: no warm-up
     z = stats.pop("z")  # (chain, draw, dim)
     flat = z.reshape(-1, z.shape[-1])
     values = compiled.constrain(jnp.asarray(flat), data_values)
@@ -397,10 +397,6 @@ def sample(model: pm.Model, settings: SamplerSettings, key: tuple) -> az.Inferen
         name: np.asarray(value).reshape(settings.chains, settings.draws, *np.shape(value)[1:])
         for name, value in zip(compiled.output_names, values)
     }
-    stats["tree_depth"] = _tree_depth(stats["n_steps"])
-    warmup_stats = {name: np.concatenate([chunk[name] for chunk in warmup], axis=1) for name in _WARMUP_STATS} if warmup else {}
-    if warmup_stats:
-        warmup_stats["tree_depth"] = _tree_depth(warmup_stats["n_steps"])
     pointwise = {}
     if compiled.log_likelihood is not None:  # the same compiled graph as the sampler's log density
         values = compiled.log_likelihood(jnp.asarray(flat), data_values)
@@ -410,13 +406,16 @@ def sample(model: pm.Model, settings: SamplerSettings, key: tuple) -> az.Inferen
         }
     return az.from_dict(
         posterior=posterior, sample_stats=stats, log_likelihood=pointwise or None,
-        warmup_sample_stats=warmup_stats or None, save_warmup=bool(warmup_stats),
+        warmup_sample_stats=warmup_stats, save_warmup=warmup_stats is not None,
     )
 
 
-def _tree_depth(n_steps: np.ndarray) -> np.ndarray:
-    """NUTS tree depth from the leapfrog steps of each iteration (a depth-d tree takes < 2^d)."""
-    return np.floor(np.log2(n_steps)).astype(int) + 1
+def _joined(chunks: list[dict]) -> dict:
+    """Per-chunk sampler statistics joined along the draws, with each iteration's NUTS tree depth
+    (a depth-d tree takes fewer than 2^d leapfrog steps)."""
+    stats = {name: np.concatenate([chunk[name] for chunk in chunks], axis=1) for name in chunks[0]}
+    stats["tree_depth"] = np.floor(np.log2(stats["n_steps"])).astype(int) + 1
+    return stats
 
 
 def sample_with_pymc(model: pm.Model, settings: SamplerSettings, nuts_sampler: str = "numpyro", cores: int | None = None):

@@ -3,7 +3,6 @@ intervals, and the curvature warning it drives."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
