@@ -427,6 +427,52 @@ def test_cell_noise_is_measured_from_the_counts(tau):
         pass_rate.prepare(noisy, cell_noise=-1)
 
 
+@pytest.mark.parametrize("lam, tau", [(0.05, 0.3), (1.0, 0.7), (4.0, 0.3), (8.0, 0.9)])
+def test_a_new_runs_pass_rate_on_a_problem_is_the_beta_the_counts_are_modelled_by(lam, tau):
+    from scipy import stats
+
+    from bayes_scaling.laws import pass_rate
+
+    p_law, q_law = np.exp(-lam), -np.expm1(-lam)
+    phi = 1 / (tau**2 * p_law * q_law) - 1
+    drawn = np.exp(-pass_rate._with_cell_noise(np.full(20_000, lam), tau, np.random.default_rng(1)))
+    assert stats.kstest(drawn, stats.beta(p_law * phi, q_law * phi).cdf).pvalue > 0.01
+    assert abs(drawn.mean() / p_law - 1) < 4 * drawn.std() / p_law / np.sqrt(drawn.size)  # the law's p is its mean
+
+
+def test_a_new_runs_cell_noise_holds_for_hard_problems_and_vanishes_without_noise():
+    from scipy import stats
+
+    from bayes_scaling.laws import pass_rate
+
+    rng = np.random.default_rng(2)
+    lam = np.full(20_000, 900.0)  # p = e^-900: the Beta's second parameter overflows a float
+    tau = 0.4
+    drawn = pass_rate._with_cell_noise(lam, tau, rng)
+    # for p̄ → 0 the Beta's p/p̄ tends to Gamma(1/τ², rate 1/τ²), so log p scatters by ~τ
+    assert np.isfinite(drawn).all()
+    ratio = stats.gamma(1 / tau**2, scale=tau**2)
+    assert stats.kstest(np.exp(lam - drawn), ratio.cdf).pvalue > 0.01
+    np.testing.assert_array_equal(pass_rate._with_cell_noise(lam, 0.0, rng), lam)
+
+
+def test_the_predictive_interval_holds_the_cell_noise_and_the_trend_does_not(fc):
+    from bayes_scaling.laws import pass_rate
+
+    posterior = {name: fc.idata.posterior[name].to_numpy() for name in ("alpha", "k", "run_noise")}
+    options = fc.settings["options"]
+    quiet, noisy = (
+        pass_rate.predict(posterior, fc.idata.constant_data, {**options, "cell_noise": tau}, np.array([TARGET]), np.random.default_rng(3))
+        for tau in (0.0, 0.5)
+    )
+    np.testing.assert_array_equal(quiet["mean_pass_rate"], noisy["mean_pass_rate"])
+
+    def width(draws):
+        return np.diff(np.quantile(draws.reshape(-1, draws.shape[-1]), [0.05, 0.95], axis=0), axis=0)[0]
+
+    assert (width(noisy["pass_rate"]) > width(quiet["pass_rate"])).all()
+
+
 def test_a_bucket_its_counts_say_little_about_has_its_k_sampled_non_centred(shared_data):
     """Pythia GSM8K, fit <= 410M: 17 of the hardest bucket's 18 problems were never solved, so its
     k comes from one problem; sampled centred it sat in a funnel with log_k_spread (2 divergences)."""

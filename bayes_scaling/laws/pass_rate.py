@@ -38,7 +38,8 @@ individually and partially pooled:
 Outputs at each target, per bucket and over all kept problems: ``neg_log_pass_rate``
 (GPT-4's ``−E_P[log pass_rate]``), ``pass_rate`` (mean pass@1) and ``pass@k``, averaged
 over the bucket's problems. ``kind="predictive"`` is for one new run (with its own shift
-off the trend); ``kind="mean"`` for the trend itself.
+off the trend, and on each problem its own cell noise around that); ``kind="mean"`` for the
+trend itself.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ from scipy import stats
 
 from bayes_scaling.buckets import assign_buckets, border_probabilities
 from bayes_scaling.data import IdentifiabilityWarning, load_pass_counts
-from bayes_scaling.laws.count_likelihood import STIRLING_FROM, count_log_likelihood
+from bayes_scaling.laws.count_likelihood import BETA_MIN, LOG_LAMBDA_RANGE, STIRLING_FROM, count_log_likelihood
 
 NAME = "pass_rate"
 RUN_SHIFTS = ("auto", "centred", "whitened", "non_centred", "measured")
@@ -101,6 +102,7 @@ NEIGHBOURS = ("easier", "own", "harder")  # soft buckets: whose k a problem may 
 SPREAD_ESTIMATE_MIN = 0.1  # the smallest bucket spread the centring assumes (Pythia posteriors: 0.08-0.2; estimates below are mostly noise)
 UNSEEN_SHIFT_VARIANCE = 1e4  # a run without informative counts: its measured shift says nothing of run_noise
 CELL_NOISE_MIN = 1e-3  # below, the beta-binomial is the binomial to ~1e-6 in every count
+GAMMA_NORMAL_FROM = 1e8  # a new run's cell noise: Gamma draws of larger shapes are taken as log-normal
 K_SCATTER_NU = 4  # problem_k=True: degrees of freedom of the Student-t scatter of log k within a bucket
 NORMAL_DENSITY_AT_0 = 1 / np.sqrt(2 * np.pi)
 
@@ -940,12 +942,42 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng=None, m
     mean_lam = alpha[..., None, :] * np.exp(-k[..., None, :] * x[:, None])  # (c, d, target, problem)
     # one new run: its own shift off the trend, shared by its problems
     shift = np.exp(noise[..., None, None] * rng.standard_normal(noise.shape + (x.size, 1)))
+    # ... and its own pass rate on each problem around that, the cell noise the counts showed
+    new_run = _with_cell_noise(mean_lam * shift, options.get("cell_noise", 0.0), rng)
     groups = [order == g for g in range(options["buckets"])] + [np.ones_like(order, dtype=bool)]
     out = {}
-    for prefix, lam in (("", mean_lam * shift), ("mean_", mean_lam)):
+    for prefix, lam in (("", new_run), ("mean_", mean_lam)):
         for name, values in _per_problem(lam, options["pass_at"]).items():
             out[prefix + name] = np.stack([values[..., g].mean(axis=-1) for g in groups], axis=-1)
     return out
+
+
+def _with_cell_noise(lam: np.ndarray, cell_noise: float, rng: np.random.Generator) -> np.ndarray:
+    """−log p of one new run on each problem: p ~ Beta(p̄·φ, (1 − p̄)·φ) around the law's p̄ = e^−λ, as the
+    counts are modelled (count_likelihood), so the logit of p scatters by ~τ. Without it the
+    predictive interval of a bucket's mean held only the run's shift, as if the new run matched
+    the law on every problem, which no fitted run did (Pythia GSM8K: τ 0.31-0.71).
+
+    Drawn as p = X/(X + Y), X ~ Gamma(a), Y ~ Gamma(b), so −log p = softplus(log Y − log X), in
+    logs throughout: b = 1/(τ²·p̄) − (1 − p̄) is astronomically large for a hard problem.
+    """
+    if cell_noise < CELL_NOISE_MIN:
+        return lam
+    lam = np.clip(lam, np.exp(LOG_LAMBDA_RANGE[0]), None)
+    p, q = np.exp(-lam), -np.expm1(-lam)
+    spare = 1 - cell_noise**2 * p * q  # a = spare/(τ²·q), b = spare/(τ²·p)
+    log_spare = np.log(np.maximum(spare, BETA_MIN))
+    log_a = np.maximum(log_spare - 2 * np.log(cell_noise) - np.log(q), np.log(BETA_MIN))
+    log_b = np.maximum(log_spare - 2 * np.log(cell_noise) + lam, np.log(BETA_MIN))
+    return np.logaddexp(0.0, _log_gamma_draws(log_b, rng) - _log_gamma_draws(log_a, rng))
+
+
+def _log_gamma_draws(log_shape: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """log of Gamma(shape) draws; above GAMMA_NORMAL_FROM, log shape + z/√shape (its error in distribution is O(1/shape))."""
+    shape = np.exp(np.minimum(log_shape, np.log(GAMMA_NORMAL_FROM)))
+    exact = np.log(np.maximum(rng.standard_gamma(shape), np.finfo(float).tiny))
+    normal = log_shape + rng.standard_normal(log_shape.shape) * np.exp(-0.5 * log_shape)
+    return np.where(log_shape < np.log(GAMMA_NORMAL_FROM), exact, normal)
 
 
 def run_performance(posterior, constant, runs: pd.DataFrame, options: dict, rng=None):
