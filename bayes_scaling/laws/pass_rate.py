@@ -101,7 +101,8 @@ SOFT_BUCKETS_UP_TO = 0.15
 NEIGHBOURS = ("easier", "own", "harder")  # soft buckets: whose k a problem may follow
 SPREAD_ESTIMATE_MIN = 0.1  # the smallest bucket spread the centring assumes (Pythia posteriors: 0.08-0.2; estimates below are mostly noise)
 UNSEEN_SHIFT_VARIANCE = 1e4  # a run without informative counts: its measured shift says nothing of run_noise
-CELL_NOISE_MIN = 1e-3  # below, the beta-binomial is the binomial to ~1e-6 in every count
+CELL_NOISE_MIN = 1e-3  # below, the counts are taken as binomial (the beta-binomial is within ~1e-6 of it)
+CELL_NOISE_Z = 1.645  # cell_dispersion: an excess over binomial noise below this many sds of it (5%, one-sided) is none
 GAMMA_NORMAL_FROM = 1e8  # a new run's cell noise: Gamma draws of larger shapes are taken as log-normal
 K_SCATTER_NU = 4  # problem_k=True: degrees of freedom of the Student-t scatter of log k within a bucket
 NORMAL_DENSITY_AT_0 = 1 / np.sqrt(2 * np.pi)
@@ -273,7 +274,7 @@ def structure(options: dict) -> tuple:
     """What changes the model's graph besides the priors: a compiled sampler is reused only within it."""
     return (
         options.get("run_shifts", "non_centred"), options.get("problem_k", False), options.get("soft_buckets", False),
-        _small_betas(options),
+        _small_betas(options), _binomial(options),
     )
 
 
@@ -285,6 +286,17 @@ def _small_betas(options: dict) -> bool:
     graph makes the likelihood cheaper (benchmarks/pass_rate_likelihood.py).
     """
     return 1 / _cell_noise(options) ** 2 < STIRLING_FROM
+
+
+def _binomial(options: dict) -> bool:
+    """Whether the counts show no cell noise (below CELL_NOISE_MIN): then the likelihood is the
+    binomial itself, the beta-binomial's limit and ~12× cheaper per count."""
+    return options.get("cell_noise", 0.0) < CELL_NOISE_MIN
+
+
+def _likelihood_form(options: dict) -> dict:
+    """The count likelihood's static settings (count_likelihood.count_log_likelihood's keywords)."""
+    return {"small_betas": _small_betas(options), "binomial": _binomial(options)}
 
 
 def _cell_noise(options: dict) -> float:
@@ -370,6 +382,9 @@ def cell_dispersion(table: pd.DataFrame, per_problem: dict, compute_ref: float) 
     freedom binomial noise alone would fill; the excess is τ² times Σ w·((1 − p̂)/λ̂)², the
     logit-scale information. Measured, not sampled: sampled, τ traded off against the spread of
     the problems' levels and the chains crawled (Pythia GSM8K, fit <= 1.4B: r_hat 1.016, ESS 224).
+    0 unless the excess is significant (``CELL_NOISE_Z``): binomial counts give Σ w·r² ~ χ²(dof),
+    so half of them would otherwise show a small τ by chance (synthetic tables: 0.015-0.028, at
+    z = -2.9 to 0.4; Pythia GSM8K: z = 15 to 409), and with τ = 0 the likelihood is the binomial.
     """
     residual, weight, run_code, runs = _trend_residuals(table, per_problem, compute_ref)
     used = weight > 0
@@ -387,7 +402,9 @@ def cell_dispersion(table: pd.DataFrame, per_problem: dict, compute_ref: float) 
     lam = np.exp(log_lam)
     logit_information = weight * ((1 - np.exp(-lam)) / lam) ** 2
     excess = float(np.sum(weight * left**2)) - dof
-    return float(np.sqrt(max(excess, 0.0) / logit_information[used].sum() * (used.sum() / dof)))
+    if excess < CELL_NOISE_Z * np.sqrt(2 * dof):
+        return 0.0  # within what binomial noise alone gives (Σ w·r² ~ χ²(dof)): the counts show none
+    return float(np.sqrt(excess / logit_information[used].sum() * (used.sum() / dof)))
 
 
 def _trend_residuals(table: pd.DataFrame, per_problem: dict, compute_ref: float):
@@ -578,12 +595,12 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
             - k_of_problem[problem_of] * (x[run_of] - pivot[problem_of])
             + run_shift[run_of]
         )
-        small_betas = _small_betas(options)
+        form = _likelihood_form(options)
         if options.get("soft_buckets", False):
-            soft = _SoftBuckets(per_problem, options["buckets"], problem_code[rows], run_code[rows], bucket_code, small_betas)
+            soft = _SoftBuckets(per_problem, options["buckets"], problem_code[rows], run_code[rows], bucket_code, form)
             soft.add_likelihood(log_lam, log_k, within, log_alpha_at_pivot, pivot, x, run_shift, n, correct, cell_noise)
             return model
-        pm.Potential("count_likelihood", count_log_likelihood(log_lam, n, correct, cell_noise, small_betas).sum())
+        pm.Potential("count_likelihood", count_log_likelihood(log_lam, n, correct, cell_noise, **form).sum())
     return model
 
 
@@ -726,8 +743,8 @@ class _SoftBuckets:
     the same shape must not keep another data set's.
     """
 
-    def __init__(self, per_problem, buckets: int, problem_code, run_code, bucket_code, small_betas: bool = True):
-        self.small_betas = small_betas  # see _small_betas
+    def __init__(self, per_problem, buckets: int, problem_code, run_code, bucket_code, form: dict):
+        self.form = form  # see _likelihood_form
         weights = _membership_prior(per_problem)
         self.ambiguous = _ambiguous(weights)
         rows = np.flatnonzero(np.isin(problem_code, self.ambiguous))
@@ -739,7 +756,7 @@ class _SoftBuckets:
         self.names = list(_kept_buckets(per_problem).index[self.ambiguous])
 
     def add_likelihood(self, log_lam, log_k, within, log_alpha_at_pivot, pivot, x, run_shift, n, correct, cell_noise):
-        cell_own = count_log_likelihood(log_lam, n, correct, cell_noise, self.small_betas)
+        cell_own = count_log_likelihood(log_lam, n, correct, cell_noise, **self.form)
         if not self.ambiguous.size:
             pm.Potential("soft_bucket_likelihood", cell_own.sum())
             return
@@ -758,7 +775,7 @@ class _SoftBuckets:
             + run_shift[run][:, None]
         )
         cell_alternative = count_log_likelihood(
-            log_lam_alternative, n[rows][:, None], correct[rows][:, None], cell_noise, self.small_betas
+            log_lam_alternative, n[rows][:, None], correct[rows][:, None], cell_noise, **self.form
         )
         size = self.ambiguous.size
         own = pt.inc_subtensor(pt.zeros(size)[compact], cell_own[rows])
