@@ -32,10 +32,14 @@ from pathlib import Path
 # Exactly the default four chains' worth: every idle host device makes each log-density call
 # slower (the pass-rate model on Pythia's checkpoints, one logp + gradient: 8 devices 474 µs,
 # 4 devices 336 µs, PyMC's 100 devices 707-773 µs).
+# Importing pymc.sampling.jax first puts PyMC's 100 in front: that is no user's choice, and it
+# made each log density and gradient 1.4-2.1x slower (benchmarks/pass_rate_likelihood.py did so).
 _MIN_HOST_DEVICES = 4
+_PYMC_HOST_DEVICES = 100
 _flags = os.environ.get("XLA_FLAGS", "")
-_count = re.search(r"--xla_force_host_platform_device_count=(\d+)", _flags)
-if _count is None or int(_count.group(1)) < _MIN_HOST_DEVICES:
+_counts = [int(count) for count in re.findall(r"--xla_force_host_platform_device_count=(\d+)", _flags)]
+_count = _counts[-1] if _counts else None  # XLA takes the last
+if _count is None or _count < _MIN_HOST_DEVICES or _count == _PYMC_HOST_DEVICES:
     _flags = re.sub(r"--xla_force_host_platform_device_count=\d+", "", _flags)
     os.environ["XLA_FLAGS"] = f"{_flags} --xla_force_host_platform_device_count={_MIN_HOST_DEVICES}".strip()
 

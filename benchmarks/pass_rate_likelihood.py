@@ -10,8 +10,10 @@ with the module's STIRLING_FROM and RISING_SHIFT), its tail written with powers 
 which PyMC's rewrites hand to JAX and JAX differentiates in reverse mode. A middle column is the
 default op with XLA's own float64 ``log`` and ``log1p`` (one element at a time through the C
 library on the CPU) instead of ``laws/vector_log.py``'s. This times the model's logp + gradient at
-its initial point each way on the battery's pass-rate tables: a ratio of the same work on the same machine, so load on
+its initial point each way, the variants taking turns (median of 7 rounds) on the battery's pass-rate tables: a ratio of the same work on the same machine, so load on
 the shared machine cancels. A fit's sampling time is this cost times its gradient evaluations.
+Counts without cell noise (``pass_rate._binomial``: the synthetic tables) use the binomial, op and
+graph alike.
 
     python benchmarks/pass_rate_likelihood.py [--data ../shared/data]
 """
@@ -24,8 +26,10 @@ import time
 import warnings
 from pathlib import Path
 
+import bayes_scaling.sampling  # noqa: F401 -- first: the host devices a forecast runs with (4), not PyMC's 100
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytensor.tensor as pt
 from pymc.sampling.jax import get_jaxified_graph
 
@@ -35,7 +39,7 @@ from bayes_scaling.laws import count_likelihood as cl
 from bayes_scaling.laws import get_law
 from bayes_scaling.laws import pass_rate
 
-REPEATS, CALLS = 5, 200
+REPEATS, CALLS = 7, 200
 DEFAULT = pass_rate.count_log_likelihood
 
 
@@ -59,11 +63,14 @@ def _graph_log_rising(x, m, small_x: bool = True):
     )
 
 
-def graph_count_log_likelihood(log_lam, n, correct, cell_noise, small_betas: bool = True):
-    """The baseline: ``count_likelihood.log_likelihood``'s arithmetic as a PyTensor graph."""
+def graph_count_log_likelihood(log_lam, n, correct, cell_noise, small_betas: bool = True, binomial: bool = False):
+    """The baseline: ``count_likelihood.log_likelihood``'s arithmetic as a PyTensor graph (with
+    ``binomial``, counts without cell noise, the binomial's)."""
     log_lam = pt.clip(log_lam, *cl.LOG_LAMBDA_RANGE)
     lam = pt.exp(log_lam)
     p, q = pt.exp(-lam), -pt.expm1(-lam)
+    if binomial:
+        return (n - correct) * pt.log(q) - correct * lam
     inverse = 1 / cell_noise**2
     a = pt.maximum(inverse / q - p, cl.BETA_MIN)
     b = pt.maximum(inverse * pt.exp(lam) - q, cl.BETA_MIN)
@@ -86,9 +93,9 @@ def xla_logs():
         cl._in_jax.cache_clear()
 
 
-def gradient_microseconds(data, variant: str) -> tuple[float, dict, int, float]:
-    """Best of REPEATS of the mean time of one logp + gradient call (µs), the options, the counts, the
-    log density; ``variant`` is "graph" (the baseline), "xla logs" or "default"."""
+def compiled_gradient(data, variant: str):
+    """The model's logp + gradient, compiled, at its initial point: (function, its arguments, the
+    options, the counts); ``variant`` is "graph" (the baseline), "xla logs" or "default"."""
     law = get_law("pass_rate")
     table, per_problem, options = law.prepare(law.load(data))
     if variant == "graph":
@@ -97,20 +104,27 @@ def gradient_microseconds(data, variant: str) -> tuple[float, dict, int, float]:
         model = law.build_model(table, per_problem, options, {})
     finally:
         pass_rate.count_log_likelihood = DEFAULT
-    with xla_logs() if variant == "xla logs" else contextlib.nullcontext():
-        logp = get_jaxified_graph(inputs=model.value_vars, outputs=[model.logp()])
     point = model.initial_point()
     values = [jnp.asarray(point[v.name]) for v in model.value_vars]
-    gradient = jax.jit(jax.value_and_grad(lambda *v: logp(*v)[0], argnums=tuple(range(len(values)))))
-    jax.block_until_ready(gradient(*values))
-    best = float("inf")
+    with xla_logs() if variant == "xla logs" else contextlib.nullcontext():
+        logp = get_jaxified_graph(inputs=model.value_vars, outputs=[model.logp()])
+        gradient = jax.jit(jax.value_and_grad(lambda *v: logp(*v)[0], argnums=tuple(range(len(values)))))
+        jax.block_until_ready(gradient(*values))  # traced here, inside the context (JAX traces on first call)
+    return gradient, values, options, len(table)
+
+
+def interleaved_microseconds(gradients: dict) -> dict:
+    """Median over REPEATS rounds of the mean time of one call (µs), the variants taking turns in
+    each round, so that load on the shared machine falls on all of them alike."""
+    times = {name: [] for name in gradients}
     for _ in range(REPEATS):
-        start = time.perf_counter()
-        for _ in range(CALLS):
-            out = gradient(*values)
-        jax.block_until_ready(out)
-        best = min(best, (time.perf_counter() - start) / CALLS)
-    return best * 1e6, options, len(table), float(out[0])
+        for name, (gradient, values) in gradients.items():
+            start = time.perf_counter()
+            for _ in range(CALLS):
+                out = gradient(*values)
+            jax.block_until_ready(out)
+            times[name].append((time.perf_counter() - start) / CALLS * 1e6)
+    return {name: float(np.median(values)) for name, values in times.items()}
 
 
 def main() -> None:
@@ -125,12 +139,15 @@ def main() -> None:
             for max_params, label in ((4.1e8, "410M"), (1.4e9, "1.4B")):
                 what = "checkpoints" if checkpoints else "final"
                 cases[f"pythia gsm8k {what} <= {label}"] = public.pythia_gsm8k_fit(counts, max_params, checkpoints)
+    print(f"{len(jax.devices())} XLA host devices, as in a forecast")
     for name, data in cases.items():
-        before, options, rows, density = gradient_microseconds(data, "graph")
-        libm, _, _, _ = gradient_microseconds(data, "xla logs")
-        after, _, _, same = gradient_microseconds(data, "default")
+        built = {variant: compiled_gradient(data, variant) for variant in ("graph", "xla logs", "default")}
+        options, rows = built["default"][2], built["default"][3]
+        density, same = (float(built[v][0](*built[v][1])[0]) for v in ("graph", "default"))
+        timed = interleaved_microseconds({variant: built[variant][:2] for variant in built})
+        before, libm, after = timed["graph"], timed["xla logs"], timed["default"]
         print(f"{name:34s} {rows:5d} counts, cell noise {options['cell_noise']:.3f}, "
-              f"shifted branch needed: {pass_rate._small_betas(options)!s:5s}  "
+              f"{'binomial' if pass_rate._binomial(options) else 'shifted branch' if pass_rate._small_betas(options) else 'series only':14s} "
               f"logp+grad {before:6.0f} -> {libm:6.0f} (XLA's logs) -> {after:6.0f} µs "
               f"({before / after:.2f}× the graph, {libm / after:.2f}× XLA's logs), "
               f"log density differs by {abs(same - density) / abs(density):.0e}")

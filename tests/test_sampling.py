@@ -98,3 +98,20 @@ def test_warmup_statistics_are_kept_for_inspection():
     for chain in range(2):
         assert np.unique(warmup["step_size"][chain]).size > 10
         assert np.unique(idata.sample_stats["step_size"][chain]).size == 1
+
+
+@pytest.mark.parametrize(
+    ("user_flags", "expected"),
+    [("", 4), ("--xla_force_host_platform_device_count=8", 8), ("--xla_force_host_platform_device_count=2", 4)],
+)
+def test_chains_get_four_host_devices_even_after_pymc_asked_for_a_hundred(user_flags, expected):
+    """Importing pymc.sampling.jax first puts PyMC's 100 host devices in XLA_FLAGS; each idle one
+    slows every log density. A user's own count of at least four is kept; fewer is raised to four."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import pymc.sampling.jax; from bayes_scaling import sampling; import jax; print(len(jax.devices()))"
+    env = {**os.environ, "XLA_FLAGS": user_flags}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300, check=True)
+    assert int(out.stdout.strip().splitlines()[-1]) == expected
