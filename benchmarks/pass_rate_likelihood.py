@@ -22,24 +22,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import time
 import warnings
 from pathlib import Path
 
 import bayes_scaling.sampling  # noqa: F401 -- first: the host devices a forecast runs with (4), not PyMC's 100
 import jax
 import jax.numpy as jnp
-import numpy as np
 import pytensor.tensor as pt
-from pymc.sampling.jax import get_jaxified_graph
 
 import public_ladders as public
+from interleaved_timing import interleaved_microseconds, log_density_gradient
 from bayes_scaling.datasets import make_example_pass_counts
 from bayes_scaling.laws import count_likelihood as cl
 from bayes_scaling.laws import get_law
 from bayes_scaling.laws import pass_rate
 
-REPEATS, CALLS = 7, 200
+CALLS = 200  # per round; 7 rounds (interleaved_timing.py)
 DEFAULT = pass_rate.count_log_likelihood
 
 
@@ -104,27 +102,9 @@ def compiled_gradient(data, variant: str):
         model = law.build_model(table, per_problem, options, {})
     finally:
         pass_rate.count_log_likelihood = DEFAULT
-    point = model.initial_point()
-    values = [jnp.asarray(point[v.name]) for v in model.value_vars]
     with xla_logs() if variant == "xla logs" else contextlib.nullcontext():
-        logp = get_jaxified_graph(inputs=model.value_vars, outputs=[model.logp()])
-        gradient = jax.jit(jax.value_and_grad(lambda *v: logp(*v)[0], argnums=tuple(range(len(values)))))
-        jax.block_until_ready(gradient(*values))  # traced here, inside the context (JAX traces on first call)
+        gradient, values = log_density_gradient(model)  # traced inside the context
     return gradient, values, options, len(table)
-
-
-def interleaved_microseconds(gradients: dict) -> dict:
-    """Median over REPEATS rounds of the mean time of one call (µs), the variants taking turns in
-    each round, so that load on the shared machine falls on all of them alike."""
-    times = {name: [] for name in gradients}
-    for _ in range(REPEATS):
-        for name, (gradient, values) in gradients.items():
-            start = time.perf_counter()
-            for _ in range(CALLS):
-                out = gradient(*values)
-            jax.block_until_ready(out)
-            times[name].append((time.perf_counter() - start) / CALLS * 1e6)
-    return {name: float(np.median(values)) for name, values in times.items()}
 
 
 def main() -> None:
@@ -144,7 +124,7 @@ def main() -> None:
         built = {variant: compiled_gradient(data, variant) for variant in ("graph", "xla logs", "default")}
         options, rows = built["default"][2], built["default"][3]
         density, same = (float(built[v][0](*built[v][1])[0]) for v in ("graph", "default"))
-        timed = interleaved_microseconds({variant: built[variant][:2] for variant in built})
+        timed = interleaved_microseconds(calls=CALLS, functions={variant: built[variant][:2] for variant in built})
         before, libm, after = timed["graph"], timed["xla logs"], timed["default"]
         print(f"{name:34s} {rows:5d} counts, cell noise {options['cell_noise']:.3f}, "
               f"{'binomial' if pass_rate._binomial(options) else 'shifted branch' if pass_rate._small_betas(options) else 'series only':14s} "

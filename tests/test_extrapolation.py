@@ -59,6 +59,28 @@ def test_conditional_deviation_has_the_gaussian_process_mean_and_variance(target
     assert np.allclose(draws.var(axis=0), var, rtol=0.05, atol=1e-10)
 
 
+@pytest.mark.parametrize("scale", [0.0, 0.003, 0.05])
+def test_the_rotated_likelihood_is_the_multivariate_normal(scale):
+    """Rotated onto K's eigenvectors the log losses are independent normals: their density must be the
+    joint normal's exactly (runs on both sides of C_ref, one at C_ref, two at one compute)."""
+    import pymc as pm
+    import pytensor.tensor as pt
+    from pytensor.graph.replace import graph_replace
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    x = np.array([-3.1, -1.2, -1.2, 0.0, 0.7, 2.5, 4.0])
+    log_loss, log_mean, sigma = rng.normal(0.9, 0.05, x.size), rng.normal(0.9, 0.05, x.size), 0.01
+    with pm.Model() as model:
+        extrapolation.observe(pm.Data("x", x), pm.math.constant(log_mean), sigma, pm.Data("y", log_loss), 1.0, "obs")
+    logp = model.compile_logp(vars=[model["obs"]])
+    cov = sigma**2 * np.eye(x.size) + scale**2 * extrapolation.kernel(x[:, None], x[None, :])
+    expected = stats.multivariate_normal(log_mean, cov).logpdf(log_loss)
+    assert logp({extrapolation.SCALE + "_z": scale}) == pytest.approx(expected, rel=1e-10)
+    given = graph_replace(model[extrapolation.WEIGHTS], {model[extrapolation.SCALE + "_z"]: pt.constant(scale, dtype="float64")})
+    np.testing.assert_allclose(given.eval(), np.linalg.solve(cov, log_loss - log_mean), rtol=1e-9)  # C⁻¹ r
+
+
 @pytest.mark.parametrize("bad", ["yes", -0.01, np.inf, [0.01]])
 def test_a_bad_option_names_itself(example, bad):  # before any sampling
     with pytest.raises(ValueError, match="extrapolation_error"):

@@ -15,8 +15,13 @@ down; beyond it, ``g``'s conditional spread grows with the distance: the interva
 the law has not been checked. Where the runs bend, ``g``'s posterior follows the bend and ``s``'s
 posterior grows, so the interval widens by itself.
 
-Marginalised out, it makes the log losses one multivariate normal (covariance ``σ² I + K``),
-so the sampler sees only the scale ``s`` (no funnel of a sampled path). After sampling:
+Marginalised out, it makes the log losses one multivariate normal (covariance ``C = σ² I + s² K``),
+so the sampler sees only the scale ``s`` (no funnel of a sampled path). ``C`` has ``K``'s
+eigenvectors ``V`` for every ``σ`` and ``s`` (``K = V Λ Vᵀ``, so ``C = V (σ² + s² Λ) Vᵀ``): the
+rotated log losses ``Vᵀ log loss`` are independent normals with variances ``σ² + s² λᵢ``, and one
+eigendecomposition of the data, before sampling, takes every Cholesky factorisation out of the
+log density (O(n²) per gradient instead of O(n³); benchmarks/extrapolation_likelihood.py). After
+sampling, with the same ``V``:
 
 - ``conditional_deviation`` draws ``g`` at new compute given each posterior draw (the standard
   Gaussian-process conditional, from the stored ``C⁻¹ r`` of that draw);
@@ -75,60 +80,73 @@ def fitted_offsets(constant, options: dict) -> np.ndarray:
     return np.log(np.asarray(constant["compute"], dtype=float) / options["compute_ref"])
 
 
+def spectrum(offsets) -> tuple[np.ndarray, np.ndarray]:
+    """``K``'s eigenvalues (rounding below 0 clipped) and eigenvectors at the fitted runs' offsets:
+    ``C = σ² I + s² K`` shares the eigenvectors whatever ``σ`` and ``s`` are."""
+    u = np.asarray(offsets, dtype=float)
+    values, vectors = np.linalg.eigh(kernel(u[:, None], u[None, :]))
+    return np.clip(values, 0.0, None), vectors
+
+
 def observe(log_compute_ratio, log_mean, sigma, log_loss, scale_prior_sd, name: str) -> None:
     """The likelihood of the fitted log losses with the deviation marginalised, in the current model.
 
-    Adds ``extrapolation_scale`` (``s``), the observed ``name`` (one multivariate normal) and the
+    Adds ``extrapolation_scale`` (``s``), the observed ``name`` (the log losses rotated onto ``K``'s
+    eigenvectors: independent normals, whose joint density is the multivariate normal's) and the
     deterministic ``extrapolation_weights`` (``C⁻¹ r``) that the conditional and LOO read.
+    ``log_compute_ratio`` and ``log_loss`` are the model's data nodes.
     """
-    u = log_compute_ratio
-    gram = kernel(u[:, None], u[None, :], xp=pt)
-    n = log_loss.shape[0]
+    values, vectors = spectrum(log_compute_ratio.get_value())
+    basis = pm.Data("extrapolation_basis", vectors)
+    eigenvalues = pm.Data("extrapolation_spectrum", values)
+    rotated = pm.Data("log_loss_rotated", vectors.T @ np.asarray(log_loss.get_value()))
     # s = s0·|z|, z ~ Normal(0, 1): the HalfNormal(s0) prior, sampled without the log transform,
     # whose long left tail in log s (where a near-exact ladder puts s) left ESS tail at ~200
     z = pm.Normal(SCALE + "_z", 0.0, 1.0)
     s = pm.Deterministic(SCALE, scale_prior_sd * pt.abs(z))
-    cov = pt.eye(n) * sigma**2 + gram * s**2
-    pm.MvNormal(name, mu=log_mean, cov=cov, observed=log_loss)
-    pm.Deterministic(WEIGHTS, pt.linalg.solve(cov, log_loss - log_mean, assume_a="pos"))
+    variances = sigma**2 + s**2 * eigenvalues
+    rotated_mean = pt.dot(basis.T, log_mean)
+    pm.Normal(name, mu=rotated_mean, sigma=pt.sqrt(variances), observed=rotated)
+    pm.Deterministic(WEIGHTS, pt.dot(basis, (rotated - rotated_mean) / variances))
 
 
 def _per_draw(posterior, fitted_x):
-    """(posterior shape, s², σ², weights C⁻¹r, the fitted runs' covariance C), flat over draws."""
+    """(posterior shape, s², weights C⁻¹r, K's eigenvectors V, and each draw's eigenvalues of C,
+    σ² + s² λ), flat over draws."""
     s = np.asarray(posterior[SCALE])
     s2 = s.reshape(-1) ** 2
     sigma2 = np.asarray(posterior["sigma"]).reshape(-1) ** 2
     weights = np.asarray(posterior[WEIGHTS]).reshape(s.size, -1)
-    u = np.asarray(fitted_x, dtype=float)
-    gram = kernel(u[:, None], u[None, :])
-    cov = s2[:, None, None] * gram[None] + sigma2[:, None, None] * np.eye(len(u))[None]
-    return s.shape, s2, sigma2, weights, cov
+    values, vectors = spectrum(fitted_x)
+    return s.shape, s2, weights, vectors, sigma2[:, None] + s2[:, None] * values[None, :]
 
 
 def conditional_deviation(posterior, fitted_x, target_x, rng: np.random.Generator) -> np.ndarray:
     """Draws of ``g`` at ``target_x`` (shape (chain, draw, targets)), one per posterior draw."""
-    shape, s2, _, weights, cov = _per_draw(posterior, fitted_x)
+    shape, s2, weights, vectors, eigenvalues = _per_draw(posterior, fitted_x)
     u = np.asarray(fitted_x, dtype=float)
     ut = np.asarray(target_x, dtype=float)
     cross = kernel(ut[:, None], u[None, :])  # (targets, n)
     mean = s2[:, None] * (weights @ cross.T)
-    solved = np.linalg.solve(cov, np.broadcast_to(cross.T, (len(s2),) + cross.T.shape))  # C⁻¹ K_dt
-    reduction = s2[:, None, None] ** 2 * (cross[None] @ solved)
+    rotated = cross @ vectors  # then K_td C⁻¹ K_dt = Σ_i rotated_ti · rotated_ui / eigenvalue_i
     if len(ut) <= JOINT_TARGETS_MAX:
+        scaled = rotated[None] / np.sqrt(eigenvalues)[:, None, :]  # (draws, targets, n)
+        reduction = s2[:, None, None] ** 2 * (scaled @ np.swapaxes(scaled, 1, 2))
         tt = s2[:, None, None] * kernel(ut[:, None], ut[None, :])[None] - reduction
         tt = 0.5 * (tt + np.swapaxes(tt, 1, 2))
         values, vectors = np.linalg.eigh(tt)  # semi-definite (zero at C_ref): no Cholesky
         root = vectors * np.sqrt(np.clip(values, 0.0, None))[:, None, :]
         draws = mean + (root @ rng.standard_normal((len(s2), len(ut), 1)))[..., 0]
     else:  # a plotting grid: each target's marginal is all a fan chart reads
-        var = s2[:, None] * (np.abs(ut) ** 3 / 3)[None] - np.diagonal(reduction, axis1=1, axis2=2)
+        reduction = s2[:, None] ** 2 * ((1 / eigenvalues) @ (rotated**2).T)
+        var = s2[:, None] * (np.abs(ut) ** 3 / 3)[None] - reduction
         draws = mean + np.sqrt(np.clip(var, 0.0, None)) * rng.standard_normal(mean.shape)
     return draws.reshape(shape + (len(ut),))
 
 
 def loo_log_likelihood(posterior, fitted_x) -> np.ndarray:
     """Each fitted run's leave-one-out log predictive density per draw, (chain, draw, run)."""
-    shape, _, _, weights, cov = _per_draw(posterior, fitted_x)
-    precision_diag = np.diagonal(np.linalg.inv(cov), axis1=1, axis2=2)
+    shape, _, weights, vectors, eigenvalues = _per_draw(posterior, fitted_x)
+    precision_diag = (1 / eigenvalues) @ (vectors**2).T  # the diagonal of C⁻¹ = V diag(1 / eigenvalue) Vᵀ
     values = -0.5 * np.log(2 * np.pi) + 0.5 * np.log(precision_diag) - 0.5 * weights**2 / precision_diag
     return values.reshape(shape + (len(fitted_x),))
