@@ -128,3 +128,27 @@ def test_report_states_the_chinchilla_formula_and_assumption(synthetic_fit, tmp_
     text = fc.report(tmp_path / "review.md", self_backtest=False).read_text()  # the refits are not the subject
     assert "Fitted the 'chinchilla' law (L(N, D) = E + A/N^α + B/D^β)" in text
     assert "The law assumes that the loss is an irreducible constant plus a power law in parameters" in text
+
+
+def test_extrapolation_error_widens_the_far_forecast_and_keeps_loo(synthetic_fit):
+    """Opt-in as in the loss law: a deviation in log compute, integrated out; the far interval widens
+    around the truth, the sampler stays clean, and its closed-form LOO terms feed bs.compare."""
+    from bayes_scaling.laws import extrapolation
+
+    runs, plain = synthetic_fit
+    fc = bs.forecast(runs, target=TARGET, law="chinchilla", seed=0, progress=False, extrapolation_error="auto")
+    assert fc.ok, fc.diagnostics.problems()
+    assert extrapolation.SCALE in fc.idata.posterior and extrapolation.SCALE not in plain.idata.posterior
+    widths = [np.diff(f.interval(0.9, kind="mean")).item() for f in (plain, fc)]
+    assert widths[1] > widths[0], widths
+    lower, upper = fc.interval(0.99, kind="mean")
+    assert lower < true_mean("chinchilla", TARGET["params"][0], TARGET["tokens"][0]) < upper
+    assert fc.idata.log_likelihood["log_loss_obs"].shape[-1] == len(runs)  # one LOO term per run, not per rotated value
+    table = bs.compare({"plain": plain, "extrapolation error": fc})
+    assert set(table.index) == {"plain", "extrapolation error"}
+
+
+def test_extrapolation_error_refuses_student_t_noise_before_sampling():
+    runs = isoflop_ladder("chinchilla", seed=0)
+    with pytest.raises(ValueError, match="needs likelihood='normal'"):
+        bs.forecast(runs, target=TARGET, law="chinchilla", likelihood="student_t", extrapolation_error="auto", progress=False)

@@ -45,6 +45,7 @@ import pytensor.tensor as pt
 from pymc_extras.prior import Prior
 
 from bayes_scaling.data import DataError, IdentifiabilityWarning, check_targets as check_compute, load_runs, read_table
+from bayes_scaling.laws import extrapolation
 
 NAME = "chinchilla"
 OBSERVED = "loss"
@@ -52,7 +53,7 @@ FORMULA = "L(N, D) = E + A/N^α + B/D^β"
 ASSUMPTION = "that the loss is an irreducible constant plus a power law in parameters and a power law in training tokens"
 PARAMETERS = ("loss_ref", "reducible_fraction", "local_exponent", "allocation", "allocation_gap", "sigma")
 DERIVED = ("E", "params_term", "tokens_term", "params_share", "alpha", "beta", "A", "B")
-DIAGNOSED = PARAMETERS + DERIVED
+DIAGNOSED = PARAMETERS + DERIVED + (extrapolation.SCALE,)  # the scale only where the option adds it
 PRIOR_NAMES = PARAMETERS
 DENSE_MASS = True  # loss_ref, the fraction and the exponent trade off linearly, as in the loss law
 # As in the loss law: where the data barely tell the curvature in N (α), E has a long tail
@@ -63,6 +64,8 @@ TARGET_ACCEPT = 0.99
 # Li et al.'s best-learning-rate ladder (81 runs; logit E-share and logit allocation correlated
 # 0.91) ended at ESS tail 254; with 2,000, 1,028 and 962 (seeds 0 and 1).
 TUNE = 2000
+# With the extrapolation error's scale as one more parameter, as the loss law (docs/loss-law.md).
+TUNE_WITH_EXTRAPOLATION_ERROR = 3000
 # Columns a run needs to be a target of this law (the backtest hands held-out runs over).
 TARGET_COLUMNS = ("params", "tokens")
 FLOPS_PER_PARAM_TOKEN = 6.0  # C = 6·N·D, training FLOPs of a dense transformer
@@ -131,6 +134,7 @@ PRIOR_REASONS = {
         "runs' distance from the ideal recipe (learning-rate schedules tuned for another "
         "length, digitising error): 95% in 0.46%–8.7%.",
     ),
+    extrapolation.SCALE: extrapolation.PRIOR_REASON,
 }
 
 
@@ -229,7 +233,7 @@ def quantities(options: dict) -> list[str]:
     return ["loss"]
 
 
-def prepare(runs: pd.DataFrame, likelihood: str = "normal"):
+def prepare(runs: pd.DataFrame, likelihood: str = "normal", extrapolation_error=False):
     """Every run is fitted; the pivots are the geometric means of the fitted N and D.
 
     ``path_slope`` is the slope of log N against log N + log D over the runs (the ladder's
@@ -239,12 +243,23 @@ def prepare(runs: pd.DataFrame, likelihood: str = "normal"):
     fitted runs' median D/N) places a bare compute on the (N, D) plane, for the fan chart's
     curve. ``likelihood="student_t"`` gives the log loss Student-t noise (ν = 3): runs far off
     the law then pull the fit less, as in Epoch's Huber-loss refit (docs/chinchilla-law.md).
+    ``extrapolation_error``: as the loss law's (laws/extrapolation.py), a deviation of the log loss
+    from the law in log compute, nil at ``C_ref`` (the fitted compute's geometric mean); ``False``
+    (the default, for now) fits the plain law. Its marginal is a normal: not with Student-t noise.
     """
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+    scale_prior = extrapolation.scale_prior(extrapolation_error)
+    if scale_prior > 0 and likelihood != "normal":
+        raise ValueError(
+            f"extrapolation_error={extrapolation_error!r} needs likelihood='normal': the runs' deviation from the "
+            "law is integrated out as one normal, which Student-t noise is not"
+        )
     options = {name + "_ref": float(np.exp(np.log(runs[name].to_numpy()).mean())) for name in TARGET_COLUMNS}
     options["tokens_per_param"] = float(np.median(runs["tokens"] / runs["params"]))
     options["likelihood"] = likelihood
+    options["compute_ref"] = float(np.exp(np.log(runs["compute"].to_numpy(dtype=float)).mean()))
+    options["extrapolation_scale_prior"] = scale_prior
     options["path_slope"], options["path_slope_se"], options["path_spread"] = _path(runs)
     if options["path_spread"] < ONE_PATH_BELOW:
         warnings.warn(
@@ -275,7 +290,16 @@ def _path(runs: pd.DataFrame) -> tuple[float, float, float]:
 
 def structure(options: dict) -> tuple:
     """What changes the model's graph besides the priors: a compiled sampler is reused only within it."""
-    return (options["likelihood"],)
+    return (options["likelihood"], ("extrapolation_error", _with_extrapolation_error(options)))
+
+
+def _with_extrapolation_error(options: dict) -> bool:
+    return options.get("extrapolation_scale_prior", 0.0) > 0
+
+
+def tune_steps(options: dict) -> int:
+    """Default tuning steps: the extrapolation error's scale needs the longer adaptation."""
+    return TUNE_WITH_EXTRAPOLATION_ERROR if _with_extrapolation_error(options) else TUNE
 
 
 def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: dict[str, Prior]) -> pm.Model:
@@ -304,7 +328,11 @@ def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: di
         pm.Deterministic("A", params_term * pm.math.exp(alpha * log_n_ref))
         pm.Deterministic("B", tokens_term * pm.math.exp(beta * log_d_ref))
         mu = mean_loss(log_n, log_d, E, params_term, tokens_term, alpha, beta, xp=pm.math)
-        if options.get("likelihood", "normal") == "student_t":
+        if _with_extrapolation_error(options):
+            x = pm.Data("log_compute_ratio", np.log(runs["compute"].to_numpy(dtype=float) / options["compute_ref"]))
+            scale_prior = pm.Data("extrapolation_scale_prior", options["extrapolation_scale_prior"])
+            extrapolation.observe(x, pm.math.log(mu), p["sigma"], log_loss, scale_prior, "log_loss_obs")
+        elif options.get("likelihood", "normal") == "student_t":
             pm.StudentT("log_loss_obs", nu=STUDENT_T_NU, mu=pm.math.log(mu), sigma=p["sigma"], observed=log_loss)
         else:
             pm.Normal("log_loss_obs", mu=pm.math.log(mu), sigma=p["sigma"], observed=log_loss)
@@ -321,14 +349,26 @@ def predict(posterior, constant, options: dict, targets, rng: np.random.Generato
         compute = np.asarray(targets, dtype=float)
         ratio = options["tokens_per_param"]
         params = np.sqrt(compute / (FLOPS_PER_PARAM_TOKEN * ratio))
-        targets = pd.DataFrame({"params": params, "tokens": ratio * params})
+        targets = pd.DataFrame({"params": params, "tokens": ratio * params, "compute": compute})
     log_n = np.log(targets["params"].to_numpy(dtype=float) / options["params_ref"])
     log_d = np.log(targets["tokens"].to_numpy(dtype=float) / options["tokens_ref"])
     p = {name: np.asarray(posterior[name])[..., None] for name in ("E", "params_term", "tokens_term", "alpha", "beta", "sigma")}
     mean = mean_loss(log_n, log_d, p["E"], p["params_term"], p["tokens_term"], p["alpha"], p["beta"])
+    if extrapolation.SCALE in posterior:  # the law is only approximately right: its deviation there
+        compute = targets["compute"].to_numpy(dtype=float) if "compute" in targets else _six_nd(targets, "target")
+        x = np.log(compute / options["compute_ref"])
+        mean = mean * np.exp(extrapolation.conditional_deviation(posterior, extrapolation.fitted_offsets(constant, options), x, rng))
     robust = options.get("likelihood", "normal") == "student_t"
     noise = rng.standard_t(STUDENT_T_NU, mean.shape) if robust else rng.standard_normal(mean.shape)
     return {"loss": mean * np.exp(p["sigma"] * noise), "mean_loss": mean}
+
+
+def loo_log_likelihood(posterior, constant, options: dict):
+    """Pointwise leave-one-out log-densities with the extrapolation error (the runs are one
+    multivariate normal then); None when the sampler's own pointwise terms are right."""
+    if extrapolation.SCALE not in posterior:
+        return None
+    return {"log_loss_obs": extrapolation.loo_log_likelihood(posterior, extrapolation.fitted_offsets(constant, options))}
 
 
 def compute_optimal(fc, budget) -> pd.DataFrame:

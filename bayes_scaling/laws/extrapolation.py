@@ -44,6 +44,13 @@ WEIGHTS = "extrapolation_weights"  # per draw: C⁻¹ (log loss − law), one pe
 # Prior HalfNormal(DEFAULT_SCALE_PRIOR) on s, in log loss per e-fold^1.5 of compute. Chosen
 # leave-one-dataset-out on the public ladders (benchmarks/calibration.py; docs/loss-law.md).
 DEFAULT_SCALE_PRIOR = 0.003
+# What the laws that carry it (loss, chinchilla) say of its prior, for the report and the docs.
+PRIOR_REASON = (
+    f'Prior("HalfNormal", sigma={DEFAULT_SCALE_PRIOR}) (with extrapolation_error="auto")',
+    "How fast the law's error grows beyond the data: the local exponent's error does a random walk "
+    "of this scale per e-fold of compute, so the log loss's deviation has sd s·u^1.5/√3 at u e-folds "
+    "from C_ref. Chosen leave-one-dataset-out on the public ladders (docs/loss-law.md).",
+)
 JOINT_TARGETS_MAX = 32  # up to this many targets the deviation is drawn jointly, beyond per target
 
 

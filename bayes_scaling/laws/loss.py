@@ -103,12 +103,7 @@ PRIOR_REASONS = {
         "the loss; 95% of the prior lies in 0.23%–4.3%, and a log-normal keeps it off "
         "zero, where a few points would pull the fit into a funnel.",
     ),
-    extrapolation.SCALE: (
-        f'Prior("HalfNormal", sigma={extrapolation.DEFAULT_SCALE_PRIOR}) (with extrapolation_error="auto")',
-        "How fast the law's error grows beyond the data: the local exponent's error does a random walk "
-        "of this scale per e-fold of compute, so the log loss's deviation has sd s·u^1.5/√3 at u e-folds "
-        "from C_ref. Chosen leave-one-dataset-out on the public ladders (docs/loss-law.md).",
-    ),
+    extrapolation.SCALE: extrapolation.PRIOR_REASON,
 }
 
 
@@ -142,8 +137,8 @@ def prepare(runs: pd.DataFrame, extrapolation_error=False):
     """The loss law fits every run; C_ref is the geometric mean of the fitted compute.
 
     ``extrapolation_error``: ``"auto"`` or ``True`` adds the deviation of laws/extrapolation.py
-    with its default prior scale, a number sets that scale, ``False`` (for now the default: its
-    cost grows with the cube of the number of runs) fits the plain law.
+    with its default prior scale, a number sets that scale, ``False`` (for now the default;
+    docs/loss-law.md says why) fits the plain law.
     """
     compute_ref = float(np.exp(np.log(runs["compute"].to_numpy()).mean()))
     return runs, {}, {"compute_ref": compute_ref, "extrapolation_scale_prior": extrapolation.scale_prior(extrapolation_error)}
