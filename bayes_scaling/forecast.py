@@ -115,8 +115,10 @@ def forecast(
         constant[name] = ("benchmark_problem", np.asarray(values))
     if law_module.loo_log_likelihood is not None:  # rows that are not independent: their LOO terms in closed form
         pointwise = law_module.loo_log_likelihood(idata.posterior, constant, options)
-        if pointwise is not None:
+        if pointwise is not None:  # replaces those variables' terms; the others' stay the sampler's
             if "log_likelihood" in idata.groups():
+                kept = {name: values.to_numpy() for name, values in idata.log_likelihood.items() if name not in pointwise}
+                pointwise = {**kept, **pointwise}
                 del idata.log_likelihood
             idata.add_groups(log_likelihood=az.from_dict(log_likelihood=pointwise).log_likelihood)
     rng = np.random.default_rng([settings.seed, 1])

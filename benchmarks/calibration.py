@@ -8,7 +8,7 @@ Data (not shipped; ../shared/data, or --data): loss-vs-compute frontiers of
 Per frontier and fit cut r in (16, 64, 256), wherever >= 4 distinct computes remain: fit the
 runs with C <= C_max / r and forecast every run with C >= C_max / 2. (Porian et al.'s IsoFLOP
 frontier is left out: it is the compute-optimal table again. Their IsoFLOP sweeps and the
-Misfitting grid as L(N, D) belong to the chinchilla law, which has no extrapolation error yet.) Methods, in this one
+Misfitting grid as L(N, D) belong to the chinchilla law, which this benchmark does not score yet.) Methods, in this one
 process, seed 0, default sampler settings:
 - ``plain``: the loss law without its extrapolation error (``extrapolation_error=False``);
 - ``s0=<v>``: with it, its scale's prior HalfNormal(v) (``default`` marks the package's value);

@@ -215,9 +215,9 @@ def test_every_law_has_every_optional_hook_its_own_or_the_default():
     assert loss.JITTER == 1.0 and pass_rate.JITTER == 0.5
     assert chinchilla.LOG_LIKELIHOOD is True and pass_rate.LOG_LIKELIHOOD is False
     assert loss.TARGET_COLUMNS == () and chinchilla.TARGET_COLUMNS == ("params", "tokens")
-    assert loss.structure({}) == (("extrapolation_error", False),) and two_step.structure({}) == ()
+    assert loss.structure({}) == (("extrapolation_error", False),) == two_step.structure({})
     assert chinchilla.PRIOR_ALTERNATIVES == {}
-    assert loss.loo_log_likelihood is not None and two_step.loo_log_likelihood is None
+    assert loss.loo_log_likelihood is not None and pass_rate.loo_log_likelihood is None
     assert loss.PER_PROBLEM == () and "k_problem" in pass_rate.PER_PROBLEM
 
 

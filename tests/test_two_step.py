@@ -72,6 +72,26 @@ def test_step_one_uncertainty_flows_into_accuracy(fc):
     assert np.corrcoef(accuracy, task_loss)[0, 1] < -0.3
 
 
+def test_the_task_loss_takes_the_extrapolation_error(fc, runs):
+    """Step one is the loss law, so it takes its option: the mean task loss's interval widens around
+    the truth, the accuracy's with it, the sampler stays clean, and the task loss's LOO terms are
+    the closed-form ones per run beside the accuracy's."""
+    from bayes_scaling.laws import extrapolation
+
+    with_error = fit(runs, extrapolation_error="auto")
+    assert with_error.ok, with_error.diagnostics.problems()
+    assert extrapolation.SCALE in with_error.idata.posterior and extrapolation.SCALE not in fc.idata.posterior
+    truth = true_capability([TARGET])
+    for quantity in ("task_loss", "accuracy"):
+        plain, wider = (np.ptp(f.interval(0.9, kind="mean", quantity=quantity)) for f in (fc, with_error))
+        assert wider > plain, (quantity, plain, wider)
+        lower, upper = with_error.interval(0.99, kind="mean", quantity=quantity)
+        assert lower < truth[quantity][0] < upper
+    terms = with_error.idata.log_likelihood
+    assert set(terms.data_vars) == {"log_task_loss_obs", "accuracy_obs"}
+    assert terms["log_task_loss_obs"].shape[-1] == terms["accuracy_obs"].shape[-1] == len(runs)
+
+
 def test_save_and_load_answer_the_same(fc, tmp_path):
     loaded = bs.load_forecast(fc.save(tmp_path / "fc.nc"))
     pd.testing.assert_frame_equal(loaded.to_frame(), fc.to_frame())

@@ -36,7 +36,7 @@ import pytensor.tensor as pt
 from pymc_extras.prior import Prior
 
 from bayes_scaling.data import DataError, load_capability_runs
-from bayes_scaling.laws import loss
+from bayes_scaling.laws import extrapolation, loss
 
 NAME = "two_step"
 OBSERVED = "accuracy"
@@ -46,7 +46,8 @@ STEP_ONE = loss.PARAMETERS
 STEP_TWO = ("lift_ref", "slope_ref", "headroom", "accuracy_noise")
 PARAMETERS = STEP_ONE + STEP_TWO
 DERIVED = loss.DERIVED + ("accuracy_ref", "ceiling", "steepness", "loss_mid")
-DIAGNOSED = PARAMETERS + DERIVED
+DIAGNOSED = PARAMETERS + DERIVED + (extrapolation.SCALE,)  # the scale only where the option adds it
+TUNE = 1000  # without the extrapolation error (tune_steps)
 DENSE_MASS = True  # eight parameters; ceiling, slope and level trade off
 PRIOR_NAMES = PARAMETERS + ("b",)
 PRIOR_ALTERNATIVES = loss.PRIOR_ALTERNATIVES
@@ -120,11 +121,12 @@ def quantities(options: dict) -> list[str]:
     return ["accuracy", "task_loss"]
 
 
-def prepare(table: pd.DataFrame, floor: float = 0.0, items: int | None = None):
+def prepare(table: pd.DataFrame, floor: float = 0.0, items: int | None = None, extrapolation_error=False):
     """Check the options against the table; C_ref and ℓ_ref are geometric means of the data.
 
     ``floor``: the chance level of the task (0.25 for 4-way multiple choice). ``items``:
     the number of items the accuracy was measured on (binomial likelihood), or None.
+    ``extrapolation_error``: the loss law's option, for the task loss of step one.
     """
     if isinstance(floor, bool) or not isinstance(floor, (int, float, np.integer, np.floating)) or not 0 <= floor < 1:
         raise ValueError(f"floor (the chance level of the task) must lie in [0, 1), got {floor!r}")
@@ -155,8 +157,19 @@ def prepare(table: pd.DataFrame, floor: float = 0.0, items: int | None = None):
         "task_loss_ref": float(np.exp(np.log(table["task_loss"].to_numpy()).mean())),
         "floor": float(floor),
         "items": items,
+        "extrapolation_scale_prior": extrapolation.scale_prior(extrapolation_error),
     }
     return table, {}, options
+
+
+def structure(options: dict) -> tuple:
+    """With or without the task loss's extrapolation error: two different graphs."""
+    return loss.structure(options)
+
+
+def tune_steps(options: dict) -> int:
+    """Default tuning steps: the extrapolation error's scale needs the longer adaptation, as in the loss law."""
+    return loss.TUNE_WITH_EXTRAPOLATION_ERROR if options.get("extrapolation_scale_prior", 0.0) > 0 else TUNE
 
 
 def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: dict[str, Prior]) -> pm.Model:
@@ -176,7 +189,7 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
         step_one = {name: prior for name, prior in priors.items() if name not in STEP_TWO}
         loss_ref, fraction, b, sigma = loss.power_law_variables(step_one, loss_scale, log_c_ref)
         mu = loss.mean_loss(x, loss_ref, fraction, b, xp=pm.math)
-        pm.Normal("log_task_loss_obs", mu=pm.math.log(mu), sigma=sigma, observed=log_task_loss)
+        loss.observe_log_loss("log_task_loss_obs", x, pm.math.log(mu), sigma, log_task_loss, options)
 
         # step two: task loss -> accuracy
         u = pm.Data("relative_task_loss", task_loss / options["task_loss_ref"] - 1)
@@ -220,6 +233,12 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.ran
     p = {name: value[..., None] for name, value in p.items()}
     x = np.log(np.asarray(compute, dtype=float) / options["compute_ref"])
     mean_loss = loss.mean_loss(x, p["loss_ref"], p["reducible_fraction"], p["b"])
+    if extrapolation.SCALE in posterior:  # step one's law is only approximately right: its deviation there
+        fitted_x = extrapolation.fitted_offsets(constant, options)
+        deviation = extrapolation.conditional_deviation(posterior, fitted_x, x, rng)
+        if max_draws is not None:
+            deviation = deviation.reshape(-1, len(x))[None, ::step]
+        mean_loss = mean_loss * np.exp(deviation)
     new_loss = mean_loss * np.exp(p["sigma"] * rng.standard_normal(mean_loss.shape))
 
     def curve(task_loss):
@@ -233,6 +252,14 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.ran
     if options["items"] is not None:
         run_accuracy = rng.binomial(options["items"], run_accuracy) / options["items"]
     return {"accuracy": run_accuracy, "mean_accuracy": mean_accuracy, "task_loss": new_loss, "mean_task_loss": mean_loss}
+
+
+def loo_log_likelihood(posterior, constant, options: dict):
+    """With the task loss's extrapolation error its runs are one multivariate normal: their
+    leave-one-out terms in closed form (the accuracy's stay the sampler's); else None."""
+    if extrapolation.SCALE not in posterior:
+        return None
+    return {"log_task_loss_obs": extrapolation.loo_log_likelihood(posterior, extrapolation.fitted_offsets(constant, options))}
 
 
 def run_performance(posterior, constant, runs: pd.DataFrame, options: dict, rng: np.random.Generator):
