@@ -1,4 +1,4 @@
-"""Calibration of the loss law's forecasts far beyond the data, on every public loss frontier.
+"""Calibration of the loss and L(N, D) laws' forecasts far beyond the data, on every public ladder.
 
 Data (not shipped; ../shared/data, or --data): loss-vs-compute frontiers of
 - Porian et al. (2024), OpenWebText2: the compute-optimal runs of each of 5 configurations;
@@ -7,8 +7,11 @@ Data (not shipped; ../shared/data, or --data): loss-vs-compute frontiers of
 
 Per frontier and fit cut r in (16, 64, 256), wherever >= 4 distinct computes remain: fit the
 runs with C <= C_max / r and forecast every run with C >= C_max / 2. (Porian et al.'s IsoFLOP
-frontier is left out: it is the compute-optimal table again. Their IsoFLOP sweeps and the
-Misfitting grid as L(N, D) belong to the chinchilla law, which this benchmark does not score yet.) Methods, in this one
+frontier is left out: it is the compute-optimal table again.) The same for the L(N, D) ladders,
+with the chinchilla law, each run forecast at its own (N, D) (``--grids``; ``--grids-only`` skips
+the frontiers): Porian et al.'s IsoFLOP sweeps (5 configurations), Chinchilla's 240 points, the
+Misfitting grid at the best learning rate and at all of them; methods ``plain``, the default
+scale and ``bootstrap``. Methods on the frontiers, in this one
 process, seed 0, default sampler settings:
 - ``plain``: the loss law without its extrapolation error (``extrapolation_error=False``);
 - ``s0=<v>``: with it, its scale's prior HalfNormal(v) (``default`` marks the package's value);
@@ -19,7 +22,7 @@ Scores (pooled and per cut): 50% and 90% coverage, median abs % error of the med
 mean log score (a kernel density of the draws' log, at the actual), unhealthy fits; a PIT
 histogram (--pit PNG). ``--csv`` writes every forecast.
 
-    python benchmarks/calibration.py [--data ../shared/data] [--scales 0.003,0.01,0.03] [--csv F] [--pit F]
+    python benchmarks/calibration.py [--data ../shared/data] [--scales 0.003,0.01,0.03] [--csv F] [--pit F] [--grids | --grids-only]
 """
 
 from __future__ import annotations
@@ -60,29 +63,39 @@ def frontiers(data_dir: Path):
     yield "misfitting", "best-lr frontier", envelope(public.misfitting(data_dir))
 
 
+def grids(data_dir: Path):
+    """(dataset, ladder name, runs with params, tokens, compute and loss): the L(N, D) ladders."""
+    for config, runs in public.porian_isoflop(data_dir).items():
+        yield "porian-isoflop", config, runs
+    yield "chinchilla-points", "all 240", public.chinchilla_points(data_dir)
+    yield "misfitting-grid", "best learning rate", public.misfitting(data_dir, best_lr_only=True)
+    yield "misfitting-grid", "all learning rates", public.misfitting(data_dir, best_lr_only=False)
+
+
 def log_score(draws: np.ndarray, actual: np.ndarray) -> np.ndarray:
     """log density of each actual under a Gaussian kernel density of the draws' log (per target)."""
     return np.array([gaussian_kde(np.log(draws[:, j])).logpdf(np.log(a))[0] for j, a in enumerate(actual)])
 
 
-def fit_one(fitted: pd.DataFrame, held: pd.DataFrame, method: str, scale: float | None):
+def fit_one(fitted: pd.DataFrame, held: pd.DataFrame, method: str, scale: float | None, law: str = "loss"):
     """(draws (n_draws, n_held), point or None, healthy, seconds, diagnostics or None)."""
     start = time.perf_counter()
     if method == "bootstrap":
-        point, draws = bootstrap_draws(fitted, held, "loss", 1000, 0)
+        point, draws = bootstrap_draws(fitted, held, law, 1000, 0)
         return draws, point, True, time.perf_counter() - start, None
+    target = held[["params", "tokens"]] if law == "chinchilla" else held["compute"].to_numpy()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fc = bs.forecast(fitted, target=held["compute"].to_numpy(), seed=0, progress=False,
+        fc = bs.forecast(fitted, target=target, law=law, seed=0, progress=False,
                          extrapolation_error=False if scale is None else scale)
     healthy = fc.ok and not any(issubclass(w.category, bs.SamplerWarning) for w in caught)
     return fc.draws(), None, healthy, time.perf_counter() - start, fc.diagnostics
 
 
-def run(data_dir: Path, scales: list[float]) -> pd.DataFrame:
+def run(ladders, scales: list[float], law: str = "loss") -> pd.DataFrame:
     methods = [("plain", None)] + [(f"s0={s:g}", s) for s in scales] + [("bootstrap", None)]
     rows = []
-    for dataset, ladder, runs in frontiers(data_dir):
+    for dataset, ladder, runs in ladders:
         c_max = runs["compute"].max()
         held = runs[runs["compute"] >= c_max / 2 * (1 - 1e-9)].reset_index(drop=True)
         for cut in CUTS:
@@ -90,10 +103,10 @@ def run(data_dir: Path, scales: list[float]) -> pd.DataFrame:
             if fitted["compute"].nunique() < MIN_DISTINCT:
                 continue
             for label, scale in methods:
-                draws, point, healthy, seconds, diag = fit_one(fitted, held, "bootstrap" if label == "bootstrap" else "bayes", scale)
+                draws, point, healthy, seconds, diag = fit_one(fitted, held, "bootstrap" if label == "bootstrap" else "bayes", scale, law)
                 scored = score_draws(draws, held["loss"].to_numpy(), point)
                 scored = scored.assign(
-                    dataset=dataset, ladder=ladder, cut=cut, method=label, scale=scale, fitted=len(fitted),
+                    law=law, dataset=dataset, ladder=ladder, cut=cut, method=label, scale=scale, fitted=len(fitted),
                     compute=held["compute"].to_numpy(), actual=held["loss"].to_numpy(),
                     distance=np.log(held["compute"].to_numpy() / fitted["compute"].max()),
                     log_score=log_score(draws, held["loss"].to_numpy()), healthy=healthy, seconds=seconds,
@@ -102,7 +115,7 @@ def run(data_dir: Path, scales: list[float]) -> pd.DataFrame:
                     width_90=(scored["upper_90"] - scored["lower_90"]) / scored["median"],
                 )
                 rows.append(scored)
-                print(f"{dataset:24s} {ladder[:28]:28s} /{cut:<3d} {label:10s} n={len(fitted):2d} "
+                print(f"{dataset:24s} {ladder[:28]:28s} /{cut:<3d} {label:10s} n={len(fitted):3d} held {len(held):3d} "
                       f"cov90 {scored['covered_90'].mean():.2f} err {scored['abs_pct_error'].median():.2f}% "
                       f"width {scored['width_90'].median():.3f} {'ok' if healthy else 'UNHEALTHY'} {seconds:.0f}s", flush=True)
     return pd.concat(rows, ignore_index=True)
@@ -188,15 +201,28 @@ def main() -> None:
     parser.add_argument("--pit", type=Path, help="write the PIT histograms (PNG) here")
     parser.add_argument("--synthetic", type=int, default=50, metavar="SEEDS", help="exact-law ladders to check width on (0: skip)")
     parser.add_argument("--synthetic-only", action="store_true", help="only the exact-law check")
+    parser.add_argument("--grids", action="store_true", help="also the L(N, D) ladders, with the chinchilla law")
+    parser.add_argument("--grids-only", action="store_true", help="only the L(N, D) ladders")
     args = parser.parse_args()
     if args.synthetic_only:
         synthetic(args.synthetic, DEFAULT_SCALE_PRIOR)
         return
+    default = f"s0={DEFAULT_SCALE_PRIOR:g}"
+    if args.grids or args.grids_only:
+        nd = run(grids(args.data), [DEFAULT_SCALE_PRIOR], law="chinchilla")
+        if args.csv:
+            nd.to_csv(args.csv.with_name(args.csv.stem + "-grids" + args.csv.suffix), index=False)
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print("\n== L(N, D) ladders (chinchilla law), pooled per fit cut")
+            print(summarise(nd, ["cut", "method"]).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+            print("\n== L(N, D) ladders, per dataset")
+            print(summarise(nd, ["dataset", "method"]).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        if args.grids_only:
+            return
     scales = [float(v) for v in args.scales.split(",")]
-    frame = with_lodo(run(args.data, scales), scales)
+    frame = with_lodo(run(frontiers(args.data), scales), scales)
     if args.csv:
         frame.to_csv(args.csv, index=False)
-    default = f"s0={DEFAULT_SCALE_PRIOR:g}"
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print("\n== pooled over every dataset, per fit cut")
         print(summarise(frame, ["cut", "method"]).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
