@@ -22,6 +22,7 @@ EXAMPLES = {
   bayes-scaling forecast runs.csv --target 1e21
   bayes-scaling forecast runs.parquet --target 1e21 --target 1e22 --prob 0.8 --plot fan.png --seed 7
   bayes-scaling forecast runs.csv --target 1e21 --threshold 2.1 --save fc.nc --report review.html
+  bayes-scaling forecast runs.csv --target 1e23 --extrapolation-error auto   # the law's error beyond the data
   bayes-scaling forecast passcounts.csv --law pass_rate --target 1e21 --buckets 6 --exclude-hardest 15
   bayes-scaling forecast accuracy.csv --law two_step --target 1e22 --items 2376 --floor 0.25
   bayes-scaling forecast chinchilla.csv --law chinchilla --target-params 7e10 --target-tokens 1.4e12
@@ -106,6 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     fc.add_argument("--pass-at", type=int, action="append", help="pass_rate: also forecast pass@k (repeatable; default 10)")
     fc.add_argument("--floor", type=float, help="two_step: chance accuracy of the task (default 0; 0.25 for 4-way choice)")
     fc.add_argument("--items", type=int, help="two_step: number of task items the accuracy was measured on")
+    fc.add_argument("--extrapolation-error", type=_extrapolation_error, metavar="auto|SCALE",
+                    help="loss, chinchilla, two_step: add the law's extrapolation error, 'auto' (the measured prior scale) "
+                         "or a prior scale (docs/loss-law.md)")
     _sampling_options(fc)
     fc.add_argument("--threshold", type=float, action="append", default=[], help="print P(loss < threshold) (repeatable)")
     fc.add_argument("--plot", type=Path, help="write the fan chart to this PNG")
@@ -248,6 +252,19 @@ def _positive_number(text: str, what: str = "") -> float:
     value = _number(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be {what}> 0, got {text}")
+    return value
+
+
+def _extrapolation_error(text: str):
+    """'auto', or a prior scale >= 0 (0: the plain law)."""
+    if text == "auto":
+        return text
+    try:
+        value = _number(text)
+    except argparse.ArgumentTypeError:
+        value = -1.0
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or a prior scale >= 0, got {text!r}")
     return value
 
 
@@ -394,6 +411,7 @@ def _run_forecast(args) -> int:
             ("pass_at", args.pass_at),
             ("floor", args.floor),
             ("items", args.items),
+            ("extrapolation_error", args.extrapolation_error),
         )
         if value is not None
     }

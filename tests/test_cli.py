@@ -32,6 +32,32 @@ def test_forecast_prints_the_interval_table_and_writes_files(runs_csv, tmp_path,
     assert png.stat().st_size > 10_000 and nc.stat().st_size > 10_000
 
 
+def test_forecast_takes_the_extrapolation_error(runs_csv, tmp_path, capsys):
+    from bayes_scaling.laws import extrapolation
+
+    nc = tmp_path / "fc.nc"
+    code = cli.main(["forecast", str(runs_csv), "--target", "1e22", "--seed", "0", "--no-progress", "--no-self-backtest",
+                     "--extrapolation-error", "auto", "--save", str(nc)])
+    assert code == 0 and "sampler: ok" in capsys.readouterr().out
+    fc = bs.load_forecast(nc)
+    assert extrapolation.SCALE in fc.idata.posterior
+    assert fc.settings["options"]["extrapolation_scale_prior"] == extrapolation.DEFAULT_SCALE_PRIOR
+
+
+@pytest.mark.parametrize("value", ["yes", "-0.1", "nan"])
+def test_a_bad_extrapolation_error_is_refused_by_the_parser(runs_csv, capsys, value):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["forecast", str(runs_csv), "--target", "1e21", "--no-progress", "--extrapolation-error", value])
+    assert exit_info.value.code == 2
+    assert f"must be 'auto' or a prior scale >= 0, got {value!r}" in capsys.readouterr().err
+
+
+def test_the_extrapolation_error_is_refused_for_a_law_without_it(runs_csv, capsys):
+    assert cli.main(["forecast", str(runs_csv), "--law", "pass_rate", "--target", "1e21", "--no-progress",
+                     "--extrapolation-error", "auto"]) == 2
+    assert "--extrapolation-error is not an option of the pass_rate law" in capsys.readouterr().err
+
+
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("compute,loss\n1e17,3.0\n1e18,-2.5\n1e19,2.4\n")
