@@ -292,16 +292,12 @@ def _path(runs: pd.DataFrame) -> tuple[float, float, float]:
 
 def structure(options: dict) -> tuple:
     """What changes the model's graph besides the priors: a compiled sampler is reused only within it."""
-    return (options["likelihood"], ("extrapolation_error", _with_extrapolation_error(options)))
-
-
-def _with_extrapolation_error(options: dict) -> bool:
-    return options.get("extrapolation_scale_prior", 0.0) > 0
+    return (options["likelihood"], ("extrapolation_error", extrapolation.asked_for(options)))
 
 
 def tune_steps(options: dict) -> int:
     """Default tuning steps: the extrapolation error's scale needs the longer adaptation."""
-    return TUNE_WITH_EXTRAPOLATION_ERROR if _with_extrapolation_error(options) else TUNE
+    return TUNE_WITH_EXTRAPOLATION_ERROR if extrapolation.asked_for(options) else TUNE
 
 
 def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: dict[str, Prior]) -> pm.Model:
@@ -330,7 +326,7 @@ def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: di
         pm.Deterministic("A", params_term * pm.math.exp(alpha * log_n_ref))
         pm.Deterministic("B", tokens_term * pm.math.exp(beta * log_d_ref))
         mu = mean_loss(log_n, log_d, E, params_term, tokens_term, alpha, beta, xp=pm.math)
-        if _with_extrapolation_error(options):
+        if extrapolation.asked_for(options):
             x = pm.Data("log_compute_ratio", np.log(runs["compute"].to_numpy(dtype=float) / options["compute_ref"]))
             scale_prior = pm.Data("extrapolation_scale_prior", options["extrapolation_scale_prior"])
             extrapolation.observe(x, pm.math.log(mu), p["sigma"], log_loss, scale_prior, "log_loss_obs")
@@ -359,7 +355,7 @@ def predict(posterior, constant, options: dict, targets, rng: np.random.Generato
     if extrapolation.SCALE in posterior:  # the law is only approximately right: its deviation there
         compute = targets["compute"].to_numpy(dtype=float) if "compute" in targets else _six_nd(targets, "target")
         x = np.log(compute / options["compute_ref"])
-        mean = mean * np.exp(extrapolation.conditional_deviation(posterior, extrapolation.fitted_offsets(constant, options), x, rng))
+        mean = mean * np.exp(extrapolation.deviation_at(posterior, constant, options, x, rng))
     robust = options.get("likelihood", "normal") == "student_t"
     noise = rng.standard_t(STUDENT_T_NU, mean.shape) if robust else rng.standard_normal(mean.shape)
     return {"loss": mean * np.exp(p["sigma"] * noise), "mean_loss": mean}
@@ -368,9 +364,7 @@ def predict(posterior, constant, options: dict, targets, rng: np.random.Generato
 def loo_log_likelihood(posterior, constant, options: dict):
     """Pointwise leave-one-out log-densities with the extrapolation error (the runs are one
     multivariate normal then); None when the sampler's own pointwise terms are right."""
-    if extrapolation.SCALE not in posterior:
-        return None
-    return {"log_loss_obs": extrapolation.loo_log_likelihood(posterior, extrapolation.fitted_offsets(constant, options))}
+    return extrapolation.loo_terms("log_loss_obs", posterior, constant, options)
 
 
 def compute_optimal(fc, budget) -> pd.DataFrame:

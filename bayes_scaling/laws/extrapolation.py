@@ -87,6 +87,24 @@ def fitted_offsets(constant, options: dict) -> np.ndarray:
     return np.log(np.asarray(constant["compute"], dtype=float) / options["compute_ref"])
 
 
+def asked_for(options: dict) -> bool:
+    """Whether a law's options carry the deviation (a prior scale above 0; see ``scale_prior``)."""
+    return options.get("extrapolation_scale_prior", 0.0) > 0
+
+
+def deviation_at(posterior, constant, options: dict, target_x, rng: np.random.Generator) -> np.ndarray:
+    """``conditional_deviation`` at ``target_x`` given a forecast's fitted runs (its constant data)."""
+    return conditional_deviation(posterior, fitted_offsets(constant, options), target_x, rng)
+
+
+def loo_terms(name: str, posterior, constant, options: dict) -> dict | None:
+    """A law's ``loo_log_likelihood`` hook: {``name``: the closed-form terms} where the posterior
+    has the deviation (its runs are then one multivariate normal), else None (the sampler's own)."""
+    if SCALE not in posterior:
+        return None
+    return {name: loo_log_likelihood(posterior, fitted_offsets(constant, options))}
+
+
 def spectrum(offsets) -> tuple[np.ndarray, np.ndarray]:
     """``K``'s eigenvalues (rounding below 0 clipped) and eigenvectors at the fitted runs' offsets:
     ``C = σ² I + s² K`` shares the eigenvectors whatever ``σ`` and ``s`` are."""

@@ -144,18 +144,14 @@ def prepare(runs: pd.DataFrame, extrapolation_error=False):
     return runs, {}, {"compute_ref": compute_ref, "extrapolation_scale_prior": extrapolation.scale_prior(extrapolation_error)}
 
 
-def _with_extrapolation_error(options: dict) -> bool:
-    return options.get("extrapolation_scale_prior", 0.0) > 0
-
-
 def structure(options: dict) -> tuple:
     """With or without the extrapolation error: two different graphs."""
-    return (("extrapolation_error", _with_extrapolation_error(options)),)
+    return (("extrapolation_error", extrapolation.asked_for(options)),)
 
 
 def tune_steps(options: dict) -> int:
     """Default tuning steps: the extrapolation error's scale needs the longer adaptation."""
-    return TUNE_WITH_EXTRAPOLATION_ERROR if _with_extrapolation_error(options) else TUNE
+    return TUNE_WITH_EXTRAPOLATION_ERROR if extrapolation.asked_for(options) else TUNE
 
 
 def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: dict[str, Prior]) -> pm.Model:
@@ -185,7 +181,7 @@ def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: di
 def observe_log_loss(name: str, x, log_mean, sigma, log_loss, options: dict) -> None:
     """The fitted log losses: independent log-normal run noise around the law, plus the
     extrapolation error (one multivariate normal) where the options ask for it."""
-    if _with_extrapolation_error(options):
+    if extrapolation.asked_for(options):
         scale_prior = pm.Data("extrapolation_scale_prior", options["extrapolation_scale_prior"])
         extrapolation.observe(x, log_mean, sigma, log_loss, scale_prior, name)
     else:
@@ -195,9 +191,7 @@ def observe_log_loss(name: str, x, log_mean, sigma, log_loss, options: dict) -> 
 def loo_log_likelihood(posterior, constant, options: dict):
     """Pointwise leave-one-out log-densities when the runs are not independent (the extrapolation
     error makes them one multivariate normal); None when the sampler's own pointwise terms are right."""
-    if extrapolation.SCALE not in posterior:
-        return None
-    return {"log_loss_obs": extrapolation.loo_log_likelihood(posterior, extrapolation.fitted_offsets(constant, options))}
+    return extrapolation.loo_terms("log_loss_obs", posterior, constant, options)
 
 
 def power_law_variables(priors: dict[str, Prior], loss_scale, log_c_ref, fit: dict | None = None):
@@ -245,7 +239,6 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.ran
     p = {name: np.asarray(posterior[name])[..., None] for name in ("loss_ref", "reducible_fraction", "b", "sigma")}
     mean = mean_loss(x, p["loss_ref"], p["reducible_fraction"], p["b"])
     if extrapolation.SCALE in posterior:  # the law is only approximately right: its deviation there
-        fitted_x = extrapolation.fitted_offsets(constant, options)
-        mean = mean * np.exp(extrapolation.conditional_deviation(posterior, fitted_x, x, rng))
+        mean = mean * np.exp(extrapolation.deviation_at(posterior, constant, options, x, rng))
     noise = rng.standard_normal(mean.shape)
     return {"loss": mean * np.exp(p["sigma"] * noise), "mean_loss": mean}

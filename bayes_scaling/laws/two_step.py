@@ -169,7 +169,7 @@ def structure(options: dict) -> tuple:
 
 def tune_steps(options: dict) -> int:
     """Default tuning steps: the extrapolation error's scale needs the longer adaptation, as in the loss law."""
-    return loss.TUNE_WITH_EXTRAPOLATION_ERROR if options.get("extrapolation_scale_prior", 0.0) > 0 else TUNE
+    return loss.TUNE_WITH_EXTRAPOLATION_ERROR if extrapolation.asked_for(options) else TUNE
 
 
 def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: dict[str, Prior]) -> pm.Model:
@@ -234,8 +234,7 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.ran
     x = np.log(np.asarray(compute, dtype=float) / options["compute_ref"])
     mean_loss = loss.mean_loss(x, p["loss_ref"], p["reducible_fraction"], p["b"])
     if extrapolation.SCALE in posterior:  # step one's law is only approximately right: its deviation there
-        fitted_x = extrapolation.fitted_offsets(constant, options)
-        deviation = extrapolation.conditional_deviation(posterior, fitted_x, x, rng)
+        deviation = extrapolation.deviation_at(posterior, constant, options, x, rng)
         if max_draws is not None:
             deviation = deviation.reshape(-1, len(x))[None, ::step]
         mean_loss = mean_loss * np.exp(deviation)
@@ -257,9 +256,7 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.ran
 def loo_log_likelihood(posterior, constant, options: dict):
     """With the task loss's extrapolation error its runs are one multivariate normal: their
     leave-one-out terms in closed form (the accuracy's stay the sampler's); else None."""
-    if extrapolation.SCALE not in posterior:
-        return None
-    return {"log_task_loss_obs": extrapolation.loo_log_likelihood(posterior, extrapolation.fitted_offsets(constant, options))}
+    return extrapolation.loo_terms("log_task_loss_obs", posterior, constant, options)
 
 
 def run_performance(posterior, constant, runs: pd.DataFrame, options: dict, rng: np.random.Generator):
