@@ -11,7 +11,7 @@ frontier is left out: it is the compute-optimal table again.) The same for the L
 with the chinchilla law, each run forecast at its own (N, D) (``--grids``; ``--grids-only`` skips
 the frontiers): Porian et al.'s IsoFLOP sweeps (5 configurations), Chinchilla's 240 points, the
 Misfitting grid at the best learning rate and at all of them; methods ``plain``, the default
-scale and ``bootstrap``. Methods on the frontiers, in this one
+scale (``--grid-scales`` for others, and then ``lodo`` among them) and ``bootstrap``. Methods on the frontiers, in this one
 process, seed 0, default sampler settings:
 - ``plain``: the loss law without its extrapolation error (``extrapolation_error=False``);
 - ``s0=<v>``: with it, its scale's prior HalfNormal(v) (``default`` marks the package's value);
@@ -23,6 +23,7 @@ mean log score (a kernel density of the draws' log, at the actual), unhealthy fi
 histogram (--pit PNG). ``--csv`` writes every forecast.
 
     python benchmarks/calibration.py [--data ../shared/data] [--scales 0.003,0.01,0.03] [--csv F] [--pit F] [--grids | --grids-only]
+    python benchmarks/calibration.py --grids-only --grid-scales 0.003,0.01,0.03   # the scale the L(N, D) ladders pick
 """
 
 from __future__ import annotations
@@ -203,13 +204,18 @@ def main() -> None:
     parser.add_argument("--synthetic-only", action="store_true", help="only the exact-law check")
     parser.add_argument("--grids", action="store_true", help="also the L(N, D) ladders, with the chinchilla law")
     parser.add_argument("--grids-only", action="store_true", help="only the L(N, D) ladders")
+    parser.add_argument("--grid-scales", default=f"{DEFAULT_SCALE_PRIOR:g}",
+                        help="prior scales tried on the L(N, D) ladders (default: the package's); with two or more, also lodo")
     args = parser.parse_args()
     if args.synthetic_only:
         synthetic(args.synthetic, DEFAULT_SCALE_PRIOR)
         return
     default = f"s0={DEFAULT_SCALE_PRIOR:g}"
     if args.grids or args.grids_only:
-        nd = run(grids(args.data), [DEFAULT_SCALE_PRIOR], law="chinchilla")
+        grid_scales = [float(v) for v in args.grid_scales.split(",")]
+        nd = run(grids(args.data), grid_scales, law="chinchilla")
+        if len(grid_scales) > 1:
+            nd = with_lodo(nd, grid_scales)
         if args.csv:
             nd.to_csv(args.csv.with_name(args.csv.stem + "-grids" + args.csv.suffix), index=False)
         with pd.option_context("display.width", 200, "display.max_columns", 20):
