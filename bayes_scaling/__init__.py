@@ -13,15 +13,7 @@ import importlib
 import importlib.util
 import sys
 import types
-import warnings
 from importlib import metadata
-
-# Noise for our users: we sample on JAX (no C BLAS needed) and pin ArviZ's current API (its
-# once-a-day notice starts with a newline, which a message filter's regex must allow).
-QUIETED = (("PyTensor could not link to a BLAS", UserWarning), (r"\s*ArviZ is undergoing a major refactor", FutureWarning))
-for _message, _category in QUIETED:
-    warnings.filterwarnings("ignore", message=_message, category=_category)
-del _message, _category
 
 # The public names and the module each lives in. They are imported on first use, so that
 # `bayes-scaling --help`, `verify` and `score` (and `import bayes_scaling`) load no PyMC or JAX.

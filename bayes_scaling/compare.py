@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import warnings
 
-import arviz as az
 import numpy as np
 import pandas as pd
+
+from bayes_scaling.quiet import quietly
+
+with quietly():  # the first import of ArviZ when compare is imported first
+    import arviz as az
 
 from bayes_scaling.forecast import KINDS, interval_frame
 from bayes_scaling.sampling import SamplerWarning

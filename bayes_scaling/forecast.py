@@ -15,9 +15,13 @@ from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 
-import arviz as az
 import numpy as np
 import pandas as pd
+
+from bayes_scaling.quiet import quietly
+
+with quietly():  # often the first import of ArviZ
+    import arviz as az
 import xarray as xr
 
 from bayes_scaling import sampling

@@ -8,6 +8,7 @@ import numpy as np
 
 from bayes_scaling.laws import get_law
 
+_DPI = 110  # screen resolution of every chart; savefig keeps it
 _GRID = 120
 # the fan chart's bands: light, mid and dark blue, far apart in lightness (grey print keeps them apart)
 _PALE, _MID, _DARK = "#d2e3f3", "#6a9fd0", "#1f4e79"
@@ -27,9 +28,6 @@ def fan_chart(fc, path=None, ax=None, kind: str = "predictive", thresholds=(), a
     """
     if fc.bucket_labels is not None:
         return bucket_chart(fc, path=path)
-    _backend(ax, path)
-    import matplotlib.pyplot as plt
-
     quantity = fc.quantities[0]
     runs = fc.runs
     grid = _grid(fc)
@@ -38,7 +36,7 @@ def fan_chart(fc, path=None, ax=None, kind: str = "predictive", thresholds=(), a
     q05, q25, q50, q75, q95 = np.quantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
 
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=110)
+        fig, ax = _subplots(path, figsize=(7.5, 4.8))
     else:
         fig = ax.figure
     ax.fill_between(grid, q05, q95, color=_PALE, lw=0, label="90% interval")
@@ -84,9 +82,6 @@ def fan_chart(fc, path=None, ax=None, kind: str = "predictive", thresholds=(), a
 def bucket_chart(fc, path=None, quantity: str = "pass_rate"):
     """One panel per difficulty bucket (and all kept problems): observed mean pass rates of
     the fitted runs, and the posterior median with 50%/90% bands out to the targets."""
-    _backend(None, path)
-    import matplotlib.pyplot as plt
-
     from bayes_scaling.buckets import observed_bucket_rates
 
     labels = fc.bucket_labels
@@ -96,7 +91,7 @@ def bucket_chart(fc, path=None, quantity: str = "pass_rate"):
     observed = observed_bucket_rates(fc.runs, _assignment(fc.buckets))
     columns = min(4, len(labels))
     rows = int(np.ceil(len(labels) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 2.8 * rows), dpi=110, squeeze=False, sharex=True)
+    fig, axes = _subplots(path, rows, columns, figsize=(3.4 * columns, 2.8 * rows), squeeze=False, sharex=True)
     for i, (ax, label) in enumerate(zip(axes.flat, labels)):
         q05, q25, q50, q75, q95 = np.quantile(draws[..., i], [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
         ax.fill_between(grid, q05, q95, color="tab:green", alpha=0.18, lw=0)
@@ -128,11 +123,8 @@ def calibration_chart(result, path=None, ax=None):
     On the diagonal the intervals hold their stated coverage; below it they are too
     narrow. Computed from each held-out run's PIT, so every level comes from one fit.
     """
-    _backend(ax, path)
-    import matplotlib.pyplot as plt
-
     if ax is None:
-        fig, ax = plt.subplots(figsize=(4.8, 4.5), dpi=110)
+        fig, ax = _subplots(path, figsize=(4.8, 4.5))
     else:
         fig = ax.figure
     curve = result.coverage_curve()
@@ -148,12 +140,18 @@ def calibration_chart(result, path=None, ax=None):
     return fig
 
 
-def _backend(ax, path) -> None:
-    """Draw off-screen when only writing a file (CI and servers have no display)."""
-    import matplotlib
+def _subplots(path, nrows: int = 1, ncols: int = 1, figsize=None, **options):
+    """(figure, axes). A figure that only goes to a file is a bare ``Figure``, drawn by Agg without
+    pyplot, so no backend is chosen or switched (CI and servers have no display); otherwise a
+    pyplot figure, which a notebook or an interactive session shows."""
+    if path is not None:
+        from matplotlib.figure import Figure
 
-    if ax is None and path is not None:
-        matplotlib.use("Agg", force=False)
+        figure = Figure(figsize=figsize, dpi=_DPI)
+        return figure, figure.subplots(nrows, ncols, **options)
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(nrows, ncols, figsize=figsize, dpi=_DPI, **options)
 
 
 def _grid(fc) -> np.ndarray:

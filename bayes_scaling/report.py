@@ -253,11 +253,12 @@ def _footer(fc) -> list[tuple[str, str]]:
 
 
 def _predictive_figure(fc, thresholds):
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     draws = fc.draws("predictive")
     quantity = fc.quantities[0]
-    fig, axes = plt.subplots(1, len(fc.targets), figsize=(4.2 * len(fc.targets), 3.2), dpi=110, squeeze=False)
+    fig = Figure(figsize=(4.2 * len(fc.targets), 3.2), dpi=110)
+    axes = fig.subplots(1, len(fc.targets), squeeze=False)
     for ax, column, compute in zip(axes[0], draws.T, fc.targets):
         ax.hist(column, bins=60, color="tab:blue", alpha=0.7)
         lo, hi = np.quantile(column, [0.05, 0.95])
@@ -277,10 +278,11 @@ def _predictive_figure(fc, thresholds):
 def _residual_figure(fc, check: pd.DataFrame):
     """The posterior-predictive check: each fitted run's residual from the median curve, with the
     90% predictive interval of one run there, against compute."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     quantity = get_law(fc.law).OBSERVED
-    fig, ax = plt.subplots(figsize=(7.5, 3.2), dpi=110)
+    fig = Figure(figsize=(7.5, 3.2), dpi=110)
+    ax = fig.subplots()
     scale = check["median"].to_numpy()
     lower = (check["lower_90"].to_numpy() / scale - 1) * 100
     upper = (check["upper_90"].to_numpy() / scale - 1) * 100
@@ -302,11 +304,12 @@ def _residual_figure(fc, check: pd.DataFrame):
 
 
 def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
-
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
-    plt.close(fig)
+    if fig.canvas.manager is not None:  # a pyplot figure (fc.plot's): let pyplot forget it
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
     return buffer.getvalue()
 
 

@@ -23,46 +23,88 @@ import hashlib
 import math
 import os
 import re
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-# numpyro runs chains in parallel on separate XLA host devices; there must be at least
-# as many as chains *before* JAX starts. A smaller user-set count wins in XLA, so raise it.
-# Exactly the default four chains' worth: every idle host device makes each log-density call
-# slower (the pass-rate model on Pythia's checkpoints, one logp + gradient: 8 devices 474 µs,
-# 4 devices 336 µs, PyMC's 100 devices 707-773 µs).
-# Importing pymc.sampling.jax first puts PyMC's 100 in front: that is no user's choice, and it
-# made each log density and gradient 1.4-2.1x slower (benchmarks/pass_rate_likelihood.py did so).
-_MIN_HOST_DEVICES = 4
-_PYMC_HOST_DEVICES = 100
-_flags = os.environ.get("XLA_FLAGS", "")
-_counts = [int(count) for count in re.findall(r"--xla_force_host_platform_device_count=(\d+)", _flags)]
-_count = _counts[-1] if _counts else None  # XLA takes the last
-if _count is None or _count < _MIN_HOST_DEVICES or _count == _PYMC_HOST_DEVICES:
-    _flags = re.sub(r"--xla_force_host_platform_device_count=\d+", "", _flags)
-    os.environ["XLA_FLAGS"] = f"{_flags} --xla_force_host_platform_device_count={_MIN_HOST_DEVICES}".strip()
+import jax
+import jax.numpy as jnp
+import numpy as np
 
-import arviz as az  # noqa: E402
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import pymc as pm  # noqa: E402
-from numpyro.infer.hmc import hmc  # noqa: E402
-from pymc.initial_point import make_initial_point_expression  # noqa: E402
-from pymc.sampling.jax import get_jaxified_graph  # noqa: E402
-from pytensor.compile.sharedvalue import SharedVariable  # noqa: E402
-from pytensor.graph.basic import Constant  # noqa: E402
-from pytensor.graph.replace import graph_replace  # noqa: E402
-from pytensor.graph.traversal import graph_inputs, io_toposort  # noqa: E402
-from pytensor.tensor.random.type import RandomType  # noqa: E402
-from bayes_scaling.progress import progress_bar  # noqa: E402
+from bayes_scaling.quiet import quietly
 
-jax.config.update("jax_enable_x64", True)  # PyMC's JAX path assumes float64
-if jax.config.jax_compilation_cache_dir is None:
-    _cache = Path(os.environ.get("BAYES_SCALING_CACHE", Path.home() / ".cache" / "bayes_scaling")) / "jax"
-    jax.config.update("jax_compilation_cache_dir", str(_cache))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+with quietly():  # the first import of PyMC and ArviZ when sampling is imported first
+    import arviz as az
+    import pymc as pm
+from numpyro.infer.hmc import hmc
+from pymc.initial_point import make_initial_point_expression
+from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.graph.basic import Constant
+from pytensor.graph.replace import graph_replace
+from pytensor.graph.traversal import graph_inputs, io_toposort
+from pytensor.tensor.random.type import RandomType
+from bayes_scaling.progress import progress_bar
+
+# numpyro runs chains in parallel on separate XLA host devices, as many as chains. Exactly the
+# default four chains' worth: every idle host device makes each log-density call slower (the
+# pass-rate model on Pythia's checkpoints, one logp + gradient: 8 devices 474 µs, 4 devices 336 µs,
+# PyMC's 100 devices 707-773 µs).
+MIN_HOST_DEVICES = 4
+_HOST_DEVICE_COUNT = re.compile(r"--xla_force_host_platform_device_count=(\d+)")
+_PYMC_HOST_DEVICES = "--xla_force_host_platform_device_count=100"  # what importing pymc.sampling.jax prepends
+_configured = False
+
+
+def user_host_devices(flags: str, pymc_jax_imported: bool) -> int | None:
+    """The host device count the user set in ``XLA_FLAGS`` (XLA reads the last), or None.
+
+    Importing ``pymc.sampling.jax`` puts PyMC's count of 100 in front of the flags: that one is
+    nobody's choice, so where PyMC's JAX module is loaded a leading 100 is not counted."""
+    tokens = flags.split()
+    if pymc_jax_imported and tokens and tokens[0] == _PYMC_HOST_DEVICES:
+        tokens = tokens[1:]
+    counts = [int(count) for count in _HOST_DEVICE_COUNT.findall(" ".join(tokens))]
+    return counts[-1] if counts else None
+
+
+def configure_jax() -> None:
+    """Set up JAX for sampling, once per process, just before the first forecast samples.
+
+    What it sets, and nothing else:
+    - ``XLA_FLAGS``: ``--xla_force_host_platform_device_count=4`` (one host device per default
+      chain), unless the user's own count is 4 or more (kept as it is: never lowered). Only
+      while JAX's backend has not started; after that XLA would ignore it. (PyMC's JAX module,
+      loaded after this, puts its own 100 in front, which XLA then ignores: it reads the last.)
+    - ``jax_enable_x64``: PyMC's JAX path assumes float64.
+    - ``jax_compilation_cache_dir``: ``$BAYES_SCALING_CACHE/jax`` (default
+      ``~/.cache/bayes_scaling/jax``), with every compilation cached, unless a cache is already set.
+    """
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    user = user_host_devices(os.environ.get("XLA_FLAGS", ""), "pymc.sampling.jax" in sys.modules)
+    if (user is None or user < MIN_HOST_DEVICES) and not _backend_started():
+        kept = _HOST_DEVICE_COUNT.sub("", os.environ.get("XLA_FLAGS", "")).split()
+        os.environ["XLA_FLAGS"] = " ".join([*kept, f"--xla_force_host_platform_device_count={MIN_HOST_DEVICES}"])
+    jax.config.update("jax_enable_x64", True)
+    if jax.config.jax_compilation_cache_dir is None:
+        cache = Path(os.environ.get("BAYES_SCALING_CACHE", Path.home() / ".cache" / "bayes_scaling")) / "jax"
+        jax.config.update("jax_compilation_cache_dir", str(cache))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
+def _backend_started() -> bool:
+    """Whether JAX has created its devices (then XLA_FLAGS is read already). JAX's private API:
+    where it is missing, assume not, and the device check in ``_compile`` warns if it matters."""
+    try:
+        from jax._src import xla_bridge
+
+        return bool(xla_bridge.backends_are_initialized())
+    except (ImportError, AttributeError):
+        return False
+
 
 R_HAT_MAX = 1.01
 ESS_MIN = 400
@@ -249,6 +291,8 @@ def _chunk_size(tune: int, draws: int) -> int:
 
 
 def _compile(model: pm.Model, settings: SamplerSettings, data_values: list) -> _Compiled:
+    from pymc.sampling.jax import get_jaxified_graph  # after configure_jax: it rewrites XLA_FLAGS
+
     data = _data_nodes(model)
     symbols = [var.type() for var in data]
     swap = dict(zip(data, symbols))
@@ -327,7 +371,7 @@ def _compile(model: pm.Model, settings: SamplerSettings, data_values: list) -> _
         warnings.warn(
             f"only {len(jax.devices())} JAX devices for {settings.chains} chains: running chains "
             "vectorised on one device (slower); for parallel chains set XLA_FLAGS="
-            f"--xla_force_host_platform_device_count={settings.chains} before importing bayes_scaling",
+            f"--xla_force_host_platform_device_count={settings.chains} before JAX starts (before the first forecast)",
             stacklevel=4,
         )
     over_chains = jax.pmap if parallel else jax.vmap
@@ -364,6 +408,7 @@ def sample(model: pm.Model, settings: SamplerSettings, key: tuple) -> az.Inferen
     ``key`` names the model's structure (law and priors): models with equal keys and
     data of equal shapes share one compiled sampler.
     """
+    configure_jax()
     structure = _structure_key(model, key, settings)
     data_values = [jnp.asarray(var.get_value()) for var in _data_nodes(model)]
     compiled = _COMPILED.get(structure)
@@ -427,8 +472,9 @@ def sample_with_pymc(model: pm.Model, settings: SamplerSettings, nuts_sampler: s
 
     ``nuts_sampler="pymc"`` with ``cores=None`` is PyMC's default sampler as a user gets it.
     """
+    configure_jax()
     extra = {"nuts_sampler_kwargs": {"nuts_kwargs": {"dense_mass": settings.dense_mass}}} if nuts_sampler == "numpyro" else {}
-    with model:
+    with model, quietly():  # PyMC's own sampler compiles C: PyTensor's BLAS notice
         return pm.sample(
             draws=settings.draws,
             tune=settings.tune,

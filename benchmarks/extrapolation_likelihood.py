@@ -21,7 +21,9 @@ import time
 import warnings
 from pathlib import Path
 
-import bayes_scaling.sampling  # noqa: F401 -- first: the host devices a forecast runs with (4), not PyMC's 100
+from bayes_scaling.sampling import configure_jax
+
+configure_jax()  # first: float64 and the host devices a forecast runs with (4), not PyMC's 100
 import jax
 import pymc as pm
 import pytensor.tensor as pt

@@ -25,7 +25,9 @@ import contextlib
 import warnings
 from pathlib import Path
 
-import bayes_scaling.sampling  # noqa: F401 -- first: the host devices a forecast runs with (4), not PyMC's 100
+from bayes_scaling.sampling import configure_jax
+
+configure_jax()  # first: float64 and the host devices a forecast runs with (4), not PyMC's 100
 import jax
 import jax.numpy as jnp
 import pytensor.tensor as pt

@@ -48,7 +48,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bayes_scaling import QUIETED
+from bayes_scaling.quiet import QUIETED
 
 ROOT = Path(__file__).resolve().parents[1]
 # every document with code, and whether the default suite runs it ("fast") or only `pytest -m slow`

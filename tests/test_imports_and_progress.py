@@ -84,3 +84,39 @@ def test_arviz_daily_refactor_notice_is_kept_quiet(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True)
     assert "ArviZ is undergoing" not in done.stderr
     assert (tmp_path / "arviz").exists()  # the notice's stamp: ArviZ did reach the point where it warns
+
+
+def test_importing_the_whole_api_changes_nothing_in_the_process():
+    """XLA_FLAGS, JAX's configuration, the warning filters and matplotlib's backend are as the
+    user left them after importing every module a forecast needs; JAX is set up when one samples."""
+    code = (
+        "import os, warnings, jax, matplotlib, pymc, arviz, numpyro, scipy.stats, pandas  # their own filters\n"
+        "matplotlib.use('pdf')\n"
+        "os.environ['XLA_FLAGS'] = '--xla_cpu_use_thunk_runtime=true'\n"
+        "def state():\n"
+        "    return (os.environ['XLA_FLAGS'], jax.config.jax_enable_x64, jax.config.jax_compilation_cache_dir,\n"
+        "            list(warnings.filters), matplotlib.get_backend())\n"
+        "before = state()\n"
+        "import bayes_scaling as bs\n"
+        "for name in bs.__all__: getattr(bs, name)\n"
+        "import bayes_scaling.sampling, bayes_scaling.plotting, bayes_scaling.report, bayes_scaling.cli\n"
+        "assert state() == before, (before, state())\n"
+        "bayes_scaling.sampling.configure_jax()\n"
+        "after = state()\n"
+        "assert after[0] == '--xla_cpu_use_thunk_runtime=true --xla_force_host_platform_device_count=4', after[0]\n"
+        "assert after[1] is True and after[2].endswith('jax') and after[3:] == before[3:]\n"
+    )
+    env = {**os.environ, "BAYES_SCALING_CACHE": "/nonexistent-cache"}
+    env.pop("XLA_FLAGS", None)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_chart_written_to_a_file_leaves_the_backend_alone(example_forecast, tmp_path):
+    import matplotlib
+
+    before = matplotlib.get_backend()
+    figure = example_forecast.plot(path=tmp_path / "fan.png")
+    assert (tmp_path / "fan.png").stat().st_size > 10_000
+    assert matplotlib.get_backend() == before
+    assert figure.canvas.manager is None  # not a pyplot figure: nothing for pyplot to keep alive

@@ -101,17 +101,21 @@ def test_warmup_statistics_are_kept_for_inspection():
 
 
 @pytest.mark.parametrize(
-    ("user_flags", "expected"),
-    [("", 4), ("--xla_force_host_platform_device_count=8", 8), ("--xla_force_host_platform_device_count=2", 4)],
+    ("user_flags", "expected", "pymc_first"),
+    [("", 4, True), ("", 4, False), ("--xla_force_host_platform_device_count=8", 8, True),
+     ("--xla_force_host_platform_device_count=2", 4, False), ("--xla_force_host_platform_device_count=100", 100, True)],
 )
-def test_chains_get_four_host_devices_even_after_pymc_asked_for_a_hundred(user_flags, expected):
-    """Importing pymc.sampling.jax first puts PyMC's 100 host devices in XLA_FLAGS; each idle one
-    slows every log density. A user's own count of at least four is kept; fewer is raised to four."""
+def test_chains_get_four_host_devices_even_after_pymc_asked_for_a_hundred(user_flags, expected, pymc_first):
+    """Importing pymc.sampling.jax puts PyMC's 100 host devices in XLA_FLAGS; each idle one slows
+    every log density. Set up before the first sample: a user's own count of at least four is kept
+    (100 too: never lowered); none or fewer becomes four, whichever was imported first."""
     import os
     import subprocess
     import sys
 
-    code = "import pymc.sampling.jax; from bayes_scaling import sampling; import jax; print(len(jax.devices()))"
+    imports = "import pymc.sampling.jax; from bayes_scaling import sampling" if pymc_first else \
+        "from bayes_scaling import sampling; import pymc.sampling.jax"
+    code = f"{imports}; sampling.configure_jax(); import jax; print(len(jax.devices()))"
     env = {**os.environ, "XLA_FLAGS": user_flags}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300, check=True)
     assert int(out.stdout.strip().splitlines()[-1]) == expected

@@ -38,7 +38,10 @@ from __future__ import annotations
 
 from types import MappingProxyType, ModuleType
 
-from pymc_extras.prior import Prior
+from bayes_scaling.quiet import quietly
+
+with quietly():  # the first import of PyMC (and ArviZ) when a law is imported first
+    from pymc_extras.prior import Prior
 
 from bayes_scaling.data import check_targets
 from bayes_scaling.laws import chinchilla, loss, pass_rate, two_step

@@ -27,9 +27,16 @@ import pytensor.tensor as pt
 from pytensor.gradient import DisconnectedType, grad_not_implemented
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
-from pytensor.link.jax.dispatch import jax_funcify
 
-from bayes_scaling.laws.vector_log import log1p_nonnegative, log_positive
+_x64 = jax.config.jax_enable_x64
+from pytensor.link.jax.dispatch import jax_funcify  # noqa: E402
+
+# Importing PyTensor's JAX dispatch turns float64 on for every JAX user in the process; put it back
+# as it was: sampling.configure_jax turns it on when a forecast samples, not at import.
+jax.config.update("jax_enable_x64", _x64)
+del _x64
+
+from bayes_scaling.laws.vector_log import log1p_nonnegative, log_positive  # noqa: E402
 
 LOG_LAMBDA_RANGE = (-180.0, np.log(200.0))  # p between e^-200 and 1 - 1e-78: the likelihood is flat beyond
 BETA_MIN = 1e-6
