@@ -75,9 +75,12 @@ def test_same_seed_same_answer_other_seed_other_draws(example, example_forecast)
     assert not np.array_equal(other.draws(), example_forecast.draws())
 
 
-def test_seed_none_is_drawn_and_recorded(example):
+def test_seed_none_is_drawn_and_recorded_so_the_forecast_can_be_repeated(example, example_forecast):
     fc = bs.forecast(example, target=TARGETS, progress=False)
-    assert isinstance(fc.settings["seed"], int)
+    seed = fc.settings["seed"]
+    assert seed != example_forecast.settings["seed"]  # drawn, not a fixed default (0)
+    again = bs.forecast(example, target=TARGETS, seed=seed, progress=False)
+    np.testing.assert_array_equal(again.draws(), fc.draws())
 
 
 def test_same_shape_reuses_the_compiled_sampler(example, example_forecast):

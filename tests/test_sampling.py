@@ -100,22 +100,34 @@ def test_warmup_statistics_are_kept_for_inspection():
         assert np.unique(idata.sample_stats["step_size"][chain]).size == 1
 
 
+_COUNT = "--xla_force_host_platform_device_count="
+
+
 @pytest.mark.parametrize(
-    ("user_flags", "expected", "pymc_first"),
-    [("", 4, True), ("", 4, False), ("--xla_force_host_platform_device_count=8", 8, True),
-     ("--xla_force_host_platform_device_count=2", 4, False), ("--xla_force_host_platform_device_count=100", 100, True)],
+    ("flags", "pymc_jax_imported", "user"),
+    [
+        ("", False, None),
+        (f"{_COUNT}100", True, None),  # what importing pymc.sampling.jax alone leaves: PyMC's, not the user's
+        (f"{_COUNT}100 {_COUNT}8", True, 8),  # the user's 8, PyMC's 100 put in front of it
+        (f"{_COUNT}100 {_COUNT}100", True, 100),  # the user's own 100 is theirs
+        (f"{_COUNT}100", False, 100),  # PyMC's JAX module not loaded: the 100 is the user's
+        (f"--xla_cpu_use_thunk_runtime=true {_COUNT}2 {_COUNT}6", False, 6),  # XLA reads the last
+    ],
 )
-def test_chains_get_four_host_devices_even_after_pymc_asked_for_a_hundred(user_flags, expected, pymc_first):
+def test_the_users_host_device_count_is_read_as_xla_reads_it(flags, pymc_jax_imported, user):
+    assert sampling.user_host_devices(flags, pymc_jax_imported) == user
+
+
+@pytest.mark.parametrize(("user_flags", "expected"), [("", 4), (f"{_COUNT}2", 4), (f"{_COUNT}100", 100)])
+def test_chains_get_four_host_devices_even_after_pymc_asked_for_a_hundred(user_flags, expected):
     """Importing pymc.sampling.jax puts PyMC's 100 host devices in XLA_FLAGS; each idle one slows
     every log density. Set up before the first sample: a user's own count of at least four is kept
-    (100 too: never lowered); none or fewer becomes four, whichever was imported first."""
+    (100 too: never lowered); none, or fewer, becomes four."""
     import os
     import subprocess
     import sys
 
-    imports = "import pymc.sampling.jax; from bayes_scaling import sampling" if pymc_first else \
-        "from bayes_scaling import sampling; import pymc.sampling.jax"
-    code = f"{imports}; sampling.configure_jax(); import jax; print(len(jax.devices()))"
+    code = "import pymc.sampling.jax; from bayes_scaling import sampling; sampling.configure_jax(); import jax; print(len(jax.devices()))"
     env = {**os.environ, "XLA_FLAGS": user_flags}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300, check=True)
     assert int(out.stdout.strip().splitlines()[-1]) == expected

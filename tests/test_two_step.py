@@ -49,9 +49,8 @@ def test_recovers_the_true_curves_within_the_posterior(fc, runs):
 
 
 def test_sampler_is_healthy(fc):
-    d = fc.diagnostics
-    assert d.divergences == 0
-    assert d.r_hat <= 1.02
+    assert fc.diagnostics.divergences == 0
+    assert fc.diagnostics.ok, fc.diagnostics  # the package's own thresholds: r_hat <= 1.01, ESS >= 400
 
 
 def test_outputs_are_probabilities_and_predictive_is_wider(fc):
