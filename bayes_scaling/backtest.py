@@ -21,7 +21,8 @@ import pandas as pd
 from bayes_scaling.baseline import bootstrap_draws
 from bayes_scaling.compare import stack
 from bayes_scaling.data import MIN_DISTINCT_COMPUTE, DataError
-from bayes_scaling.forecast import forecast, interval_columns
+from bayes_scaling.forecast import forecast
+from bayes_scaling.intervals import interval_columns
 from bayes_scaling.laws import get_law
 
 __all__ = ["BacktestResult", "backtest", "score_draws"]

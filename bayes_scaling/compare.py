@@ -20,7 +20,8 @@ from bayes_scaling.quiet import quietly
 with quietly():  # the first import of ArviZ when compare is imported first
     import arviz as az
 
-from bayes_scaling.forecast import KINDS, interval_frame
+from bayes_scaling.forecast import KINDS
+from bayes_scaling.intervals import central_interval, interval_frame
 from bayes_scaling.sampling import SamplerWarning
 
 PARETO_K_MAX = 0.7  # above it PSIS-LOO's estimate of that run's term is unreliable (Vehtari et al. 2017)
@@ -97,9 +98,7 @@ class StackedForecast:
 
     def interval(self, prob: float = 0.9, kind: str = "predictive"):
         """Equal-tailed interval ``(lower, upper)`` per target (arrays)."""
-        if not 0 < prob < 1:
-            raise ValueError(f"prob must lie in (0, 1), got {prob!r}")
-        return tuple(np.quantile(self.draws(kind), [(1 - prob) / 2, (1 + prob) / 2], axis=0))
+        return central_interval(self.draws(kind), prob)
 
     def prob_below(self, threshold: float, kind: str = "predictive") -> np.ndarray:
         return (self.draws(kind) < threshold).mean(axis=0)

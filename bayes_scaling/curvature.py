@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 
+from bayes_scaling.intervals import central_interval
 from bayes_scaling.laws import extrapolation
 
 BEND_PROB = 0.95  # posterior probability of a bend of one sign that counts as "the runs bend"
@@ -37,7 +38,7 @@ def check(fc) -> dict | None:
     ends = np.array([fitted_x.min(), fitted_x.max()])
     deviation = extrapolation.conditional_deviation(posterior, fitted_x, ends, rng)  # drawn jointly
     percent = 100 * np.expm1(deviation.sum(axis=-1).reshape(-1))
-    lower, median, upper = np.quantile(percent, [0.05, 0.5, 0.95])
+    (lower, upper), median = central_interval(percent, 0.9), np.quantile(percent, 0.5)
     return {"median_pct": float(median), "lower_90_pct": float(lower), "upper_90_pct": float(upper),
             "prob_above": float((percent > 0).mean())}
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bayes_scaling.intervals import central_interval
 from bayes_scaling.laws import get_law
 from bayes_scaling.trend_reversal import _thinned  # at most 1,000 draws, shaped (1, draw, ...)
 
@@ -49,7 +50,7 @@ def posterior_predictive(fc) -> pd.DataFrame | None:
     mean_name = f"mean_{quantity}"
     curve = predicted[mean_name].reshape(-1, len(runs)) if mean_name in predicted else draws
     median_curve = np.median(curve, axis=0)
-    lower, upper = np.quantile(draws, [0.05, 0.95], axis=0)
+    lower, upper = central_interval(draws, 0.9)
     spread = draws.std(axis=0)
     frame = pd.DataFrame(
         {

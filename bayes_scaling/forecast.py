@@ -26,6 +26,7 @@ import xarray as xr
 
 from bayes_scaling import sampling
 from bayes_scaling.data import validated_table_hash
+from bayes_scaling.intervals import central_interval, interval_frame
 from bayes_scaling.laws import get_law, prior_descriptions, resolve_priors
 from bayes_scaling.curvature import check as check_curvature
 from bayes_scaling.curvature import warn_if_bending
@@ -316,10 +317,7 @@ class Forecast:
         Equal-tailed (not HDI) so that ``P(below lower) = P(above upper) = (1 - prob)/2``,
         the same tails ``prob_below`` and ``prob_above`` speak of.
         """
-        if not 0 < prob < 1:
-            raise ValueError(f"prob must lie in (0, 1), got {prob!r}")
-        draws = self.draws(kind, quantity, bucket)
-        lower, upper = np.quantile(draws, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
+        lower, upper = central_interval(self.draws(kind, quantity, bucket), prob)
         return self._per_target(lower), self._per_target(upper)
 
     def prob_below(self, threshold: float, kind: str = "predictive", quantity: str | None = None, bucket: str | None = None):
@@ -438,17 +436,6 @@ class PointForecast:
             f"PointForecast(GPT-4 point method, {self.dropped} problems dropped for a zero count)\n"
             + table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
         )
-
-
-def interval_frame(draws: np.ndarray, **columns) -> pd.DataFrame:
-    """``columns`` (e.g. ``compute=targets``), then the mean and ``interval_columns`` of draws (n_draws, n_targets)."""
-    return pd.DataFrame({**columns, "mean": draws.mean(axis=0), **interval_columns(draws)})
-
-
-def interval_columns(draws: np.ndarray) -> dict[str, np.ndarray]:
-    """Median and equal-tailed 50% and 90% bounds of draws (n_draws, n_targets), by column name."""
-    q = np.quantile(draws, [0.5, 0.25, 0.75, 0.05, 0.95], axis=0)
-    return dict(zip(("median", "lower_50", "upper_50", "lower_90", "upper_90"), q))
 
 
 def _target_columns(targets) -> dict:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bayes_scaling.intervals import interval_columns
 from bayes_scaling.laws import get_law
 
 _DPI = 110  # screen resolution of every chart; savefig keeps it
@@ -33,7 +34,8 @@ def fan_chart(fc, path=None, ax=None, kind: str = "predictive", thresholds=(), a
     grid = _grid(fc)
     predicted = _predict(fc, grid)
     draws = predicted[quantity if kind == "predictive" else f"mean_{quantity}"].reshape(-1, grid.size)
-    q05, q25, q50, q75, q95 = np.quantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+    q = interval_columns(draws)
+    q05, q25, q50, q75, q95 = q["lower_90"], q["lower_50"], q["median"], q["upper_50"], q["upper_90"]
 
     if ax is None:
         fig, ax = _subplots(path, figsize=(7.5, 4.8))
@@ -93,7 +95,8 @@ def bucket_chart(fc, path=None, quantity: str = "pass_rate"):
     rows = int(np.ceil(len(labels) / columns))
     fig, axes = _subplots(path, rows, columns, figsize=(3.4 * columns, 2.8 * rows), squeeze=False, sharex=True)
     for i, (ax, label) in enumerate(zip(axes.flat, labels)):
-        q05, q25, q50, q75, q95 = np.quantile(draws[..., i], [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+        q = interval_columns(draws[..., i])
+        q05, q25, q50, q75, q95 = q["lower_90"], q["lower_50"], q["median"], q["upper_50"], q["upper_90"]
         ax.fill_between(grid, q05, q95, color="tab:green", alpha=0.18, lw=0)
         ax.fill_between(grid, q25, q75, color="tab:green", alpha=0.35, lw=0)
         ax.plot(grid, q50, color="tab:green", lw=1.6)

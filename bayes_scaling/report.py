@@ -25,6 +25,7 @@ import pandas as pd
 
 from bayes_scaling import fit_check
 from bayes_scaling.forecast import describe_provenance
+from bayes_scaling.intervals import central_interval
 from bayes_scaling.formatting import format_probability, format_ratio
 from bayes_scaling.curvature import describe as describe_curvature
 from bayes_scaling.laws import get_law
@@ -261,7 +262,7 @@ def _predictive_figure(fc, thresholds):
     axes = fig.subplots(1, len(fc.targets), squeeze=False)
     for ax, column, compute in zip(axes[0], draws.T, fc.targets):
         ax.hist(column, bins=60, color="tab:blue", alpha=0.7)
-        lo, hi = np.quantile(column, [0.05, 0.95])
+        lo, hi = central_interval(column, 0.9)
         ax.axvspan(lo, hi, color="tab:blue", alpha=0.12, label="90% interval")
         ax.axvline(np.median(column), color="tab:blue", lw=2, label="median")
         for threshold in thresholds:

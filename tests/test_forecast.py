@@ -225,7 +225,7 @@ def test_every_law_has_every_optional_hook_its_own_or_the_default():
 
 
 def test_interval_frame_puts_the_given_columns_first(example_forecast):
-    from bayes_scaling.forecast import interval_frame
+    from bayes_scaling.intervals import interval_frame
 
     draws = example_forecast.draws()
     frame = interval_frame(draws, budget=example_forecast.targets)

@@ -375,7 +375,7 @@ def compute_optimal(fc, budget) -> pd.DataFrame:
     One row per budget and quantity (``params``, ``tokens``, ``tokens_per_param``) with
     the posterior median and equal-tailed 50% and 90% intervals.
     """
-    from bayes_scaling.forecast import interval_frame
+    from bayes_scaling.intervals import interval_frame
 
     if getattr(fc, "law", None) != NAME:
         raise ValueError(f"compute_optimal needs a forecast of the chinchilla law, got law {getattr(fc, 'law', None)!r}")
