@@ -139,9 +139,11 @@ def make_example_pass_counts(
     same score. Returns ``(counts, truth)``; ``truth`` has ``problem, alpha, k, group`` and
     ``attrs["compute_ref"]``, for ``true_pass_rates``.
     """
+    from scipy.stats import gmean  # here: the datasets load without scipy
+
     rng = np.random.default_rng(seed)
     computes = np.asarray(computes, dtype=float)
-    compute_ref = float(np.exp(np.log(computes).mean()))
+    compute_ref = float(gmean(computes))
     x = np.log(computes / compute_ref)
     score = _noise_free_score(rng.normal(0.5, 1.5, problems), np.full(problems, 0.3), x)
     easiest_first = np.argsort(-score, kind="stable")

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
+from scipy.stats import gmean
 from pymc_extras.prior import Prior
 
 from bayes_scaling.data import DataError, IdentifiabilityWarning, check_targets as check_compute, load_runs, read_table
@@ -257,10 +258,10 @@ def prepare(runs: pd.DataFrame, likelihood: str = "normal", extrapolation_error=
             f"extrapolation_error={extrapolation_error!r} needs likelihood='normal': the runs' deviation from the "
             "law is integrated out as one normal, which Student-t noise is not"
         )
-    options = {name + "_ref": float(np.exp(np.log(runs[name].to_numpy()).mean())) for name in TARGET_COLUMNS}
+    options = {name + "_ref": float(gmean(runs[name].to_numpy())) for name in TARGET_COLUMNS}
     options["tokens_per_param"] = float(np.median(runs["tokens"] / runs["params"]))
     options["likelihood"] = likelihood
-    options["compute_ref"] = float(np.exp(np.log(runs["compute"].to_numpy(dtype=float)).mean()))
+    options["compute_ref"] = float(gmean(runs["compute"].to_numpy(dtype=float)))
     options["extrapolation_scale_prior"] = scale_prior
     options["path_slope"], options["path_slope_se"], options["path_spread"] = _path(runs)
     if options["path_spread"] < ONE_PATH_BELOW:

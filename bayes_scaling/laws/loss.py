@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
+from scipy.stats import gmean
 from pymc_extras.prior import Prior
 
 from bayes_scaling.data import load_runs
@@ -140,7 +141,7 @@ def prepare(runs: pd.DataFrame, extrapolation_error=False):
     with its default prior scale, a number sets that scale, ``False`` (for now the default;
     docs/loss-law.md says why) fits the plain law.
     """
-    compute_ref = float(np.exp(np.log(runs["compute"].to_numpy()).mean()))
+    compute_ref = float(gmean(runs["compute"].to_numpy()))
     return runs, {}, {"compute_ref": compute_ref, "extrapolation_scale_prior": extrapolation.scale_prior(extrapolation_error)}
 
 

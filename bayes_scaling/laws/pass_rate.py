@@ -206,7 +206,7 @@ def prepare(counts: pd.DataFrame, buckets: int = 6, exclude_hardest: int = 15, p
     table = counts[counts["problem"].isin(kept["problem"])].reset_index(drop=True)
     run_compute = table.groupby("run", sort=False)["compute"].first()
     options = {
-        "compute_ref": float(np.exp(np.log(run_compute.to_numpy()).mean())),
+        "compute_ref": float(stats.gmean(run_compute.to_numpy())),
         "buckets": int(buckets),
         "exclude_hardest": int(exclude_hardest),
         "pass_at": ks,

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
+from scipy.stats import gmean
 from pymc_extras.prior import Prior
 
 from bayes_scaling.data import DataError, load_capability_runs
@@ -153,8 +154,8 @@ def prepare(table: pd.DataFrame, floor: float = 0.0, items: int | None = None, e
                 "likelihood cannot fit; give items= (the number of task items) for a binomial likelihood"
             )
     options = {
-        "compute_ref": float(np.exp(np.log(table["compute"].to_numpy()).mean())),
-        "task_loss_ref": float(np.exp(np.log(table["task_loss"].to_numpy()).mean())),
+        "compute_ref": float(gmean(table["compute"].to_numpy())),
+        "task_loss_ref": float(gmean(table["task_loss"].to_numpy())),
         "floor": float(floor),
         "items": items,
         "extrapolation_scale_prior": extrapolation.scale_prior(extrapolation_error),
