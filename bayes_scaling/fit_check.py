@@ -21,7 +21,8 @@ import pandas as pd
 
 from bayes_scaling.intervals import central_interval
 from bayes_scaling.laws import get_law
-from bayes_scaling.trend_reversal import _thinned  # at most 1,000 draws, shaped (1, draw, ...)
+from bayes_scaling.thinning import thin_posterior
+from bayes_scaling.trend_reversal import MAX_DRAWS  # the same draws the trend check reads
 
 CURVATURE_T = 3.5  # |t| of the quadratic term; p < 0.01 two-sided for 9 runs (t with 6 df) under no curvature
 MIN_COMPUTES = 5  # distinct computes a curvature test needs (3 coefficients, and some left over)
@@ -44,7 +45,7 @@ def posterior_predictive(fc) -> pd.DataFrame | None:
     observed = runs[law.OBSERVED].to_numpy(dtype=float)
     targets = runs[["compute", *law.TARGET_COLUMNS]] if law.TARGET_COLUMNS else runs["compute"].to_numpy(dtype=float)
     rng = np.random.default_rng([fc.settings["seed"], 3])
-    predicted = law.predict(_thinned(fc.idata.posterior), fc.idata.constant_data, fc.settings["options"], targets, rng)
+    predicted = law.predict(thin_posterior(fc.idata.posterior, MAX_DRAWS), fc.idata.constant_data, fc.settings["options"], targets, rng)
     quantity = law.OBSERVED
     draws = predicted[quantity].reshape(-1, len(runs))
     mean_name = f"mean_{quantity}"

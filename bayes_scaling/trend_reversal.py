@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_scaling.laws import get_law
+from bayes_scaling.thinning import thin_posterior
 
 REVERSAL_PROB = 0.9
 TOP_COMPUTES = 3
@@ -43,7 +44,7 @@ def check(fc) -> pd.DataFrame | None:
     law = get_law(fc.law)
     if law.run_performance is None:
         return None
-    posterior = _thinned(fc.idata.posterior)
+    posterior = thin_posterior(fc.idata.posterior, MAX_DRAWS)
     rng = np.random.default_rng([fc.settings["seed"], 2])
     compute, performance = law.run_performance(posterior, fc.idata.constant_data, fc.runs, fc.settings["options"], rng)
     log_compute = np.log10(np.asarray(compute, dtype=float))
@@ -111,11 +112,3 @@ def _slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (y - y.mean(axis=1, keepdims=True)) @ centred / (centred @ centred)
 
 
-def _thinned(posterior) -> dict[str, np.ndarray]:
-    """Posterior arrays flattened over chains and thinned to at most MAX_DRAWS, as (1, draw, ...)."""
-    out = {}
-    for name, values in posterior.data_vars.items():
-        array = np.asarray(values)
-        flat = array.reshape(-1, *array.shape[2:])
-        out[name] = flat[:: max(1, flat.shape[0] // MAX_DRAWS)][None]
-    return out

@@ -56,6 +56,7 @@ from scipy import stats
 from bayes_scaling.buckets import assign_buckets, border_probabilities
 from bayes_scaling.data import IdentifiabilityWarning, load_pass_counts
 from bayes_scaling.laws.count_likelihood import BETA_MIN, LOG_LAMBDA_RANGE, STIRLING_FROM, count_log_likelihood
+from bayes_scaling.thinning import thin
 
 NAME = "pass_rate"
 RUN_SHIFTS = ("auto", "centred", "whitened", "non_centred", "measured")
@@ -949,13 +950,11 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng=None, m
     rng = np.random.default_rng(0) if rng is None else rng
     alpha, k = _problem_laws(posterior, constant, options, rng)  # (chain, draw, problem)
     if max_draws is not None:
-        flat_alpha, flat_k = alpha.reshape(-1, alpha.shape[-1]), k.reshape(-1, k.shape[-1])
-        step = max(1, flat_alpha.shape[0] // max_draws)
-        alpha, k = flat_alpha[None, ::step], flat_k[None, ::step]
+        alpha, k = thin(alpha, max_draws), thin(k, max_draws)
     x = np.log(np.asarray(compute, dtype=float) / options["compute_ref"])
     noise = np.asarray(posterior["run_noise"])
     if max_draws is not None:
-        noise = noise.reshape(-1)[None, ::step]
+        noise = thin(noise, max_draws)
     mean_lam = alpha[..., None, :] * np.exp(-k[..., None, :] * x[:, None])  # (c, d, target, problem)
     # one new run: its own shift off the trend, shared by its problems
     shift = np.exp(noise[..., None, None] * rng.standard_normal(noise.shape + (x.size, 1)))

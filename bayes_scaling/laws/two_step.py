@@ -38,6 +38,7 @@ from pymc_extras.prior import Prior
 
 from bayes_scaling.data import DataError, load_capability_runs
 from bayes_scaling.laws import extrapolation, loss
+from bayes_scaling.thinning import thin
 
 NAME = "two_step"
 OBSERVED = "accuracy"
@@ -229,15 +230,14 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.ran
     names = ("loss_ref", "reducible_fraction", "b", "sigma", "accuracy_ref", "ceiling", "slope_ref", "accuracy_noise")
     p = {name: np.asarray(posterior[name]) for name in names}
     if max_draws is not None:
-        step = max(1, p["b"].size // max_draws)
-        p = {name: value.reshape(-1)[None, ::step] for name, value in p.items()}
+        p = {name: thin(value, max_draws) for name, value in p.items()}
     p = {name: value[..., None] for name, value in p.items()}
     x = np.log(np.asarray(compute, dtype=float) / options["compute_ref"])
     mean_loss = loss.mean_loss(x, p["loss_ref"], p["reducible_fraction"], p["b"])
     if extrapolation.SCALE in posterior:  # step one's law is only approximately right: its deviation there
         deviation = extrapolation.deviation_at(posterior, constant, options, x, rng)
         if max_draws is not None:
-            deviation = deviation.reshape(-1, len(x))[None, ::step]
+            deviation = thin(deviation, max_draws)
         mean_loss = mean_loss * np.exp(deviation)
     new_loss = mean_loss * np.exp(p["sigma"] * rng.standard_normal(mean_loss.shape))
 
