@@ -3,8 +3,9 @@
 PyTensor warns that it found no C BLAS (we sample on JAX, which brings its own), and ArviZ
 prints a once-a-day notice of its coming refactor when first imported (we pin its current
 API). ``quietly()`` ignores those two, and nothing else, inside a ``with`` block: the first
-imports of PyMC and ArviZ, and PyMC's own sampler. No filter outlives the block, so a user's
-warning settings are theirs.
+imports of PyMC and ArviZ, the compilation of a model to JAX (PyTensor's rewrites look for the
+BLAS there) and PyMC's own sampler. No filter outlives the block, so a user's warning settings
+are theirs.
 """
 
 from __future__ import annotations

@@ -414,7 +414,8 @@ def sample(model: pm.Model, settings: SamplerSettings, key: tuple) -> az.Inferen
     compiled = _COMPILED.get(structure)
     fresh = compiled is None
     if fresh:
-        compiled = _COMPILED[structure] = _compile(model, settings, data_values)
+        with quietly():  # PyTensor's graph rewrites look for a C BLAS, which JAX does not need
+            compiled = _COMPILED[structure] = _compile(model, settings, data_values)
 
     rng = np.random.default_rng(settings.seed)
     start = np.concatenate([np.ravel(v) for v in compiled.initial_point(data_values)])

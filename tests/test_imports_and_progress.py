@@ -77,12 +77,15 @@ def test_a_submodule_is_an_attribute_as_with_an_eager_import():
     assert "bayes_scaling.datasets" in loaded and not HEAVY & loaded
 
 
-def test_arviz_daily_refactor_notice_is_kept_quiet(tmp_path):
-    """ArviZ prints its notice once a day, keyed by a stamp in the user's cache: a fresh cache shows it."""
-    code = "import warnings; warnings.simplefilter('default'); import bayes_scaling, bayes_scaling.forecast, arviz"
+def test_third_party_notices_are_kept_quiet_in_a_forecast(tmp_path):
+    """ArviZ prints its notice once a day, keyed by a stamp in the user's cache: a fresh cache shows
+    it. PyTensor warns once per process, when a model is compiled, where it finds no C BLAS."""
+    code = ("import warnings; warnings.simplefilter('default'); import bayes_scaling as bs, bayes_scaling.forecast, arviz\n"
+            "bs.forecast(bs.example_runs().head(6), target=1e21, seed=0, progress=False)")
     environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True)
     assert "ArviZ is undergoing" not in done.stderr
+    assert "BLAS" not in done.stderr
     assert (tmp_path / "arviz").exists()  # the notice's stamp: ArviZ did reach the point where it warns
 
 
