@@ -78,18 +78,22 @@ def configure_jax() -> None:
       loaded after this, puts its own 100 in front, which XLA then ignores: it reads the last.)
     - ``jax_enable_x64``: PyMC's JAX path assumes float64.
     - ``jax_compilation_cache_dir``: ``$BAYES_SCALING_CACHE/jax`` (default
-      ``~/.cache/bayes_scaling/jax``), with every compilation cached, unless a cache is already set.
+      ``~/.cache/bayes_scaling/jax``), with every compilation cached, unless a cache is already set
+      or JAX had started before (then with devices this process did not choose).
     """
     global _configured
     if _configured:
         return
     _configured = True
+    started = _backend_started()
     user = user_host_devices(os.environ.get("XLA_FLAGS", ""), "pymc.sampling.jax" in sys.modules)
-    if (user is None or user < MIN_HOST_DEVICES) and not _backend_started():
+    if (user is None or user < MIN_HOST_DEVICES) and not started:
         kept = _HOST_DEVICE_COUNT.sub("", os.environ.get("XLA_FLAGS", "")).split()
         os.environ["XLA_FLAGS"] = " ".join([*kept, f"--xla_force_host_platform_device_count={MIN_HOST_DEVICES}"])
     jax.config.update("jax_enable_x64", True)
-    if jax.config.jax_compilation_cache_dir is None:
+    # Not where JAX started before us: its cache keys do not tell device counts apart, and an
+    # executable cached by a 4-device process aborted XLA when a 1-device process loaded it (seen here).
+    if jax.config.jax_compilation_cache_dir is None and not started:
         cache = Path(os.environ.get("BAYES_SCALING_CACHE", Path.home() / ".cache" / "bayes_scaling")) / "jax"
         jax.config.update("jax_compilation_cache_dir", str(cache))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)

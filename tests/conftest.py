@@ -10,6 +10,14 @@ import pytest
 
 import bayes_scaling as bs
 
+
+def pytest_configure(config):
+    """JAX set up as a user's script has it when its first JAX work is a forecast: collecting the
+    tests imports modules that start JAX, which would otherwise leave one host device."""
+    from bayes_scaling import sampling
+
+    sampling.configure_jax()
+
 # ../shared/data beside the checkout; BAYES_SCALING_SHARED_DATA points elsewhere (e.g. from a git worktree)
 SHARED_DATA = Path(os.environ.get("BAYES_SCALING_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 TARGETS = [1e21, 1e22]

@@ -123,3 +123,19 @@ def test_a_chart_written_to_a_file_leaves_the_backend_alone(example_forecast, tm
     assert (tmp_path / "fan.png").stat().st_size > 10_000
     assert matplotlib.get_backend() == before
     assert figure.canvas.manager is None  # not a pyplot figure: nothing for pyplot to keep alive
+
+
+def test_jax_started_before_the_first_forecast_keeps_its_devices_and_no_disk_cache():
+    """XLA reads its flags once: where JAX ran first, the package changes no flag, and keeps JAX's
+    disk cache off (its keys do not tell device counts apart: a 4-device executable aborted a
+    1-device process here)."""
+    code = (
+        "import os, jax; jax.numpy.ones(1)\n"
+        "from bayes_scaling import sampling\n"
+        "sampling.configure_jax()\n"
+        "assert 'XLA_FLAGS' not in os.environ and len(jax.devices()) == 1\n"
+        "assert jax.config.jax_compilation_cache_dir is None and jax.config.jax_enable_x64\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
