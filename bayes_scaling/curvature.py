@@ -38,7 +38,8 @@ def check(fc) -> dict | None:
     ends = np.array([fitted_x.min(), fitted_x.max()])
     deviation = extrapolation.conditional_deviation(posterior, fitted_x, ends, rng)  # drawn jointly
     percent = 100 * np.expm1(deviation.sum(axis=-1).reshape(-1))
-    (lower, upper), median = central_interval(percent, 0.9), np.quantile(percent, 0.5)
+    lower, upper = central_interval(percent, 0.9)
+    median = np.quantile(percent, 0.5)
     return {"median_pct": float(median), "lower_90_pct": float(lower), "upper_90_pct": float(upper),
             "prob_above": float((percent > 0).mean())}
 

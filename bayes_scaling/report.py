@@ -25,8 +25,8 @@ import pandas as pd
 
 from bayes_scaling import fit_check
 from bayes_scaling.forecast import describe_provenance
-from bayes_scaling.intervals import central_interval
 from bayes_scaling.formatting import format_probability, format_ratio
+from bayes_scaling.intervals import central_interval
 from bayes_scaling.curvature import describe as describe_curvature
 from bayes_scaling.laws import get_law
 from bayes_scaling.laws.pass_rate import SOFT_BUCKETS_UP_TO

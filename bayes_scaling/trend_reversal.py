@@ -110,5 +110,3 @@ def _slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Least-squares slope of each row of ``y`` on ``x``."""
     centred = x - x.mean()
     return (y - y.mean(axis=1, keepdims=True)) @ centred / (centred @ centred)
-
-

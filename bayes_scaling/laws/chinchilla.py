@@ -42,11 +42,12 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
-from scipy.stats import gmean
 from pymc_extras.prior import Prior
+from scipy.stats import gmean
 
 from bayes_scaling.data import DataError, IdentifiabilityWarning, check_targets as check_compute, load_runs, read_table
 from bayes_scaling.laws import extrapolation
+from bayes_scaling.laws.loss import observe_log_loss
 
 NAME = "chinchilla"
 OBSERVED = "loss"
@@ -327,14 +328,13 @@ def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: di
         pm.Deterministic("A", params_term * pm.math.exp(alpha * log_n_ref))
         pm.Deterministic("B", tokens_term * pm.math.exp(beta * log_d_ref))
         mu = mean_loss(log_n, log_d, E, params_term, tokens_term, alpha, beta, xp=pm.math)
-        if extrapolation.asked_for(options):
-            x = pm.Data("log_compute_ratio", np.log(runs["compute"].to_numpy(dtype=float) / options["compute_ref"]))
-            scale_prior = pm.Data("extrapolation_scale_prior", options["extrapolation_scale_prior"])
-            extrapolation.observe(x, pm.math.log(mu), p["sigma"], log_loss, scale_prior, "log_loss_obs")
-        elif options.get("likelihood", "normal") == "student_t":
+        if options.get("likelihood", "normal") == "student_t":  # never with the extrapolation error (prepare)
             pm.StudentT("log_loss_obs", nu=STUDENT_T_NU, mu=pm.math.log(mu), sigma=p["sigma"], observed=log_loss)
-        else:
-            pm.Normal("log_loss_obs", mu=pm.math.log(mu), sigma=p["sigma"], observed=log_loss)
+        else:  # as the loss law's: log-normal run noise, and the extrapolation error where asked for
+            x = None
+            if extrapolation.asked_for(options):  # its kernel's argument, a data node only where it is used
+                x = pm.Data("log_compute_ratio", np.log(runs["compute"].to_numpy(dtype=float) / options["compute_ref"]))
+            observe_log_loss("log_loss_obs", x, pm.math.log(mu), p["sigma"], log_loss, options)
     return model
 
 

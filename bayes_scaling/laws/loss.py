@@ -39,8 +39,8 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
-from scipy.stats import gmean
 from pymc_extras.prior import Prior
+from scipy.stats import gmean
 
 from bayes_scaling.data import load_runs
 from bayes_scaling.laws import extrapolation, whitened_curve

@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
-from scipy.stats import gmean
 from pymc_extras.prior import Prior
+from scipy.stats import gmean
 
 from bayes_scaling.data import DataError, load_capability_runs
 from bayes_scaling.laws import extrapolation, loss
