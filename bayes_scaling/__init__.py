@@ -7,6 +7,7 @@
     fc.report("review.html", thresholds=[2.1])
     bs.register(fc, "predictions.jsonl", name="big-run"); bs.score(...); bs.verify(...)
     bs.backtest(runs, holdout_fraction=0.25).summary(); bs.compare([fc1, fc2]); bs.stack([fc1, fc2])
+    bs.point_forecast(counts, target=1e21)   # GPT-4's point method, beside a law="pass_rate" forecast
 """
 
 import importlib
@@ -33,7 +34,8 @@ _EXPORTS = {
     "example_pass_counts": "datasets",
     "example_runs": "datasets",
     "Forecast": "forecast",
-    "PointForecast": "forecast",
+    "PointForecast": "point_forecast",
+    "point_forecast": "point_forecast",
     "forecast": "forecast",
     "load_forecast": "forecast",
     "compute_optimal": "laws.chinchilla",
@@ -96,6 +98,7 @@ __all__ = [
     "IdentifiabilityWarning",
     "IncompleteRunsWarning",
     "PointForecast",
+    "point_forecast",
     "RegistryError",
     "SamplerWarning",
     "TrendReversalWarning",

@@ -32,9 +32,56 @@ __all__ = ["StackedForecast", "compare", "stack"]
 def compare(forecasts, method: str = "stacking") -> pd.DataFrame:
     """``az.compare`` (PSIS-LOO) of forecasts fitted to the same runs; one row per law, best first.
 
-    ``forecasts`` is a list (named by law) or a dict name -> Forecast. Columns are
-    ArviZ's: ``elpd_loo``, ``p_loo``, ``elpd_diff``, ``weight`` (stacking weights with
-    the default ``method``), ``se``, ``dse``, ``warning`` (a Pareto k above 0.7).
+    PSIS-LOO (``az.loo``) estimates each law's expected log predictive density for a run
+    it has not seen, from the pointwise log-likelihood every forecast keeps; stacking
+    weights give the mixture of the laws' predictive distributions that would have
+    predicted left-out runs best (Yao et al. 2018).
+
+    Parameters
+    ----------
+    forecasts : list of Forecast or dict of str to Forecast
+        Two or more Bayesian forecasts (from ``bs.forecast``) fitted to the same runs:
+        a list (named by law; a repeated law gets ``_2``, ``_3``...) or a dict
+        name -> Forecast.
+    method : str, default "stacking"
+        ``az.compare``'s weighting method: ``"stacking"``, ``"BB-pseudo-BMA"`` or
+        ``"pseudo-BMA"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per law, best first, indexed by name. Columns are ArviZ's: ``elpd_loo``,
+        ``p_loo``, ``elpd_diff``, ``weight`` (stacking weights with the default
+        ``method``), ``se``, ``dse``, ``warning`` (a Pareto k above 0.7).
+
+    Raises
+    ------
+    ValueError
+        When fewer than two forecasts are given, one is not a Bayesian forecast with a
+        pointwise log-likelihood (made by ``bs.forecast``), or they were fitted to
+        different runs (LOO compares laws on the same data only).
+
+    Warns
+    -----
+    SamplerWarning
+        When a member's sampler diagnostics failed: its LOO is not to be trusted.
+    UserWarning
+        When a Pareto k exceeds 0.7 (PSIS-LOO unreliable for those runs, usually runs far
+        off the law), naming the laws and how many runs.
+
+    See Also
+    --------
+    stack, backtest
+
+    Examples
+    --------
+    >>> import bayes_scaling as bs
+    >>> import pandas as pd
+    >>> runs = bs.load_runs("chinchilla.csv")
+    >>> loss_fc = bs.forecast(runs, target=6 * 70e9 * 1.4e12, law="loss", seed=0)
+    >>> chin_fc = bs.forecast(runs, target=pd.DataFrame({"params": [70e9], "tokens": [1.4e12]}),
+    ...                       law="chinchilla", seed=0)
+    >>> bs.compare([loss_fc, chin_fc])[["elpd_loo", "elpd_diff", "weight"]]
     """
     named = _named(forecasts)
     _check_same_runs(named)
@@ -50,10 +97,48 @@ def compare(forecasts, method: str = "stacking") -> pd.DataFrame:
 def stack(forecasts, weights=None, seed: int = 0) -> StackedForecast:
     """The mixture of the forecasts' draws at their (common) targets, by weight.
 
-    ``weights`` default to the stacking weights of ``compare(forecasts)``; a dict or
-    Series name -> weight may be given instead. Each forecast contributes
-    ``round(weight × n)`` of its draws (n the fewest draws any of them has), picked at
-    random with ``seed``, the same draws at every target.
+    Each forecast contributes ``round(weight × n)`` of its draws (n the fewest draws any
+    of them has), picked at random with ``seed``, the same draws at every target; so no
+    single law has to be bet on.
+
+    Parameters
+    ----------
+    forecasts : list of Forecast or dict of str to Forecast
+        Two or more Bayesian forecasts made at the same targets, as ``compare`` takes
+        them.
+    weights : dict or pandas.Series, optional
+        Name -> weight (>= 0, normalised to sum to 1). Default: the stacking weights of
+        ``compare(forecasts)``.
+    seed : int, default 0
+        Seeds the choice of each member's draws.
+
+    Returns
+    -------
+    StackedForecast
+        The mixture, with ``weights``, ``targets``, ``draws()``, ``interval()``,
+        ``prob_below()`` and ``to_frame()``.
+
+    Raises
+    ------
+    ValueError
+        When a weight is missing or negative, or they sum to 0; when the forecasts were
+        made at other targets than the first; and for what ``compare`` refuses.
+
+    Warns
+    -----
+    SamplerWarning
+        When a member's sampler diagnostics failed: its share of the mixture is not to
+        be trusted.
+
+    See Also
+    --------
+    compare, StackedForecast
+
+    Examples
+    --------
+    >>> stacked = bs.stack([loss_fc, chin_fc])        # weights from bs.compare
+    >>> stacked.weights, stacked.interval(0.9), stacked.to_frame(), stacked.prob_below(2.0)
+    >>> bs.stack([loss_fc, chin_fc], weights={"loss": 0.5, "chinchilla": 0.5})
     """
     named = _named(forecasts)
     if weights is None:
@@ -79,7 +164,23 @@ def stack(forecasts, weights=None, seed: int = 0) -> StackedForecast:
 
 
 class StackedForecast:
-    """A weighted mixture of several laws' forecasts at the same targets."""
+    """A weighted mixture of several laws' forecasts at the same targets.
+
+    Made by ``bs.stack`` (and by ``bs.backtest`` for a list of laws); its methods answer
+    as a ``Forecast``'s do, from the mixture's draws.
+
+    Attributes
+    ----------
+    targets : numpy.ndarray
+        The target computes (FLOPs) the members were made at.
+    weights : pandas.Series
+        Each member's weight, by name, summing to 1.
+
+    Examples
+    --------
+    >>> stacked = bs.stack([loss_fc, chin_fc])
+    >>> print(stacked)   # the weights, then the intervals at each target
+    """
 
     def __init__(self, targets: np.ndarray, weights: pd.Series, draws_by_kind: dict[str, np.ndarray]):
         self.targets = targets
@@ -88,23 +189,101 @@ class StackedForecast:
 
     @property
     def law(self) -> str:
+        """The members' names joined by ``+``, e.g. ``"stacked(loss+chinchilla)"``."""
         return "stacked(" + "+".join(self.weights.index) + ")"
 
     def draws(self, kind: str = "predictive") -> np.ndarray:
-        """Draws of the mixture, shape (n_draws, n_targets)."""
+        """Draws of the mixture, shape (n_draws, n_targets).
+
+        Parameters
+        ----------
+        kind : {"predictive", "mean"}, default "predictive"
+            ``"predictive"`` for one new run, ``"mean"`` for the mean curve (no run-to-run
+            noise).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (n_draws, n_targets): each member's chosen draws, one after the other.
+
+        Raises
+        ------
+        ValueError
+            When ``kind`` is neither ``"predictive"`` nor ``"mean"``.
+
+        Examples
+        --------
+        >>> stacked.draws().shape   # (n_draws, n_targets)
+        """
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         return self._draws[kind]
 
     def interval(self, prob: float = 0.9, kind: str = "predictive"):
-        """Equal-tailed interval ``(lower, upper)`` per target (arrays)."""
+        """Equal-tailed interval ``(lower, upper)`` per target (arrays).
+
+        Parameters
+        ----------
+        prob : float, default 0.9
+            The interval's probability, in (0, 1).
+        kind : {"predictive", "mean"}, default "predictive"
+            As for ``draws``.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(lower, upper)``, one value per target.
+
+        Raises
+        ------
+        ValueError
+            When ``prob`` is not in (0, 1) or ``kind`` is unknown.
+
+        Examples
+        --------
+        >>> lower, upper = stacked.interval(0.9)
+        """
         return central_interval(self.draws(kind), prob)
 
     def prob_below(self, threshold: float, kind: str = "predictive") -> np.ndarray:
+        """P(value < threshold) at each target.
+
+        Parameters
+        ----------
+        threshold : float
+            The value, e.g. a loss.
+        kind : {"predictive", "mean"}, default "predictive"
+            As for ``draws``.
+
+        Returns
+        -------
+        numpy.ndarray
+            The share of the mixture's draws below ``threshold``, one per target.
+
+        Examples
+        --------
+        >>> stacked.prob_below(2.0)
+        """
         return (self.draws(kind) < threshold).mean(axis=0)
 
     def to_frame(self, kind: str = "predictive") -> pd.DataFrame:
-        """The same columns as ``Forecast.to_frame``."""
+        """The same columns as ``Forecast.to_frame``.
+
+        Parameters
+        ----------
+        kind : {"predictive", "mean"}, default "predictive"
+            As for ``draws``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per target: compute, mean, median, lower_50, upper_50, lower_90,
+            upper_90.
+
+        Examples
+        --------
+        >>> stacked.to_frame()
+        """
         return interval_frame(self.draws(kind), compute=self.targets)
 
     def __repr__(self) -> str:

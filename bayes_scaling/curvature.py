@@ -24,7 +24,16 @@ BEND_PROB = 0.95  # posterior probability of a bend of one sign that counts as "
 
 
 class CurvatureWarning(UserWarning):
-    """The fitted runs bend away from the law: the forecast leans on a law its own data question."""
+    """The fitted runs bend away from the law: the forecast leans on a law its own data question.
+
+    Issued by ``bs.forecast`` for a fit with the law's extrapolation error
+    (``extrapolation_error="auto"``) when the bend, the extrapolation error's deviation at
+    the smallest plus at the largest fitted run, has one sign with posterior probability
+    at least 0.95: the loss flattens faster than one power law plus a constant, or steepens
+    where the law would flatten. The forecast follows the bend and its interval widens with
+    it, but a ladder that bends inside its range may bend differently beyond it.
+    ``fc.curvature`` has the numbers (docs/loss-law.md, "Extrapolation error").
+    """
 
 
 def check(fc) -> dict | None:

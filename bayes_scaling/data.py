@@ -81,19 +81,57 @@ _CSV_OPTIONS = {"float_precision": "round_trip"} if int(pd.__version__.split("."
 
 
 class DataError(ValueError):
-    """The runs table or the targets are unusable; the message says where and why."""
+    """The runs table or the targets are unusable; the message says where and why.
+
+    Raised before any model is built: by ``load_runs``, ``load_pass_counts`` and
+    ``load_capability_runs`` (and so by ``bs.forecast`` and ``bs.backtest``, which load
+    their data with them) for an unreadable file or a bad value, naming the column, the
+    row and the offending value; by ``bs.forecast`` for unusable targets; and by
+    ``bs.backtest`` for a split that leaves nothing to forecast or too few runs to fit.
+    A subclass of ``ValueError``.
+
+    Examples
+    --------
+    >>> import bayes_scaling as bs
+    >>> try:
+    ...     bs.load_runs("runs.csv")
+    ... except bs.DataError as error:
+    ...     print(error)  # e.g. column 'loss', row 3 (run 'r4'): value -1.2 must be > 0
+    """
 
 
 class ExtrapolationWarning(UserWarning):
-    """A target compute is one the fitted law cannot forecast well (inside, below, or far past the data)."""
+    """A target compute is one the fitted law cannot forecast well (inside, below, or far past the data).
+
+    Issued by ``bs.forecast`` (through ``check_targets``), once per such target, before
+    any sampling: a target inside the fitted compute range (interpolation, not a forecast
+    of a larger run), below the smallest compute in the data (backcasting: the law was not
+    fitted on runs that small), or more than 10^6 × past the largest compute
+    (extrapolations that far are not trustworthy). The Chinchilla law warns the same way
+    about its targets' compute.
+    """
 
 
 class IncompleteRunsWarning(UserWarning):
-    """Some runs of a pass-counts table lack rows for problems that other runs have."""
+    """Some runs of a pass-counts table lack rows for problems that other runs have.
+
+    Issued by ``load_pass_counts`` (and so by ``bs.forecast(..., law="pass_rate")``),
+    naming each such run and how many problems it misses. The runs are kept and fitted on
+    what they have; ``attrs["incomplete_runs"]`` of the loaded table lists the missing
+    problem ids per run.
+    """
 
 
 class IdentifiabilityWarning(UserWarning):
-    """The data cannot tell a part of the law: it keeps its prior (said before sampling, with the way out)."""
+    """The data cannot tell a part of the law: it keeps its prior (said before sampling, with the way out).
+
+    Issued by ``bs.forecast`` before sampling. ``law="chinchilla"``: the runs' tokens per
+    parameter follow one path, so the parameter term of ``L(N, D)`` cannot be told from
+    the token term and forecasts off that path (``bs.compute_optimal`` included) rest on
+    the default priors' compute-optimal assumption. ``law="pass_rate"``: too few runs to
+    measure how far one new run lands off the trend, or a bucket none of whose problems
+    any fitted run solved. Each message says what data would settle it.
+    """
 
 
 # --------------------------------------------------------------------------- loading
@@ -102,27 +140,57 @@ class IdentifiabilityWarning(UserWarning):
 def load_runs(source) -> pd.DataFrame:
     """Read and validate a table of training runs.
 
-    ``source`` is a path (``str`` or ``os.PathLike``) to a ``.csv``, ``.parquet``/``.pq``
-    or ``.jsonl``/``.ndjson`` file, or a pandas DataFrame (which is copied, never
-    modified). CSV files may be separated by commas, semicolons or tabs (sniffed from the
-    header; ``.tsv`` too). Column names are matched after stripping a byte-order mark and
-    surrounding whitespace from every header, and case-sensitively.
+    One row per training run: ``compute`` (FLOPs) and ``loss`` are required; ``run``,
+    ``params``, ``tokens``, ``seed`` and ``family`` are optional; any other columns are
+    carried along untouched.
 
-    Returns a new DataFrame with index ``0..n-1``, rows in the input order, and columns
-    ``compute``, ``loss`` (float64), then whichever of ``run`` (str), ``params``,
-    ``tokens`` (float64), ``seed`` (int64), ``family`` (str) are present, in that order,
-    then any other columns, untouched, in their input order. ``attrs`` say where the table
-    came from (``provenance``): ``source`` (the path, or ``"DataFrame"``), ``file_sha256``
-    (of the file's bytes) and ``sha256`` (of the validated table, ``data_hash``). A frame
-    that ``load_runs`` returned keeps its file's provenance when it is loaded again, as
-    ``bs.forecast(bs.load_runs("runs.csv"))`` does, unless its content has changed since.
+    Parameters
+    ----------
+    source : str, os.PathLike or pandas.DataFrame
+        A path to a ``.csv``, ``.parquet``/``.pq`` or ``.jsonl``/``.ndjson`` file, or a
+        pandas DataFrame (which is copied, never modified). CSV files may be separated by
+        commas, semicolons or tabs (sniffed from the header; ``.tsv`` too). Column names
+        are matched after stripping a byte-order mark and surrounding whitespace from
+        every header, and case-sensitively.
 
-    Raises ``DataError`` for the first of these problems it finds: a missing required
-    column; no rows; a value that is not a number (strings that parse as numbers are
-    accepted, booleans are not); NaN or infinite values; ``compute`` or ``loss`` <= 0;
-    invalid optional columns (``params``/``tokens`` must be finite and > 0, ``seed`` an
-    integer, ``run``/``family`` present on every row); duplicate run names, or (without
-    a ``run`` column) two identical rows; fewer than three distinct ``compute`` values.
+    Returns
+    -------
+    pandas.DataFrame
+        A new DataFrame with index ``0..n-1``, rows in the input order, and columns
+        ``compute``, ``loss`` (float64), then whichever of ``run`` (str), ``params``,
+        ``tokens`` (float64), ``seed`` (int64), ``family`` (str) are present, in that
+        order, then any other columns, untouched, in their input order. ``attrs`` say
+        where the table came from (``provenance``): ``source`` (the path, or
+        ``"DataFrame"``), ``file_sha256`` (of the file's bytes) and ``sha256`` (of the
+        validated table, ``data_hash``). A frame that ``load_runs`` returned keeps its
+        file's provenance when it is loaded again, as
+        ``bs.forecast(bs.load_runs("runs.csv"))`` does, unless its content has changed
+        since.
+
+    Raises
+    ------
+    DataError
+        For the first of these problems it finds: a missing required column; no rows; a
+        value that is not a number (strings that parse as numbers are accepted, booleans
+        are not); NaN or infinite values; ``compute`` or ``loss`` <= 0; invalid optional
+        columns (``params``/``tokens`` must be finite and > 0, ``seed`` an integer,
+        ``run``/``family`` present on every row); duplicate run names, or (without a
+        ``run`` column) two identical rows; fewer than three distinct ``compute`` values.
+        Also when ``source`` is neither a path nor a DataFrame, has another extension, or
+        cannot be read. The message names the column, the row and the value.
+
+    See Also
+    --------
+    load_pass_counts, load_capability_runs, example_runs
+
+    Examples
+    --------
+    >>> import bayes_scaling as bs
+    >>> runs = bs.load_runs("runs.csv")
+    >>> list(runs.columns[:2])
+    ['compute', 'loss']
+    >>> runs.attrs["source"]
+    'runs.csv'
     """
     return _validate_runs(*_read(source, "load_runs"))
 
@@ -167,34 +235,64 @@ def _with_extras(out: pd.DataFrame, table: pd.DataFrame, known_columns: Sequence
 def load_pass_counts(source) -> pd.DataFrame:
     """Read and validate a table of code-benchmark pass counts, one row per (run, problem).
 
-    ``source`` is what ``load_runs`` takes (a ``.csv``, ``.parquet``/``.pq`` or
-    ``.jsonl``/``.ndjson`` path, or a DataFrame, which is copied, never modified); column
-    names are matched the same way. In CSV files the ``run``, ``problem``, ``model`` and
-    ``suite`` columns are read as text, so an id such as ``007`` keeps its zeros.
-
     Required columns: ``compute`` (training FLOPs of the run, finite and > 0),
     ``problem`` (the problem id), ``n`` (samples drawn, an integer >= 1) and ``correct``
     (samples that passed, an integer with 0 <= correct <= n); counts such as ``3.0`` are
     accepted, ``2.5`` is not. Optional: ``run``, ``model``, ``suite`` (text, on every
     row) and ``nll`` (finite).
 
-    Returns a new DataFrame with index ``0..n-1``, rows in the input order, and columns
-    ``run`` (str; without a ``run`` column, named from the compute as ``"C=1e+18"``, with
-    more digits where two computes would share a name), ``compute`` (float64),
-    ``problem`` (str), ``n``, ``correct`` (int64), then whichever of ``model``, ``suite``
-    (str) and ``nll`` (float64) are present, then any other columns, untouched, in their
-    input order. ``attrs`` hold the provenance, as for ``load_runs``, and
-    ``attrs["incomplete_runs"]`` maps each run that lacks some of the problems seen in
-    the table to the list of its missing problem ids (empty when every run has every
-    problem). Such runs are kept (they are fitted on what they have) and reported by an
-    ``IncompleteRunsWarning``.
+    Parameters
+    ----------
+    source : str, os.PathLike or pandas.DataFrame
+        What ``load_runs`` takes (a ``.csv``, ``.parquet``/``.pq`` or
+        ``.jsonl``/``.ndjson`` path, or a DataFrame, which is copied, never modified);
+        column names are matched the same way. In CSV files the ``run``, ``problem``,
+        ``model`` and ``suite`` columns are read as text, so an id such as ``007`` keeps
+        its zeros.
 
-    Raises ``DataError`` for the first of these problems it finds: a missing required
-    column; no rows; a value that is not a number; NaN or infinite values; ``compute``
-    <= 0, ``n`` < 1, ``correct`` < 0; a count that is not an integer or does not fit in
-    64 bits; ``correct`` > ``n``; a missing problem id, or invalid optional column; one
-    run with two compute values; the same (run, problem) pair twice (the run is the
-    ``run`` column, or the compute without one); fewer than two distinct compute values.
+    Returns
+    -------
+    pandas.DataFrame
+        A new DataFrame with index ``0..n-1``, rows in the input order, and columns
+        ``run`` (str; without a ``run`` column, named from the compute as ``"C=1e+18"``,
+        with more digits where two computes would share a name), ``compute`` (float64),
+        ``problem`` (str), ``n``, ``correct`` (int64), then whichever of ``model``,
+        ``suite`` (str) and ``nll`` (float64) are present, then any other columns,
+        untouched, in their input order. ``attrs`` hold the provenance, as for
+        ``load_runs``, and ``attrs["incomplete_runs"]`` maps each run that lacks some of
+        the problems seen in the table to the list of its missing problem ids (empty when
+        every run has every problem).
+
+    Raises
+    ------
+    DataError
+        For the first of these problems it finds: a missing required column; no rows; a
+        value that is not a number; NaN or infinite values; ``compute`` <= 0, ``n`` < 1,
+        ``correct`` < 0; a count that is not an integer or does not fit in 64 bits;
+        ``correct`` > ``n``; a missing problem id, or invalid optional column; one run
+        with two compute values; the same (run, problem) pair twice (the run is the
+        ``run`` column, or the compute without one); fewer than two distinct compute
+        values. Also when ``source`` cannot be read, as for ``load_runs``.
+
+    Warns
+    -----
+    IncompleteRunsWarning
+        When some runs lack some of the problems seen in the table. Such runs are kept
+        (they are fitted on what they have); ``attrs["incomplete_runs"]`` lists what
+        they miss.
+
+    See Also
+    --------
+    load_runs, example_pass_counts
+
+    Examples
+    --------
+    >>> import bayes_scaling as bs
+    >>> counts = bs.load_pass_counts("passcounts.csv")
+    >>> list(counts.columns[:5])
+    ['run', 'compute', 'problem', 'n', 'correct']
+    >>> counts.attrs["incomplete_runs"]
+    {}
     """
     raw, label = _read(source, "load_pass_counts", text_columns=_PASS_TEXT_COLUMNS, row_what="one row's columns")
     return _validate_pass_counts(raw, label, stacklevel=3)
@@ -244,8 +342,40 @@ def load_capability_runs(source) -> pd.DataFrame:
     the task, e.g. the mean negative log-likelihood of the correct answers, > 0) and
     ``accuracy`` (the fraction of the task's items answered correctly, 0..1) are required;
     the optional columns of ``load_runs`` (``run``, ``params``, ``tokens``, ``seed``,
-    ``family``) are checked the same way, any others carried along. Raises ``DataError``
-    naming the column, row and value, as ``load_runs`` does.
+    ``family``) are checked the same way, any others carried along.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or pandas.DataFrame
+        What ``load_runs`` takes: a ``.csv``, ``.parquet``/``.pq`` or
+        ``.jsonl``/``.ndjson`` path, or a DataFrame (copied, never modified).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new DataFrame with index ``0..n-1``, rows in the input order: ``compute``,
+        ``task_loss``, ``accuracy`` (float64), then whichever optional run columns are
+        present, then any others, untouched; ``attrs`` hold the provenance, as for
+        ``load_runs``.
+
+    Raises
+    ------
+    DataError
+        Naming the column, row and value, as ``load_runs`` does: a missing required
+        column, no rows, a value that is not a finite number, ``compute`` or
+        ``task_loss`` <= 0, an ``accuracy`` outside [0, 1] (a fraction of items, not a
+        percentage), an invalid optional column, duplicate runs, or fewer than three
+        distinct ``compute`` values.
+
+    See Also
+    --------
+    load_runs
+
+    Examples
+    --------
+    >>> import bayes_scaling as bs
+    >>> runs = bs.load_capability_runs("arc.csv")
+    >>> fc = bs.forecast(runs, target=1e22, law="two_step", floor=0.25, seed=0)
     """
     known = REQUIRED_CAPABILITY_COLUMNS + OPTIONAL_RUN_COLUMNS
     table, label = read_table(source, "load_capability_runs", known)

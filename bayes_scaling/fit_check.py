@@ -31,7 +31,7 @@ MIN_COMPUTES = 5  # distinct computes a curvature test needs (3 coefficients, an
 def applies(fc) -> bool:
     """Whether the law's observed column is one of the quantities it forecasts (not per-problem counts)."""
     law = get_law(fc.law)
-    return fc.bucket_labels is None and law.OBSERVED in fc.quantities
+    return fc.bucket_labels is None and law.observed in fc.quantities
 
 
 def posterior_predictive(fc) -> pd.DataFrame | None:
@@ -42,11 +42,11 @@ def posterior_predictive(fc) -> pd.DataFrame | None:
         return None
     law = get_law(fc.law)
     runs = fc.runs
-    observed = runs[law.OBSERVED].to_numpy(dtype=float)
-    targets = runs[["compute", *law.TARGET_COLUMNS]] if law.TARGET_COLUMNS else runs["compute"].to_numpy(dtype=float)
+    observed = runs[law.observed].to_numpy(dtype=float)
+    targets = law.targets_of(runs)
     rng = np.random.default_rng([fc.settings["seed"], 3])
     predicted = law.predict(thin_posterior(fc.idata.posterior, MAX_DRAWS), fc.idata.constant_data, fc.settings["options"], targets, rng)
-    quantity = law.OBSERVED
+    quantity = law.observed
     draws = predicted[quantity].reshape(-1, len(runs))
     mean_name = f"mean_{quantity}"
     curve = predicted[mean_name].reshape(-1, len(runs)) if mean_name in predicted else draws

@@ -52,7 +52,6 @@ def forecast(
     seed: int | None = None,
     progress: bool = True,
     target_accept: float | None = None,
-    method: str = "bayes",
     **law_options,
 ):
     """Fit ``law`` to ``data`` with NUTS and forecast it at ``target`` compute (FLOPs).
@@ -61,8 +60,8 @@ def forecast(
     per-problem pass counts (``compute, problem, n, correct``), with the options
     ``buckets=6``, ``exclude_hardest=15``, ``pass_at=(10,)``, ``soft_buckets="auto"``
     (problems near a bucket border may follow the neighbour's exponent), ``problem_k=False``
-    and ``run_shifts="auto"`` (docs/pass-rate-law.md); ``method="point"``
-    returns GPT-4's point method instead of a posterior. ``target`` is a number or a
+    and ``run_shifts="auto"`` (docs/pass-rate-law.md); GPT-4's point method is
+    ``bs.point_forecast``. ``target`` is a number or a
     sequence. ``law="two_step"``: ``compute, task_loss, accuracy`` with the options
     ``floor`` (chance level) and ``items`` (task size). ``law="chinchilla"``: runs with
     ``params``, ``tokens``, ``loss``, and ``target`` a DataFrame with ``params`` and
@@ -72,54 +71,51 @@ def forecast(
     when diagnostics fail, (``TrendReversalWarning``) when a capability law's runs
     fall with compute, and (``CurvatureWarning``) when the runs bend away from the loss law.
     """
-    law_module = get_law(law)
-    table = law_module.load(data)
+    if "method" in law_options:  # the point method was once forecast(method="point")
+        raise ValueError("forecast() fits a posterior; GPT-4's point method is bs.point_forecast(counts, target)")
+    law = get_law(law)
+    table = law.load(data)
     # point at the caller of forecast(); a law whose targets are not compute checks its own
-    targets = law_module.check_targets(table, target, stacklevel=3)
-    if method not in ("bayes", "point"):
-        raise ValueError(f"method must be 'bayes' or 'point', got {method!r}")
-    if method == "point":
-        if law_module.NAME != "pass_rate":
-            raise ValueError("method='point' (GPT-4's point method) exists for law='pass_rate' only")
-        return PointForecast.fit(table, targets, **law_options)
+    targets = law.check_targets(table, target, stacklevel=3)
     try:
-        fit_table, per_problem, options = law_module.prepare(table, **law_options)
+        prepared = law.prepare(table, **law_options)
     except TypeError as err:
-        raise ValueError(f"law {law_module.NAME!r} does not take these options: {sorted(law_options)} ({err})") from None
-    overrides = resolve_priors(law_module, prior)
+        raise ValueError(f"law {law.name!r} does not take these options: {sorted(law_options)} ({err})") from None
+    fit_table, per_problem, options = prepared
+    overrides = resolve_priors(law, prior)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % 2**31)
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     settings = sampling.SamplerSettings(
         draws=draws,
-        tune=_default_tune(law_module, options) if tune is None else tune,
+        tune=law.tune_for(options) if tune is None else tune,
         chains=chains,
-        target_accept=law_module.TARGET_ACCEPT if target_accept is None else target_accept,
+        target_accept=law.target_accept if target_accept is None else target_accept,
         seed=int(seed),
         progress=progress,
-        dense_mass=law_module.DENSE_MASS,
-        jitter=law_module.JITTER,
-        log_likelihood=law_module.LOG_LIKELIHOOD,  # pointwise per fitted row, for LOO
+        dense_mass=law.dense_mass,
+        jitter=law.jitter,
+        log_likelihood=law.log_likelihood,  # pointwise per fitted row, for LOO
     )
 
-    model = law_module.build_model(fit_table, per_problem, options, overrides)
+    model = law.build_model(prepared, overrides)
     structure = (
-        law_module.NAME,
+        law.name,
         tuple(sorted((k, repr(v)) for k, v in overrides.items())),
-        law_module.structure(options),  # e.g. the likelihood a law was asked for
+        law.structure(options),  # e.g. the likelihood a law was asked for
     )
     idata = sampling.sample(model, settings, key=structure)
-    if law_module.complete_posterior is not None:  # what the model integrated out, drawn per posterior draw
-        law_module.complete_posterior(idata.posterior, per_problem, options, np.random.default_rng([settings.seed, 2]))
+    if law.complete_posterior is not None:  # what the model integrated out, drawn per posterior draw
+        law.complete_posterior(idata.posterior, prepared, np.random.default_rng([settings.seed, 2]))
 
     constant = xr.Dataset(
-        {name: ("row", fit_table[name].to_numpy()) for name in fit_table.columns if name != law_module.OBSERVED and _storable(fit_table[name])}
+        {name: ("row", fit_table[name].to_numpy()) for name in fit_table.columns if name != law.observed and _storable(fit_table[name])}
     )
     for name, values in per_problem.items():
         constant[name] = ("benchmark_problem", np.asarray(values))
-    if law_module.loo_log_likelihood is not None:  # rows that are not independent: their LOO terms in closed form
-        pointwise = law_module.loo_log_likelihood(idata.posterior, constant, options)
+    if law.loo_log_likelihood is not None:  # rows that are not independent: their LOO terms in closed form
+        pointwise = law.loo_log_likelihood(idata.posterior, constant, options)
         if pointwise is not None:  # replaces those variables' terms; the others' stay the sampler's
             if "log_likelihood" in idata.groups():
                 kept = {name: values.to_numpy() for name, values in idata.log_likelihood.items() if name not in pointwise}
@@ -127,27 +123,27 @@ def forecast(
                 del idata.log_likelihood
             idata.add_groups(log_likelihood=az.from_dict(log_likelihood=pointwise).log_likelihood)
     rng = np.random.default_rng([settings.seed, 1])
-    predictions = law_module.predict(idata.posterior, constant, options, targets, rng)
+    predictions = law.predict(idata.posterior, constant, options, targets, rng)
     for name, values in predictions.items():
         if not np.all(np.isfinite(values)):
             raise FloatingPointError(f"the forecast of {name} has non-finite draws; check the data and the priors")
     idata.add_groups(
         predictions=xr.Dataset(
             {name: (_DIMS[: values.ndim], values) for name, values in predictions.items()},
-            coords=None if law_module.bucket_labels is None else {"bucket": law_module.bucket_labels(options)},
+            coords=None if law.bucket_labels is None else {"bucket": law.bucket_labels(options)},
         ),
         predictions_constant_data=xr.Dataset(_target_columns(targets)),
-        observed_data=xr.Dataset({law_module.OBSERVED: ("row", fit_table[law_module.OBSERVED].to_numpy())}),
+        observed_data=xr.Dataset({law.observed: ("row", fit_table[law.observed].to_numpy())}),
         constant_data=constant,
     )
     idata.attrs[_ATTR] = json.dumps(
         {
-            "law": law_module.NAME,
-            "quantities": law_module.quantities(options),
-            "observed": law_module.OBSERVED,
+            "law": law.name,
+            "quantities": law.quantities(options),
+            "observed": law.observed,
             "options": options,
-            "parameters": [name for name in law_module.DIAGNOSED if name in idata.posterior],  # options may drop some
-            "priors": {k: v for k, v in prior_descriptions(law_module, overrides).items() if k in idata.posterior},
+            "parameters": [name for name in law.diagnosed if name in idata.posterior],  # options may drop some
+            "priors": {k: v for k, v in prior_descriptions(law, overrides).items() if k in idata.posterior},
             "data_sha256": validated_table_hash(table),  # the law's loader validated it
             "data_source": str(table.attrs.get("source", "DataFrame")),
             "data_file_sha256": table.attrs.get("file_sha256"),  # of the file's bytes; None for a DataFrame
@@ -169,10 +165,6 @@ def forecast(
     warn_if_reversing(result)
     warn_if_bending(result)
     return result
-
-
-def _default_tune(law_module, options: dict) -> int:
-    return law_module.TUNE if law_module.tune_steps is None else law_module.tune_steps(options)
 
 
 def load_forecast(path) -> Forecast:
@@ -348,7 +340,7 @@ class Forecast:
     def parameters(self, var_names=None, **summary) -> pd.DataFrame:
         """Posterior summary of the law's parameters (``az.summary``, given ``summary``'s options),
         without per-problem ones unless named."""
-        per_problem = get_law(self.law).PER_PROBLEM  # one per problem: too many rows
+        per_problem = get_law(self.law).per_problem_variables  # one per problem: too many rows
         names = [n for n in self.settings["parameters"] if n not in per_problem] if var_names is None else var_names
         return az.summary(self.idata, var_names=list(names), **summary)
 
@@ -402,40 +394,6 @@ class Forecast:
 
     def _per_target(self, values: np.ndarray):
         return float(values[0]) if values.shape[0] == 1 else values
-
-
-class PointForecast:
-    """GPT-4's point method: a straight line in log(−E[log pass rate]) vs log C per bucket.
-
-    Fitted only on problems every run solved at least once (``dropped`` says how many
-    that left out); no posterior, so no intervals. Kept to show beside the Bayesian fit.
-    """
-
-    def __init__(self, frame: pd.DataFrame, buckets: pd.DataFrame):
-        self.frame = frame
-        self.buckets = buckets
-
-    @classmethod
-    def fit(cls, counts: pd.DataFrame, targets, buckets: int = 6, exclude_hardest: int = 15, pass_at=None):
-        from bayes_scaling.buckets import assign_buckets, point_method
-
-        assignment = assign_buckets(counts, buckets=buckets, exclude_hardest=exclude_hardest)
-        return cls(point_method(counts, assignment, np.atleast_1d(targets)), assignment)
-
-    @property
-    def dropped(self) -> int:
-        """Problems left out because some run never solved them."""
-        return int(self.frame.attrs["dropped"]["count"])
-
-    def to_frame(self) -> pd.DataFrame:
-        return self.frame.copy()
-
-    def __repr__(self) -> str:
-        table = self.frame[["compute", "bucket", "value", "k", "problems_used", "problems_dropped"]]
-        return (
-            f"PointForecast(GPT-4 point method, {self.dropped} problems dropped for a zero count)\n"
-            + table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
-        )
 
 
 def _target_columns(targets) -> dict:

@@ -8,6 +8,7 @@ import numpy as np
 
 from bayes_scaling.intervals import interval_columns
 from bayes_scaling.laws import get_law
+from bayes_scaling.thinning import thin_posterior
 
 _DPI = 110  # screen resolution of every chart; savefig keeps it
 _GRID = 120
@@ -165,7 +166,8 @@ def _grid(fc) -> np.ndarray:
 def _predict(fc, grid, max_draws=None) -> dict:
     law = get_law(fc.law)
     rng = np.random.default_rng(fc.settings["seed"])
-    return law.predict(fc.idata.posterior, fc.idata.constant_data, fc.settings["options"], grid, rng, max_draws=max_draws)
+    posterior = fc.idata.posterior if max_draws is None else thin_posterior(fc.idata.posterior, max_draws)
+    return law.predict(posterior, fc.idata.constant_data, fc.settings["options"], grid, rng)
 
 
 def _assignment(buckets):

@@ -76,10 +76,20 @@ _TARGET_RTOL = 1e-9
 
 
 class RegistryError(ValueError):
-    """The registry is broken or unreadable, a name is taken, a forecast is unhealthy, or an actual
-    matches no record; the message says which record.
+    """A registry refused a forecast, a file or an actual; the message says which record.
 
-    ``cli_message`` says the same in the command line's words (its flags, not keyword arguments).
+    The registry is broken or unreadable, a name is taken, a forecast is unhealthy, or an
+    actual matches no record. Raised by ``register``, ``score`` and ``verify`` (see each
+    for when). A subclass of ``ValueError``. Its attribute ``cli_message`` says the same
+    in the command line's words (its flags, not keyword arguments).
+
+    Examples
+    --------
+    >>> import bayes_scaling as bs
+    >>> try:
+    ...     bs.register(fc, "predictions.jsonl", name="big-run")
+    ... except bs.RegistryError as error:
+    ...     print(error)  # e.g. 'big-run' is already registered in predictions.jsonl ...
     """
 
     def __init__(self, message: str, cli_message: str | None = None):
@@ -120,15 +130,44 @@ def verify(path) -> VerifyResult:
     For each line: it must parse as a JSON object; its recomputed hash must equal its
     ``hash`` (else it was edited after it was registered); its ``prev_hash`` must equal
     the previous record's ``hash`` (else a record was deleted, inserted or reordered
-    before it); its ``seq`` must equal its 0-based line index. ``head`` is the hash of
-    the last record (64 zeros for an empty file).
+    before it); its ``seq`` must equal its 0-based line index.
 
     Deleting the last records cannot be detected from the file alone, nor can a rewrite
     that recomputes every hash: publish or commit ``head`` after registering (e.g. in the
-    risk review) and compare it later. ``notes`` lists names registered twice at a target
-    where the later record does not supersede the earlier (files from before ``register``
-    refused that). Raises ``RegistryError`` when the file is missing, cannot be read, or
-    is not a JSON Lines registry at all.
+    risk review) and compare it later.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The registry, a JSON Lines file that ``register`` writes.
+
+    Returns
+    -------
+    VerifyResult
+        ``ok`` (also the result's truth value: no problems), ``records`` (the number of
+        lines), ``head`` (the hash of the last record; 64 zeros for an empty file),
+        ``problems`` (one sentence per problem, naming the line, the name and the target)
+        and ``notes``: names registered twice at a target where the later record does
+        not supersede the earlier (files from before ``register`` refused that).
+
+    Raises
+    ------
+    RegistryError
+        When the file is missing, cannot be read, or is not a JSON Lines registry at all.
+        A registry with problems is not an error: they are in ``problems``.
+
+    See Also
+    --------
+    register, score
+
+    Examples
+    --------
+    >>> import bayes_scaling as bs
+    >>> result = bs.verify("predictions.jsonl")
+    >>> result.ok, result.records
+    (True, 2)
+    >>> result.head  # publish this: a file whose head differs was changed
+    '...'
     """
     return _load(Path(path))[0]
 
@@ -228,15 +267,64 @@ def register(
 ) -> list[dict]:
     """Append ``fc`` to the registry at ``path``, one record per target; return the records.
 
-    ``name`` (required, non-empty) names the prediction, e.g. the run it is about; it is
-    how ``score`` matches actuals. A name already in the registry is refused unless
-    ``supersedes=True``, which records the hashes of the records it replaces (and is
-    refused when there are none). The intervals are predictive (for one new run). The
-    file is verified first and a broken one is refused (``RegistryError``); so is a
-    forecast whose sampler diagnostics failed, unless ``allow_unhealthy=True``, and its
-    record keeps the failed diagnostics. All lines of
-    one call are written with a single append, flushed and fsynced; on POSIX the file is
-    locked while it is checked and appended to. The parent folder is created if missing.
+    The intervals are predictive (for one new run). The file is verified first and a
+    broken one is refused. All lines of one call are written with a single append,
+    flushed and fsynced; on POSIX the file is locked while it is checked and appended
+    to. The parent folder is created if missing.
+
+    Parameters
+    ----------
+    fc : Forecast
+        A forecast from ``bs.forecast``. For per-bucket laws the headline quantity over
+        all problems is registered.
+    path : str or os.PathLike, default "predictions.jsonl"
+        The registry, a JSON Lines file; created if missing.
+    name : str
+        Required, keyword-only and non-empty: names the prediction, e.g. the run it is
+        about; it is how ``score`` matches actuals. A name already in the registry is
+        refused unless ``supersedes=True``.
+    note : str, default ""
+        Free text kept in every record, e.g. "ladder v3, before launch".
+    allow_unhealthy : bool, default False
+        Register a forecast whose sampler diagnostics failed anyway; its record keeps the
+        failed diagnostics.
+    supersedes : bool, default False
+        Replace the prediction already registered under ``name``: the new records keep
+        the hashes of the records they replace (refused when there are none).
+
+    Returns
+    -------
+    list of dict
+        The records appended, one per target, as written: ``seq``, the name and note,
+        the law, the target, the median, mean and 50%/90% intervals, the 1st..99th
+        percentiles of the predictive draws, the data's provenance, the priors, the
+        versions, the seed and sampler settings, the diagnostics, ``supersedes``,
+        ``registered``, ``prev_hash`` and ``hash``.
+
+    Raises
+    ------
+    RegistryError
+        When the file does not verify (it is broken), ``name`` is already registered
+        without ``supersedes=True``, ``supersedes=True`` finds nothing to replace, or the
+        forecast's sampler diagnostics failed without ``allow_unhealthy=True``.
+    TypeError
+        When ``fc`` is not a ``Forecast``.
+    ValueError
+        When ``name`` is empty or not a string, or ``note`` is not a string.
+
+    See Also
+    --------
+    score, verify
+
+    Examples
+    --------
+    >>> import bayes_scaling as bs
+    >>> fc = bs.forecast("runs.csv", target=[1e21, 1e22], seed=0)
+    >>> records = bs.register(fc, "predictions.jsonl", name="big-run-v1", note="ladder v3, before launch")
+    >>> len(records)
+    2
+    >>> bs.verify("predictions.jsonl").head == records[-1]["hash"]
+    True
     """
     from bayes_scaling.forecast import Forecast
 
@@ -399,21 +487,55 @@ def _broken(path: Path, state: VerifyResult, action: str) -> RegistryError:
 def score(path, actuals) -> pd.DataFrame:
     """Score every registered record against the real numbers; one row per record, in file order.
 
-    The file is verified first and a broken one is refused (``RegistryError`` listing the
-    problems). ``actuals`` is a dict ``{name: value}`` (only for names registered at a
-    single target), a dict ``{(name, target): value}`` (targets match with a relative
-    tolerance of 1e-9), or a DataFrame with columns ``name``, ``target``, ``actual``. An
-    actual that matches no record is a ``RegistryError``; a non-finite one a ``ValueError``.
+    The file is verified first and a broken one is refused.
 
-    Columns: ``name, target, median, lower_90, upper_90, actual, inside_50, inside_90,
-    pit, error, abs_pct_error, superseded``. ``inside_*`` are whether the actual lies in the closed
-    predictive interval; ``pit`` is the predictive CDF at the actual, interpolated
-    linearly between the stored 1st..99th percentiles; an actual below the 1st percentile
-    gets 0.005 and one above the 99th gets 0.995 (the middle of the outer 1%: the stored
-    percentiles say nothing about where in the tail it lies). ``error = actual - median``,
-    ``abs_pct_error = 100 * |actual / median - 1|``. Records without an actual get NaN
-    for the numbers and None for ``inside_*``. ``superseded`` marks records a later
-    registration under the same name replaced: they are scored too, as what was predicted then.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The registry that ``register`` wrote.
+    actuals : dict or pandas.DataFrame
+        A dict ``{name: value}`` (only for names registered at a single target), a dict
+        ``{(name, target): value}`` (targets match with a relative tolerance of 1e-9), or
+        a DataFrame with columns ``name``, ``target``, ``actual``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``name, target, median, lower_90, upper_90, actual, inside_50,
+        inside_90, pit, error, abs_pct_error, superseded``. ``inside_*`` are whether the
+        actual lies in the closed predictive interval; ``pit`` is the predictive CDF at
+        the actual, interpolated linearly between the stored 1st..99th percentiles; an
+        actual below the 1st percentile gets 0.005 and one above the 99th gets 0.995 (the
+        middle of the outer 1%: the stored percentiles say nothing about where in the
+        tail it lies). ``error = actual - median``, ``abs_pct_error = 100 * |actual /
+        median - 1|``. Records without an actual get NaN for the numbers and None for
+        ``inside_*``. ``superseded`` marks records a later registration under the same
+        name replaced: they are scored too, as what was predicted then.
+
+    Raises
+    ------
+    RegistryError
+        When the file does not verify (the message lists the problems), or an actual
+        matches no record (or a bare name was registered at several targets).
+    ValueError
+        When an actual or its target is not a finite number, a key is neither a name nor
+        a (name, target) pair, the DataFrame lacks a column, or a record's actual is
+        given twice.
+    TypeError
+        When ``actuals`` is neither a dict nor a DataFrame.
+
+    See Also
+    --------
+    register, verify
+
+    Examples
+    --------
+    >>> import bayes_scaling as bs
+    >>> scored = bs.score("predictions.jsonl", {("big-run-v1", 1e21): 2.17})
+    >>> scored[["name", "target", "median", "actual", "inside_90", "pit"]]
+             name        target    median  actual inside_90       pit
+    0  big-run-v1  1.000000e+21  2.167180    2.17      True  0.530008
+    1  big-run-v1  1.000000e+22  2.024996     NaN      None       NaN
     """
     path = Path(path)
     state, records = _load(path)

@@ -29,7 +29,6 @@ from bayes_scaling.formatting import format_probability, format_ratio
 from bayes_scaling.intervals import central_interval
 from bayes_scaling.curvature import describe as describe_curvature
 from bayes_scaling.laws import get_law
-from bayes_scaling.laws.pass_rate import SOFT_BUCKETS_UP_TO
 from bayes_scaling.trend_reversal import REVERSAL_PROB, describe
 
 # GPT-4's loss prediction extrapolated 1,000-10,000x; past that, say so louder.
@@ -110,7 +109,7 @@ def _sections(fc, thresholds, verdict, check) -> dict:
     return {
         "title": f"{fc.law.capitalize()} forecast at {', '.join(f'{c:.3g}' for c in fc.targets)} FLOPs",
         "lead": (
-            f"Fitted the {fc.law!r} law ({get_law(fc.law).FORMULA or fc.law}) to {len(runs)} "
+            f"Fitted the {fc.law!r} law ({get_law(fc.law).formula}) to {len(runs)} "
             f"{'pass counts' if per_bucket else 'runs'} spanning "
             f"{runs['compute'].min():.3g}–{largest:.3g} FLOPs from {describe_provenance(fc.provenance)}. "
             f"Intervals are for the {quantity} of one new run at each target (they include "
@@ -135,7 +134,7 @@ def _prior_rows(fc) -> list[dict]:
     law = get_law(fc.law)
     rows = []
     for name, text in fc.settings["priors"].items():
-        default_text, reason = law.PRIOR_REASONS.get(name, (None, ""))
+        default_text, reason = law.prior_reasons.get(name, (None, ""))
         rows.append({"parameter": name, "prior": text, "why": reason if text == default_text else "set by the user"})
     return rows
 
@@ -172,49 +171,15 @@ def _caveats(fc, largest: float) -> list[str]:
         + (f"; with fewer than {_FEW_POINTS} the exponent and the irreducible loss are mostly prior." if n < _FEW_POINTS else ".")
     )
     out.append(
-        f"The law assumes {get_law(fc.law).ASSUMPTION or 'its form holds'} across the whole ladder and beyond: a change "
+        f"The law assumes {get_law(fc.law).assumption} across the whole ladder and beyond: a change "
         "of recipe, data or architecture between the ladder and the target run is not in these intervals, "
         "and small rungs that are off-trend (e.g. too-short warmup) bias the forecast."
     )
-    if fc.law == "pass_rate":
-        out += _bucket_caveats(fc.settings["options"])
-    if fc.law == "two_step":
-        out.append("The two-step law is experimental: on Pythia its accuracy intervals were too narrow (docs/two-step-law.md).")
+    out += get_law(fc.law).caveats(fc.settings["options"])
     out += _trend_reversal_caveats(fc)
     bend = describe_curvature(fc.curvature)
     if bend:
         out.append(bend + ".")
-    return out
-
-
-def _bucket_caveats(options: dict) -> list[str]:
-    """Pass-rate law: how sure the buckets are, and how well intervals of this model setting held
-    up in the measurements of docs/pass-rate-law.md."""
-    misplaced = options.get("expected_misplaced")  # None: a forecast saved before soft borders existed
-    soft = bool(options.get("soft_buckets"))
-    overlap = misplaced is not None and misplaced > SOFT_BUCKETS_UP_TO
-    if options.get("problem_k"):
-        measured = ("one exponent per problem (hard buckets): 90% of per-bucket 90% intervals held the truth on synthetic "
-                    "ladders, but 11 of 21 on Pythia's GSM8K counts, with divergences" + ("; not measured with soft borders" if soft else ""))
-    elif soft:
-        measured = "soft bucket borders: 92% of per-bucket 90% intervals held the truth on 30 synthetic ladders"
-    elif overlap:
-        measured = ("hard buckets where scores overlap, as on Pythia's GSM8K counts: 13 of 21 intervals held the measured "
-                    "pass rate (those rates stop rising with size, which no monotone law follows)")
-    else:
-        measured = ("hard buckets: 78% of per-bucket 90% intervals held the truth on 30 synthetic ladders "
-                    "(soft borders, where the buckets separate the problems: 92%)")
-    out = [f"Calibration of this setting, 100× beyond the fit (docs/pass-rate-law.md): {measured}."]
-    if misplaced is None:
-        return out
-    share = f"Buckets come from noisy scores (expected share of problems in a neighbouring bucket: {misplaced:.0%}); "
-    if soft:
-        out.append(share + "a problem near a border may follow its neighbour's exponent, as its counts decide.")
-    else:
-        out.append(
-            share + "every problem follows its own bucket's exponent, as in GPT-4's method"
-            + (", because the buckets' scores overlap too much to tell their exponents apart." if overlap else ".")
-        )
     return out
 
 
@@ -281,7 +246,7 @@ def _residual_figure(fc, check: pd.DataFrame):
     90% predictive interval of one run there, against compute."""
     from matplotlib.figure import Figure
 
-    quantity = get_law(fc.law).OBSERVED
+    quantity = get_law(fc.law).observed
     fig = Figure(figsize=(7.5, 3.2), dpi=110)
     ax = fig.subplots()
     scale = check["median"].to_numpy()

@@ -194,7 +194,20 @@ class Diagnostics:
 
 
 class SamplerWarning(UserWarning):
-    """Diagnostics failed: the forecast may not be trustworthy."""
+    """Diagnostics failed: the forecast may not be trustworthy.
+
+    Issued by ``bs.forecast`` after sampling when r_hat exceeds 1.01, an effective sample
+    size (bulk or tail) is below 400, or there are divergent transitions; the message says
+    what failed and what to do about it (more draws and tune, a higher ``target_accept``,
+    tighter priors). ``bs.compare`` and ``bs.stack`` issue it too when a member's
+    diagnostics failed. ``fc.ok`` and ``fc.diagnostics`` say the same afterwards, and
+    ``bs.register`` refuses such a forecast unless told ``allow_unhealthy=True``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> warnings.simplefilter("error", bs.SamplerWarning)  # make a failed fit an error
+    """
 
 
 def diagnose(idata: az.InferenceData, var_names: list[str]) -> Diagnostics:

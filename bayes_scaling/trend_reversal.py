@@ -32,7 +32,16 @@ MAX_DRAWS = 1000
 
 
 class TrendReversalWarning(UserWarning):
-    """The fitted runs' capability falls with compute: a monotone law may be the wrong model."""
+    """The fitted runs' capability falls with compute: a monotone law may be the wrong model.
+
+    Issued by ``bs.forecast`` for a capability law (``law="pass_rate"``,
+    ``law="two_step"``) when the headline quantity (all problems, or accuracy) of the
+    fitted runs falls with compute with probability at least 0.9, over the whole fitted
+    range or over the runs at the three largest distinct computes. The law assumes
+    capability rises with compute, so its forecast cannot follow this. With two or three
+    runs at the top, a falling slope can be one unlucky seed: the check says the measured
+    runs fall, not why. ``fc.trend_reversal`` has the numbers (docs/trend-reversal.md).
+    """
 
 
 def check(fc) -> pd.DataFrame | None:

@@ -151,7 +151,7 @@ def too_narrow(covered: int, forecasts: int, level: float = 0.9) -> bool:
 def _self_backtest(fc, progress: bool) -> tuple[Finding, pd.DataFrame | None]:
     law = get_law(fc.law)
     if not fit_check.applies(fc):
-        return Finding("self-backtest", "caution", f"No self-backtest: the {fc.law} law is fitted to {law.OBSERVED!r} "
+        return Finding("self-backtest", "caution", f"No self-backtest: the {fc.law} law is fitted to {law.observed!r} "
                        "counts, not to the quantity it forecasts, so a held-out run cannot be scored against it."), None
     settings = fc.settings
     if "law_options" not in settings or settings.get("prior_overrides") is None:
@@ -168,7 +168,7 @@ def _self_backtest(fc, progress: bool) -> tuple[Finding, pd.DataFrame | None]:
     refit, unhealthy = _refit(fc, runs[~held].reset_index(drop=True), runs[held].reset_index(drop=True), progress)
     from bayes_scaling.backtest import score_draws
 
-    actual = runs.loc[held, law.OBSERVED].to_numpy(dtype=float)
+    actual = runs.loc[held, law.observed].to_numpy(dtype=float)
     scores = score_draws(refit.draws("predictive"), actual)
     table = pd.concat(
         [runs.loc[held, [c for c in ("run", "compute") if c in runs]].reset_index(drop=True),
@@ -205,14 +205,14 @@ def _refit(fc, fit: pd.DataFrame, held: pd.DataFrame, progress: bool):
 
     law = get_law(fc.law)
     settings = fc.settings
-    targets = held[["compute", *law.TARGET_COLUMNS]] if law.TARGET_COLUMNS else held["compute"].to_numpy(dtype=float)
+    targets = law.targets_of(held)
     priors = {name: Prior.from_dict(spec) for name, spec in settings["prior_overrides"].items()} or None
     with warnings.catch_warnings(record=True) as caught:
         # the refit's own warnings are this check's findings, not the user's: its health is reported below
         warnings.simplefilter("always")
         refit = forecast(
             fit, target=targets, law=fc.law, prior=priors, draws=min(settings["draws"], SELF_BACKTEST_DRAWS),
-            tune=min(settings["tune"], max(law.TUNE, SELF_BACKTEST_DRAWS)),  # the law's adaptation (2,000 for loss)
+            tune=min(settings["tune"], max(law.tune, SELF_BACKTEST_DRAWS)),  # the law's adaptation (2,000 for loss)
             chains=settings["chains"], seed=settings["seed"], progress=progress, target_accept=settings["target_accept"],
             **settings["law_options"],
         )

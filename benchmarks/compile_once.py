@@ -47,7 +47,6 @@ import pandas as pd
 import bayes_scaling as bs
 from bayes_scaling import sampling
 from bayes_scaling.datasets import make_example_capability_runs
-from bayes_scaling.forecast import _default_tune
 from bayes_scaling.laws import get_law
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -74,10 +73,9 @@ def examples(law: str) -> tuple[pd.DataFrame, pd.DataFrame, object]:
     return a, b, target
 
 
-def model_of(law_module, data, law_options=None):
-    table = law_module.load(data)
-    fit_table, per_problem, options = law_module.prepare(table, **(law_options or {}))
-    return law_module.build_model(fit_table, per_problem, options, {}), options
+def model_of(law, data, law_options=None):
+    prepared = law.prepare(law.load(data), **(law_options or {}))
+    return law.build_model(prepared, {}), prepared.options
 
 
 def summary(idata, names) -> tuple[float, pd.Series, pd.Series]:
@@ -94,8 +92,8 @@ def timed(fn):
 
 
 def run_law(law: str) -> list[dict]:
-    law_module = get_law(law)
-    names = list(law_module.PARAMETERS)
+    law_ = get_law(law)
+    names = list(law_.parameters)
     a, b, target = examples(law)
     rows = []
     cold, _ = timed(lambda: bs.forecast(a, target=target, law=law, seed=0, progress=False))
@@ -104,10 +102,10 @@ def run_law(law: str) -> list[dict]:
     rows.append({"law": law, "path": "ours (numpyro via PyMC's JAX graph)", "first_s": cold, "next_s": warm,
                  "min_ess": ess, "means": means, "mcse": mcse})
 
-    model_a, options = model_of(law_module, a)
-    model_b, _ = model_of(law_module, b)
+    model_a, options = model_of(law_, a)
+    model_b, _ = model_of(law_, b)
     new_data = {var.name: var.get_value() for var in model_b.data_vars}
-    tune = _default_tune(law_module, options)
+    tune = law_.tune_for(options)
     try:
         import nutpie
     except ImportError:
@@ -121,7 +119,7 @@ def run_law(law: str) -> list[dict]:
             known = getattr(compiled, "_shared_data", None) or compiled.shared_data  # the two backends name it apart
             moved = compiled.with_data(**{k: v for k, v in new_data.items() if k in known})
             sample_s, trace = timed(lambda: nutpie.sample(moved, draws=1000, tune=tune, chains=4, seed=1, progress_bar=False,
-                                                          target_accept=law_module.TARGET_ACCEPT))
+                                                          target_accept=law_.target_accept))
         except Exception as err:  # a path that cannot sample this law is a result too
             rows.append({"law": law, "path": f"nutpie {backend}, with_data", "failed": str(err).splitlines()[0][:90]})
             continue
@@ -130,8 +128,8 @@ def run_law(law: str) -> list[dict]:
                      "min_ess": ess, "means": means, "mcse": mcse,
                      "note": f"divergences {int(trace.sample_stats['diverging'].sum())}"})
 
-    settings = sampling.SamplerSettings(seed=1, progress=False, tune=tune, target_accept=law_module.TARGET_ACCEPT,
-                                        dense_mass=law_module.DENSE_MASS)
+    settings = sampling.SamplerSettings(seed=1, progress=False, tune=tune, target_accept=law_.target_accept,
+                                        dense_mass=law_.dense_mass)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reference_s, reference = timed(lambda: sampling.sample_with_pymc(model_b, settings))

@@ -53,10 +53,10 @@ def compiled_gradient(runs, observe):
     """The loss law's logp + gradient with ``extrapolation_error="auto"``, compiled, at its initial
     point, with ``observe`` as the likelihood: (function, arguments, log density there)."""
     law = get_law("loss")
-    table, per_problem, options = law.prepare(law.load(runs), extrapolation_error="auto")
+    prepared = law.prepare(law.load(runs), extrapolation_error="auto")
     extrapolation.observe = observe
     try:
-        model = law.build_model(table, per_problem, options, {})
+        model = law.build_model(prepared, {})
     finally:
         extrapolation.observe = ROTATED
     gradient, values = log_density_gradient(model)

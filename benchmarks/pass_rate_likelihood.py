@@ -97,16 +97,16 @@ def compiled_gradient(data, variant: str):
     """The model's logp + gradient, compiled, at its initial point: (function, its arguments, the
     options, the counts); ``variant`` is "graph" (the baseline), "xla logs" or "default"."""
     law = get_law("pass_rate")
-    table, per_problem, options = law.prepare(law.load(data))
+    prepared = law.prepare(law.load(data))
     if variant == "graph":
         pass_rate.count_log_likelihood = graph_count_log_likelihood
     try:
-        model = law.build_model(table, per_problem, options, {})
+        model = law.build_model(prepared, {})
     finally:
         pass_rate.count_log_likelihood = DEFAULT
     with xla_logs() if variant == "xla logs" else contextlib.nullcontext():
         gradient, values = log_density_gradient(model)  # traced inside the context
-    return gradient, values, options, len(table)
+    return gradient, values, prepared.options, len(prepared.table)
 
 
 def main() -> None:

@@ -44,7 +44,7 @@ def score(fit: pd.DataFrame, test: pd.DataFrame, buckets: int, exclude_hardest: 
             fit, target=targets, law="pass_rate", buckets=buckets, exclude_hardest=exclude_hardest, seed=seed, progress=False
         )
     seconds = time.perf_counter() - start
-    point = bs.forecast(fit, target=targets, law="pass_rate", method="point", buckets=buckets, exclude_hardest=exclude_hardest)
+    point = bs.point_forecast(fit, target=targets, buckets=buckets, exclude_hardest=exclude_hardest)
     actual = observed_bucket_rates(test, point.buckets)
     # exact −E[log p] needs p > 0: only where every kept problem was solved at least once
     cells = test.merge(point.buckets[["problem", "bucket"]], on="problem")

@@ -85,12 +85,12 @@ def main() -> None:
     settings = sampling.SamplerSettings(seed=1, progress=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pymc_default, idata = timed(lambda: sampling.sample_with_pymc(loss.build_model(*loss.prepare(data), {}), settings, nuts_sampler="pymc"))
+        pymc_default, idata = timed(lambda: sampling.sample_with_pymc(loss.build_model(loss.prepare(data), {}), settings, nuts_sampler="pymc"))
         pymc_ess = min_ess(idata)
         rows.append(("pm.sample() default NUTS, 9 points", pymc_default, pymc_ess,
                      f"divergences {int(idata.sample_stats.diverging.sum())}"))
         same = sampling.SamplerSettings(seed=1, progress=False, target_accept=loss.TARGET_ACCEPT)
-        numpyro_plain, idata = timed(lambda: sampling.sample_with_pymc(loss.build_model(*loss.prepare(data), {}), same))
+        numpyro_plain, idata = timed(lambda: sampling.sample_with_pymc(loss.build_model(loss.prepare(data), {}), same))
         rows.append(("pm.sample(nuts_sampler='numpyro')", numpyro_plain, min_ess(idata),
                      f"divergences {int(idata.sample_stats.diverging.sum())}"))
     bootstrap, _ = timed(lambda: bootstrap_draws(data, pd.DataFrame({"compute": [1e21]}), law="loss", resamples=1000, seed=0))

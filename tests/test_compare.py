@@ -100,8 +100,7 @@ def test_log_likelihood_matches_pymc(example):
     from bayes_scaling.laws import loss
 
     plain = bs.forecast(example, target=1e21, seed=0, progress=False, extrapolation_error=False)
-    table, per_problem, options = loss.prepare(plain.runs, extrapolation_error=False)
-    model = loss.build_model(table, per_problem, options, {})
+    model = loss.build_model(loss.prepare(plain.runs, extrapolation_error=False), {})
     idata = plain.idata.sel(draw=slice(0, 50))
     reference = pm.compute_log_likelihood(idata.copy(), model=model, extend_inferencedata=False, progressbar=False)
     np.testing.assert_allclose(idata.log_likelihood["log_loss_obs"], reference["log_loss_obs"], rtol=1e-9)

@@ -65,7 +65,7 @@ def test_every_flag_a_document_names_exists():
     """A flag the docs mention that the command does not have (or the reverse claim) is drift too."""
     from bayes_scaling import cli
 
-    parser = cli._parser()
+    parser = cli.parser()
     flags = set()
     stack = [parser]
     while stack:

@@ -192,8 +192,7 @@ def test_compiled_sampler_agrees_with_pm_sample(example, example_forecast):
 
     from bayes_scaling.laws import loss
 
-    table, per_problem, options = loss.prepare(example)
-    model = loss.build_model(table, per_problem, options, {})
+    model = loss.build_model(loss.prepare(example), {})
     settings = sampling.SamplerSettings(target_accept=loss.TARGET_ACCEPT, seed=11, progress=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -206,22 +205,44 @@ def test_compiled_sampler_agrees_with_pm_sample(example, example_forecast):
     np.testing.assert_allclose(ours["sd"], theirs["sd"], rtol=0.15)
 
 
-def test_every_law_has_every_optional_hook_its_own_or_the_default():
-    from bayes_scaling import data
-    from bayes_scaling.laws import LAWS, OPTIONAL, chinchilla, loss, pass_rate, two_step
+def test_every_law_is_consistent_with_itself():
+    """What generic code relies on: each law's names agree with its own parameters, priors and prepare."""
+    import inspect
 
-    for law in LAWS.values():
-        assert [name for name in OPTIONAL if not hasattr(law, name)] == [], law.NAME
+    from bayes_scaling.laws import LAWS
+    from bayes_scaling.laws.law import Law
+
+    assert list(LAWS) == ["loss", "pass_rate", "two_step", "chinchilla"]
+    for name, law in LAWS.items():
+        assert isinstance(law, Law) and law.name == name
+        assert set(law.parameters) <= set(law.diagnosed), name
+        assert set(law.prior_names) <= set(law.parameters) | set(law.derived), name
+        assert set(law.prior_names) <= set(law.support), name  # every prior's support is checked
+        defaulted = set(law.prior_names) - set(law.prior_alternatives)  # an alternative has no default prior
+        assert defaulted <= set(law.prior_reasons), (name, defaulted - set(law.prior_reasons))
+        taken = inspect.signature(law.prepare).parameters
+        assert all(option.option in taken for option in law.cli_options), name  # each flag reaches prepare
+        assert set(law.target_help) <= set(law.target_columns), name
+        assert law.formula and law.assumption, name  # the report names both
+
+
+def test_generic_defaults_mean_the_law_has_none():
+    from bayes_scaling import data
+    from bayes_scaling.laws import LAWS
+
+    loss, pass_rate, two_step, chinchilla = (LAWS[n] for n in ("loss", "pass_rate", "two_step", "chinchilla"))
     assert loss.check_targets is data.check_targets and chinchilla.check_targets is not data.check_targets
     assert loss.run_performance is None and two_step.run_performance is not None
     assert loss.bucket_labels is None and pass_rate.bucket_labels is not None
-    assert loss.JITTER == 1.0 and pass_rate.JITTER == 0.5
-    assert chinchilla.LOG_LIKELIHOOD is True and pass_rate.LOG_LIKELIHOOD is False
-    assert loss.TARGET_COLUMNS == () and chinchilla.TARGET_COLUMNS == ("params", "tokens")
+    assert loss.jitter == 1.0 and pass_rate.jitter == 0.5
+    assert chinchilla.log_likelihood is True and pass_rate.log_likelihood is False
+    assert loss.target_columns == () and chinchilla.target_columns == ("params", "tokens")
     assert loss.structure({}) == (("extrapolation_error", False),) == two_step.structure({})
-    assert chinchilla.PRIOR_ALTERNATIVES == {}
+    assert dict(chinchilla.prior_alternatives) == {}
     assert loss.loo_log_likelihood is not None and pass_rate.loo_log_likelihood is None
-    assert loss.PER_PROBLEM == () and "k_problem" in pass_rate.PER_PROBLEM
+    assert loss.per_problem_variables == () and "k_problem" in pass_rate.per_problem_variables
+    assert loss.caveats({}) == [] and two_step.caveats({})
+    assert loss.tune_for({"extrapolation_scale_prior": 0.0}) == 2000 < loss.tune_for({"extrapolation_scale_prior": 0.003})
 
 
 def test_interval_frame_puts_the_given_columns_first(example_forecast):

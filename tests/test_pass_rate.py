@@ -13,6 +13,7 @@ from pymc_extras.prior import Prior
 import bayes_scaling as bs
 from bayes_scaling.buckets import assign_buckets
 from bayes_scaling.datasets import make_example_pass_counts
+from bayes_scaling.laws.law import Prepared
 
 COMPUTES = (1e17, 1e18, 1e19, 1e20)
 TARGET = 1e21
@@ -93,7 +94,7 @@ def test_bucket_chart_is_drawn(fc, tmp_path):
 
 
 def test_point_method_drops_problems_with_a_zero(counts):
-    point = bs.forecast(counts, target=TARGET, law="pass_rate", method="point", buckets=3, exclude_hardest=4)
+    point = bs.point_forecast(counts, target=TARGET, buckets=3, exclude_hardest=4)
     frame = point.to_frame()
     assert set(frame["bucket"]) == {"1", "2", "3", "all"}
     assert (frame["quantity"] == "neg_log_pass_rate").all()
@@ -103,7 +104,7 @@ def test_point_method_drops_problems_with_a_zero(counts):
 
 
 def test_options_belong_to_their_law(counts, example):
-    with pytest.raises(ValueError, match="point"):
+    with pytest.raises(ValueError, match="bs.point_forecast"):
         bs.forecast(example, target=1e21, method="point")
     with pytest.raises(ValueError, match="does not take"):
         bs.forecast(example, target=1e21, buckets=6)
@@ -177,7 +178,7 @@ def test_problem_k_scatter_is_a_student_t_written_as_a_scale_mixture():
 
     counts, _ = make_example_pass_counts(seed=0, problems=30, computes=(1e17, 1e18, 1e19, 1e20), n=100, buckets=3, exclude_hardest=4)
     table, per_problem, options = pass_rate.prepare(bs.load_pass_counts(counts), buckets=3, exclude_hardest=4, problem_k=True)
-    model = pass_rate.build_model(table, per_problem, options, {})
+    model = pass_rate.build_model(Prepared(table, per_problem, options), {})
     draws = pm.draw(model["k_scatter"], draws=4000, random_seed=0).ravel()  # 4000 x problems
     assert stats.kstest(draws, stats.t(pass_rate.K_SCATTER_NU).cdf).statistic < 1.63 / np.sqrt(4000)
 
@@ -246,8 +247,8 @@ def test_whitened_run_shifts_are_the_same_posterior_in_other_coordinates():
     counts, _ = make_example_pass_counts(seed=0, problems=40, computes=computes, n=200, buckets=3, exclude_hardest=4)
     table, per_problem, options = pass_rate.prepare(bs.load_pass_counts(counts), buckets=3, exclude_hardest=4, soft_buckets=False)
     assert options["run_shifts"] == "whitened"
-    whitened = pass_rate.build_model(table, per_problem, options, {})
-    plain = pass_rate.build_model(table, per_problem, {**options, "run_shifts": "non_centred"}, {})
+    whitened = pass_rate.build_model(Prepared(table, per_problem, options), {})
+    plain = pass_rate.build_model(Prepared(table, per_problem, {**options, "run_shifts": "non_centred"}), {})
     x = np.log(table.groupby("run", sort=False)["compute"].first().to_numpy() / options["compute_ref"])
     basis = pass_rate._off_trend_basis(x)
     rotated, estimate, variance = pass_rate.measured_run_shifts(table, per_problem, options["compute_ref"], basis)
@@ -375,7 +376,7 @@ def test_soft_buckets_are_chosen_only_where_buckets_separate_the_problems(counts
 
 
 def test_report_says_why_buckets_are_hard_and_quotes_the_calibration_of_the_setting_used():
-    from bayes_scaling.report import _bucket_caveats
+    from bayes_scaling.laws.pass_rate import caveats as _bucket_caveats
 
     overlap = " ".join(_bucket_caveats({"expected_misplaced": 0.36, "soft_buckets": False}))
     assert "36%" in overlap and "overlap too much" in overlap and "13 of 21" in overlap and "92%" not in overlap
@@ -518,7 +519,7 @@ def test_chains_start_near_the_data_s_exponents(seed):
                      for g in range(options["buckets"])])
     # measured over seeds 0-3: at most 0.26 off (the prior's log 0.3 was up to 0.63 off)
     assert np.max(np.abs(start - true)) < 0.35, (start, true)
-    model = pass_rate.build_model(table, per_problem, options, {})
+    model = pass_rate.build_model(Prepared(table, per_problem, options), {})
     np.testing.assert_allclose(model.initial_point()["log_k_coordinate"], coordinate)
 
 

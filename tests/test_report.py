@@ -160,9 +160,9 @@ def test_every_law_names_its_formula_and_assumption_for_the_report():
     from bayes_scaling.laws import LAWS
 
     for law in LAWS.values():
-        assert isinstance(law.FORMULA, str) and law.FORMULA, law.NAME
-        assert isinstance(law.ASSUMPTION, str) and law.ASSUMPTION, law.NAME
-    assert LAWS["chinchilla"].FORMULA == "L(N, D) = E + A/N^α + B/D^β"
+        assert isinstance(law.formula, str) and law.formula, law.name
+        assert isinstance(law.assumption, str) and law.assumption, law.name
+    assert LAWS["chinchilla"].formula == "L(N, D) = E + A/N^α + B/D^β"
 
 
 def test_html_tables_put_numbers_right_and_text_left(example_forecast, tmp_path):

@@ -16,8 +16,7 @@ SHORT = sampling.SamplerSettings(draws=40, tune=40, chains=2, seed=3, progress=F
 
 def _model(law_name: str, data, **options):
     law = get_law(law_name)
-    table, per_problem, prepared = law.prepare(law.load(data), **options)
-    return law.build_model(table, per_problem, prepared, {})
+    return law.build_model(law.prepare(law.load(data), **options), {})
 
 
 def _pass_counts(seed: int):

@@ -16,12 +16,12 @@ from bayes_scaling.laws import loss, whitened_curve
 
 
 def _models(runs, monkeypatch):
-    table, per_problem, options = loss.prepare(runs)
-    whitened = loss.build_model(table, per_problem, options, {})
+    prepared = loss.prepare(runs)
+    whitened = loss.build_model(prepared, {})
     with monkeypatch.context() as patch:
         patch.setattr(whitened_curve, "applies", lambda priors: False)
-        plain = loss.build_model(table, per_problem, options, {})
-    return table, options, whitened, plain
+        plain = loss.build_model(prepared, {})
+    return prepared.table, prepared.options, whitened, plain
 
 
 def _precision_root(fit: dict, sigma: float) -> np.ndarray:

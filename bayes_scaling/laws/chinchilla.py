@@ -47,6 +47,7 @@ from scipy.stats import gmean
 
 from bayes_scaling.data import DataError, IdentifiabilityWarning, check_targets as check_compute, load_runs, read_table
 from bayes_scaling.laws import extrapolation
+from bayes_scaling.laws.law import Law, Prepared
 from bayes_scaling.laws.loss import observe_log_loss
 
 NAME = "chinchilla"
@@ -275,7 +276,7 @@ def prepare(runs: pd.DataFrame, likelihood: str = "normal", extrapolation_error=
             IdentifiabilityWarning,
             stacklevel=3,  # prepare <- forecast <- the caller
         )
-    return runs, {}, options
+    return Prepared(runs, {}, options)
 
 
 def _path(runs: pd.DataFrame) -> tuple[float, float, float]:
@@ -302,8 +303,9 @@ def tune_steps(options: dict) -> int:
     return TUNE_WITH_EXTRAPOLATION_ERROR if extrapolation.asked_for(options) else TUNE
 
 
-def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: dict[str, Prior]) -> pm.Model:
+def build_model(prepared: Prepared, priors: dict[str, Prior]) -> pm.Model:
     """The PyMC model; every data-dependent number is a ``pm.Data`` node (compiled once per shape)."""
+    runs, options = prepared.table, prepared.options
     loss = runs["loss"].to_numpy(dtype=float)
     with pm.Model() as model:
         log_n = pm.Data("log_params_ratio", np.log(runs["params"].to_numpy(dtype=float) / options["params_ref"]))
@@ -338,7 +340,7 @@ def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: di
     return model
 
 
-def predict(posterior, constant, options: dict, targets, rng: np.random.Generator, max_draws=None):
+def predict(posterior, constant, options: dict, targets, rng: np.random.Generator):
     """Draws of one new run's loss (``loss``) and of the mean (``mean_loss``) at each (N, D).
 
     ``targets`` is a DataFrame with ``params`` and ``tokens``, or bare compute, placed at
@@ -366,6 +368,35 @@ def loo_log_likelihood(posterior, constant, options: dict):
     """Pointwise leave-one-out log-densities with the extrapolation error (the runs are one
     multivariate normal then); None when the sampler's own pointwise terms are right."""
     return extrapolation.loo_terms("log_loss_obs", posterior, constant, options)
+
+
+LAW = Law(
+    name=NAME,
+    observed=OBSERVED,
+    formula=FORMULA,
+    assumption=ASSUMPTION,
+    parameters=PARAMETERS,
+    derived=DERIVED,
+    diagnosed=DIAGNOSED,
+    prior_names=PRIOR_NAMES,
+    support=SUPPORT,
+    prior_reasons=PRIOR_REASONS,
+    target_accept=TARGET_ACCEPT,
+    dense_mass=DENSE_MASS,
+    tune=TUNE,
+    tune_steps=tune_steps,
+    load=load,
+    prepare=prepare,
+    build_model=build_model,
+    predict=predict,
+    quantities=quantities,
+    check_targets=check_targets,
+    target_columns=TARGET_COLUMNS,
+    target_help={"params": ("N", "target parameters N"), "tokens": ("D", "target training tokens D")},
+    structure=structure,
+    loo_log_likelihood=loo_log_likelihood,
+    cli_options=(extrapolation.CLI_OPTION,),
+)
 
 
 def compute_optimal(fc, budget) -> pd.DataFrame:

@@ -35,9 +35,13 @@ The scale's prior comes from the public ladders (docs/loss-law.md, "Extrapolatio
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+
+from bayes_scaling.laws.law import CliOption
 
 SCALE = "extrapolation_scale"  # the sampled scale s
 WEIGHTS = "extrapolation_weights"  # per draw: C⁻¹ (log loss − law), one per fitted run
@@ -70,6 +74,27 @@ def scale_prior(option) -> float:
         f"extrapolation_error must be 'auto', True, False or a non-negative prior scale (log loss per "
         f"e-fold^1.5 of compute; default {DEFAULT_SCALE_PRIOR}), got {option!r}"
     )
+
+
+def parse_option(text: str):
+    """The command line's ``--extrapolation-error``: 'auto', or a prior scale >= 0 (0: the plain law)."""
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not np.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or a prior scale >= 0, got {text!r}")
+    return value
+
+
+CLI_OPTION = CliOption(
+    "extrapolation_error",
+    "add the law's extrapolation error, 'auto' (the measured prior scale) or a prior scale (docs/loss-law.md)",
+    type=parse_option,
+    metavar="auto|SCALE",
+)
 
 
 def kernel(u, v, xp=np):

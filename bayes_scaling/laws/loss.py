@@ -44,6 +44,7 @@ from scipy.stats import gmean
 
 from bayes_scaling.data import load_runs
 from bayes_scaling.laws import extrapolation, whitened_curve
+from bayes_scaling.laws.law import Law, Prepared
 
 NAME = "loss"
 OBSERVED = "loss"
@@ -142,7 +143,7 @@ def prepare(runs: pd.DataFrame, extrapolation_error=False):
     docs/loss-law.md says why) fits the plain law.
     """
     compute_ref = float(gmean(runs["compute"].to_numpy()))
-    return runs, {}, {"compute_ref": compute_ref, "extrapolation_scale_prior": extrapolation.scale_prior(extrapolation_error)}
+    return Prepared(runs, {}, {"compute_ref": compute_ref, "extrapolation_scale_prior": extrapolation.scale_prior(extrapolation_error)})
 
 
 def structure(options: dict) -> tuple:
@@ -155,12 +156,13 @@ def tune_steps(options: dict) -> int:
     return TUNE_WITH_EXTRAPOLATION_ERROR if extrapolation.asked_for(options) else TUNE
 
 
-def build_model(runs: pd.DataFrame, per_problem: dict, options: dict, priors: dict[str, Prior]) -> pm.Model:
+def build_model(prepared: Prepared, priors: dict[str, Prior]) -> pm.Model:
     """The PyMC model of a validated runs table; data live in ``pm.Data`` nodes.
 
     Keeping every data-dependent number in a data node (not a constant) lets the
     sampler compile this model once per shape and reuse it for new data.
     """
+    runs, options = prepared.table, prepared.options
     compute = runs["compute"].to_numpy(dtype=float)
     loss = runs["loss"].to_numpy(dtype=float)
     c_ref = options["compute_ref"]
@@ -229,7 +231,7 @@ def _curve_variables(chosen: dict[str, Prior], priors: dict[str, Prior]):
     return loss_ref, fraction, b
 
 
-def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.random.Generator, max_draws=None):
+def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.random.Generator):
     """Draws of one new run's loss (``loss``) and of the mean curve (``mean_loss``).
 
     ``posterior`` maps parameter names to arrays of shape (chain, draw); the arrays
@@ -243,3 +245,30 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.ran
         mean = mean * np.exp(extrapolation.deviation_at(posterior, constant, options, x, rng))
     noise = rng.standard_normal(mean.shape)
     return {"loss": mean * np.exp(p["sigma"] * noise), "mean_loss": mean}
+
+
+LAW = Law(
+    name=NAME,
+    observed=OBSERVED,
+    formula=FORMULA,
+    assumption=ASSUMPTION,
+    parameters=PARAMETERS,
+    derived=DERIVED,
+    diagnosed=DIAGNOSED,
+    prior_names=PRIOR_NAMES,
+    support=SUPPORT,
+    prior_reasons=PRIOR_REASONS,
+    prior_alternatives=PRIOR_ALTERNATIVES,
+    target_accept=TARGET_ACCEPT,
+    dense_mass=DENSE_MASS,
+    tune=TUNE,
+    tune_steps=tune_steps,
+    load=load,
+    prepare=prepare,
+    build_model=build_model,
+    predict=predict,
+    quantities=quantities,
+    structure=structure,
+    loo_log_likelihood=loo_log_likelihood,
+    cli_options=(extrapolation.CLI_OPTION,),
+)

@@ -38,7 +38,7 @@ from scipy.stats import gmean
 
 from bayes_scaling.data import DataError, load_capability_runs
 from bayes_scaling.laws import extrapolation, loss
-from bayes_scaling.thinning import thin
+from bayes_scaling.laws.law import CliOption, Law, Prepared
 
 NAME = "two_step"
 OBSERVED = "accuracy"
@@ -161,7 +161,7 @@ def prepare(table: pd.DataFrame, floor: float = 0.0, items: int | None = None, e
         "items": items,
         "extrapolation_scale_prior": extrapolation.scale_prior(extrapolation_error),
     }
-    return table, {}, options
+    return Prepared(table, {}, options)
 
 
 def structure(options: dict) -> tuple:
@@ -174,7 +174,8 @@ def tune_steps(options: dict) -> int:
     return loss.TUNE_WITH_EXTRAPOLATION_ERROR if extrapolation.asked_for(options) else TUNE
 
 
-def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: dict[str, Prior]) -> pm.Model:
+def build_model(prepared: Prepared, priors: dict[str, Prior]) -> pm.Model:
+    table, options = prepared.table, prepared.options
     compute = table["compute"].to_numpy(dtype=float)
     task_loss = table["task_loss"].to_numpy(dtype=float)
     accuracy = table["accuracy"].to_numpy(dtype=float)
@@ -220,7 +221,7 @@ def build_model(table: pd.DataFrame, per_problem: dict, options: dict, priors: d
     return model
 
 
-def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.random.Generator, max_draws=None):
+def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.random.Generator):
     """Task loss and accuracy of one new run (predictive) and of the mean curve at ``compute``.
 
     The predictive accuracy takes the new run's task loss (mean curve × run noise) through
@@ -228,17 +229,11 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.ran
     binomial noise of scoring it on that many items: it is comparable to a measured score.
     """
     names = ("loss_ref", "reducible_fraction", "b", "sigma", "accuracy_ref", "ceiling", "slope_ref", "accuracy_noise")
-    p = {name: np.asarray(posterior[name]) for name in names}
-    if max_draws is not None:
-        p = {name: thin(value, max_draws) for name, value in p.items()}
-    p = {name: value[..., None] for name, value in p.items()}
+    p = {name: np.asarray(posterior[name])[..., None] for name in names}
     x = np.log(np.asarray(compute, dtype=float) / options["compute_ref"])
     mean_loss = loss.mean_loss(x, p["loss_ref"], p["reducible_fraction"], p["b"])
     if extrapolation.SCALE in posterior:  # step one's law is only approximately right: its deviation there
-        deviation = extrapolation.deviation_at(posterior, constant, options, x, rng)
-        if max_draws is not None:
-            deviation = thin(deviation, max_draws)
-        mean_loss = mean_loss * np.exp(deviation)
+        mean_loss = mean_loss * np.exp(extrapolation.deviation_at(posterior, constant, options, x, rng))
     new_loss = mean_loss * np.exp(p["sigma"] * rng.standard_normal(mean_loss.shape))
 
     def curve(task_loss):
@@ -276,3 +271,42 @@ def run_performance(posterior, constant, runs: pd.DataFrame, options: dict, rng:
         return compute, {"accuracy": np.broadcast_to(accuracy, shape).copy()}
     correct = np.round(accuracy * options["items"])
     return compute, {"accuracy": rng.beta(correct + 0.5, options["items"] - correct + 0.5, size=shape)}
+
+
+def caveats(options: dict) -> list[str]:
+    """The report's caveat: how the law fared on real data."""
+    return ["The two-step law is experimental: on Pythia its accuracy intervals were too narrow (docs/two-step-law.md)."]
+
+
+LAW = Law(
+    name=NAME,
+    observed=OBSERVED,
+    formula=FORMULA,
+    assumption=ASSUMPTION,
+    rising=True,
+    parameters=PARAMETERS,
+    derived=DERIVED,
+    diagnosed=DIAGNOSED,
+    prior_names=PRIOR_NAMES,
+    support=SUPPORT,
+    prior_reasons=PRIOR_REASONS,
+    prior_alternatives=PRIOR_ALTERNATIVES,
+    target_accept=TARGET_ACCEPT,
+    dense_mass=DENSE_MASS,
+    tune=TUNE,
+    tune_steps=tune_steps,
+    load=load,
+    prepare=prepare,
+    build_model=build_model,
+    predict=predict,
+    quantities=quantities,
+    structure=structure,
+    loo_log_likelihood=loo_log_likelihood,
+    run_performance=run_performance,
+    caveats=caveats,
+    cli_options=(
+        CliOption("floor", "chance accuracy of the task (default 0; 0.25 for 4-way choice)", type=float),
+        CliOption("items", "number of task items the accuracy was measured on", type=int),
+        extrapolation.CLI_OPTION,
+    ),
+)
