@@ -24,14 +24,14 @@ with quietly():  # often the first import of ArviZ
     import arviz as az
 import xarray as xr
 
-from bayes_scaling import sampling
-from bayes_scaling.data import validated_table_hash
+from bayes_scaling.inference import sampling
+from bayes_scaling.tables import validated_table_hash
 from bayes_scaling.intervals import central_interval, interval_frame
 from bayes_scaling.laws import get_law, prior_descriptions, resolve_priors
-from bayes_scaling.curvature import check as check_curvature
-from bayes_scaling.curvature import warn_if_bending
-from bayes_scaling.trend_reversal import check as check_trend_reversal
-from bayes_scaling.trend_reversal import warn_if_reversing
+from bayes_scaling.checks.curvature import check as check_curvature
+from bayes_scaling.checks.curvature import warn_if_bending
+from bayes_scaling.checks.trend_reversal import check as check_trend_reversal
+from bayes_scaling.checks.trend_reversal import warn_if_reversing
 
 KINDS = ("predictive", "mean")
 _DIMS = ("chain", "draw", "target", "bucket")
@@ -268,7 +268,7 @@ class Forecast:
 
     @cached_property
     def curvature(self) -> dict | None:
-        """Does the ladder bend away from the loss law? The extrapolation error's bend (``bayes_scaling.curvature``)."""
+        """Does the ladder bend away from the loss law? The extrapolation error's bend (``bayes_scaling.checks.curvature``)."""
         return check_curvature(self)
 
     @cached_property
@@ -345,15 +345,15 @@ class Forecast:
         return az.summary(self.idata, var_names=list(names), **summary)
 
     def verdict(self, self_backtest: bool = True, progress: bool = False):
-        """``ready``, ``caution`` or ``do-not-rely``, with its reasons (``bayes_scaling.verdict``).
+        """``ready``, ``caution`` or ``do-not-rely``, with its reasons (``bayes_scaling.checks.verdict``).
 
         ``self_backtest`` refits the law without the largest run or two and asks whether they
         fell inside its intervals: one more, shorter fit, made once per forecast and kept.
         """
-        from bayes_scaling.verdict import assess
+        from bayes_scaling.checks.verdict import assess
 
         if self_backtest not in self._verdicts:
-            self._verdicts[self_backtest] = assess(self, self_backtest=self_backtest, progress=progress)
+            self._verdicts[self_backtest] = assess(self, self_backtest=self_backtest, progress=progress, refit_with=forecast)
         return self._verdicts[self_backtest]
 
     # -- output ----------------------------------------------------------------------------
@@ -366,7 +366,7 @@ class Forecast:
     def plot(self, path=None, ax=None, kind: str = "predictive", thresholds=(), actual=None):
         """Fan chart: data, median curve and 50/90% bands out to the targets (log compute), and thresholds;
         ``actual`` (``compute`` and the quantity) adds runs measured after the forecast."""
-        from bayes_scaling.plotting import fan_chart
+        from bayes_scaling.output.plotting import fan_chart
 
         return fan_chart(self, path=path, ax=ax, kind=kind, thresholds=thresholds, actual=actual)
 
@@ -375,7 +375,7 @@ class Forecast:
 
         It opens with the verdict; ``self_backtest=False`` skips the verdict's refit (and says so).
         """
-        from bayes_scaling.report import SUFFIXES, write_report
+        from bayes_scaling.output.report import SUFFIXES, write_report
 
         if Path(path).suffix.lower() not in SUFFIXES:  # before the verdict's refit
             raise ValueError(f"report path must end in .html or .md, got {Path(path).name!r}")
@@ -405,13 +405,6 @@ def _target_columns(targets) -> dict:
 
 def _storable(column: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(column) or pd.api.types.is_string_dtype(column)
-
-
-def describe_provenance(provenance: dict) -> str:
-    """One line: the source, the file's sha256 (or that there is no file), and the note."""
-    source, file_hash = provenance["source"], provenance.get("file_sha256")
-    where = f"{source} (file sha256 {file_hash[:12]})" if file_hash else f"{source} (no file: its sha256 is unknown)"
-    return where + (f"; {provenance['note']}" if provenance.get("note") else "")
 
 
 def _prior_dicts(overrides: dict) -> dict | None:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_scaling.buckets import assign_buckets, point_method
-from bayes_scaling.data import check_targets, load_pass_counts
+from bayes_scaling.tables import check_targets, load_pass_counts
 
 
 def point_forecast(data, target, buckets: int = 6, exclude_hardest: int = 15) -> PointForecast:

@@ -39,8 +39,8 @@ from scipy.stats import gaussian_kde
 
 import bayes_scaling as bs
 import public_ladders as public
-from bayes_scaling.backtest import score_draws
-from bayes_scaling.baseline import bootstrap_draws
+from bayes_scaling.evaluation.backtest import score_draws
+from bayes_scaling.evaluation.baseline import bootstrap_draws
 from bayes_scaling.laws.extrapolation import DEFAULT_SCALE_PRIOR
 
 CUTS = (16, 64, 256)

@@ -8,7 +8,7 @@ example data (``A``) and a perturbed copy of the same shape (``B``, the law's ob
 moved by a few per cent):
 
 1. **ours**: ``bs.forecast`` (numpyro's NUTS driven through PyMC's JAX graph with the data as
-   arguments; ``bayes_scaling/sampling.py``): A cold, then B warm;
+   arguments; ``bayes_scaling/inference/sampling.py``): A cold, then B warm;
 2. **nutpie, JAX**: ``nutpie.compile_pymc_model(model, backend="jax", gradient_backend="jax",
    freeze_model=False)`` on A, then ``compiled.with_data(**B)``. nutpie freezes a model's data
    into constants by default on this backend (``freeze_model = backend == "jax"``, through
@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 import bayes_scaling as bs
-from bayes_scaling import sampling
+from bayes_scaling.inference import sampling
 from bayes_scaling.datasets import make_example_capability_runs
 from bayes_scaling.laws import get_law
 

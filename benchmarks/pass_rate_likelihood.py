@@ -25,7 +25,7 @@ import contextlib
 import warnings
 from pathlib import Path
 
-from bayes_scaling.sampling import configure_jax
+from bayes_scaling.inference.sampling import configure_jax
 
 configure_jax()  # first: float64 and the host devices a forecast runs with (4), not PyMC's 100
 import jax

@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 import bayes_scaling as bs  # noqa: E402
-from bayes_scaling import sampling  # noqa: E402
-from bayes_scaling.baseline import bootstrap_draws  # noqa: E402
+from bayes_scaling.inference import sampling  # noqa: E402
+from bayes_scaling.evaluation.baseline import bootstrap_draws  # noqa: E402
 from bayes_scaling.laws import loss  # noqa: E402
 
 FRESH = (

@@ -33,7 +33,7 @@ from scipy.optimize import curve_fit
 
 import bayes_scaling as bs
 import public_ladders as public
-from bayes_scaling.baseline import BOOTSTRAPS, curve_fit_bootstrap
+from bayes_scaling.evaluation.baseline import BOOTSTRAPS, curve_fit_bootstrap
 
 FIT_MAX_PARAMS = 1.5e9  # 70M .. 1.4B (incl. 1B deduped)
 TASKS = {name: {"accuracy": column, "items": items, "floor": floor} for name, (column, items, floor) in public.ZEROSHOT_TASKS.items()}

@@ -14,8 +14,7 @@ import bayes_scaling as bs
 def pytest_configure(config):
     """JAX set up as a user's script has it when its first JAX work is a forecast: collecting the
     tests imports modules that start JAX, which would otherwise leave one host device."""
-    from bayes_scaling import sampling
-
+    from bayes_scaling.inference import sampling
     sampling.configure_jax()
 
 # ../shared/data beside the checkout; BAYES_SCALING_SHARED_DATA points elsewhere (e.g. from a git worktree)
@@ -52,8 +51,7 @@ def prior_draws(monkeypatch):
     import numpy as np
     import pymc as pm
 
-    from bayes_scaling import sampling
-
+    from bayes_scaling.inference import sampling
     def from_prior(model, settings, key):
         total = settings.chains * settings.draws
         names = [var.name for var in model.free_RVs + model.deterministics]  # not the observed

@@ -113,7 +113,6 @@ def test_the_file_gets_the_usual_permissions_not_the_temporary_files(tmp_path):
     import stat
 
     from bayes_scaling import atomic_write
-
     path = tmp_path / "runs.csv"
     write_atomically(path, lambda temporary: temporary.write_text("run,loss\n"))
     plain = tmp_path / "plain.csv"

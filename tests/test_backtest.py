@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import bayes_scaling as bs
-from bayes_scaling.backtest import score_draws
+from bayes_scaling.evaluation.backtest import score_draws
 from bayes_scaling.cli import main
 from tests.synthetic_ladders import isoflop_ladder
 

@@ -8,7 +8,8 @@ import json
 import pytest
 
 import bayes_scaling as bs
-from bayes_scaling import cli, sampling
+from bayes_scaling import cli
+from bayes_scaling.inference import sampling
 from bayes_scaling.datasets import make_example_runs
 
 

@@ -1,4 +1,4 @@
-"""Tests for bayes_scaling.data: every bad input is a DataError naming column, row and value."""
+"""Tests for bayes_scaling.tables: every bad input is a DataError naming column, row and value."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bayes_scaling.data import (
+from bayes_scaling.tables import (
     OPTIONAL_RUN_COLUMNS,
     REQUIRED_RUN_COLUMNS,
     DataError,
@@ -508,7 +508,7 @@ def test_check_targets_only_raises_data_error(targets):
 
 
 def test_read_table_normalises_columns_before_any_check():
-    from bayes_scaling.data import read_table
+    from bayes_scaling.tables import read_table
 
     raw = pd.DataFrame({" compute": [1.0, 2.0], "loss ": [-3.0, 2.0], " note ": ["a", "b"]}).set_index(" compute")
     table, label = read_table(raw, "load_runs")
@@ -519,7 +519,7 @@ def test_read_table_normalises_columns_before_any_check():
 
 
 def test_capability_runs_check_optional_columns_and_keep_extras_as_load_runs_does():
-    from bayes_scaling.data import load_capability_runs
+    from bayes_scaling.tables import load_capability_runs
 
     runs = pd.DataFrame(
         {"compute": [1e17, 1e18, 1e19], "loss": [3.0, 2.8, 2.6], "task_loss": [2.0, 1.5, 1.0],
@@ -542,7 +542,6 @@ def test_a_lone_surrogate_in_a_run_name_is_a_data_error():
 
 def test_a_lone_surrogate_in_a_problem_name_is_a_data_error(tmp_path):
     from bayes_scaling import load_pass_counts
-
     rows = [{"run": f"r{i}", "compute": 1e17 * (i + 1), "problem": "p\ud800" if i == 1 else "p", "n": 4, "correct": 1}
             for i in range(3)]
     frame = pd.DataFrame({key: pd.Series([row[key] for row in rows], dtype=object if key == "problem" else None)

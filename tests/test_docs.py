@@ -64,7 +64,6 @@ def test_numbers_match_up_to_monte_carlo_error_and_counts_exactly():
 def test_every_flag_a_document_names_exists():
     """A flag the docs mention that the command does not have (or the reverse claim) is drift too."""
     from bayes_scaling import cli
-
     parser = cli.parser()
     flags = set()
     stack = [parser]
@@ -99,7 +98,7 @@ _SECTIONS = {"Porian": "**Porian et al. (2024)**", "Chinchilla": "**Chinchilla**
 
 
 def _track_rows():
-    from bayes_scaling.track_record import measured
+    from bayes_scaling.evaluation.track_record import measured
 
     table = measured()
     for (law, options, method, dataset), group in table.groupby(["law", "options", "method", "dataset"]):

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import bayes_scaling as bs
-from bayes_scaling import curvature
+from bayes_scaling.checks import curvature
 from bayes_scaling.laws import extrapolation
 
 

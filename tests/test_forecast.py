@@ -10,7 +10,7 @@ import pytest
 from pymc_extras.prior import Prior
 
 import bayes_scaling as bs
-from bayes_scaling import sampling
+from bayes_scaling.inference import sampling
 from bayes_scaling.datasets import EXAMPLE_TRUTH, make_example_runs, true_example_loss
 from tests.conftest import TARGETS
 
@@ -227,11 +227,11 @@ def test_every_law_is_consistent_with_itself():
 
 
 def test_generic_defaults_mean_the_law_has_none():
-    from bayes_scaling import data
+    from bayes_scaling import tables
     from bayes_scaling.laws import LAWS
 
     loss, pass_rate, two_step, chinchilla = (LAWS[n] for n in ("loss", "pass_rate", "two_step", "chinchilla"))
-    assert loss.check_targets is data.check_targets and chinchilla.check_targets is not data.check_targets
+    assert loss.check_targets is tables.check_targets and chinchilla.check_targets is not tables.check_targets
     assert loss.run_performance is None and two_step.run_performance is not None
     assert loss.bucket_labels is None and pass_rate.bucket_labels is not None
     assert loss.jitter == 1.0 and pass_rate.jitter == 0.5

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bayes_scaling.data import (
+from bayes_scaling.tables import (
     OPTIONAL_PASS_COLUMNS,
     REQUIRED_PASS_COLUMNS,
     DataError,

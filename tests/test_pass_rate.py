@@ -283,7 +283,7 @@ def test_pass_counts_with_a_loss_column_forecast_and_hash_as_pass_counts(counts,
     extra = counts.assign(loss=1.0)
     other = bs.forecast(extra, target=TARGET, law="pass_rate", buckets=3, exclude_hardest=4, seed=0, progress=False)
     assert other.settings["data_sha256"] != fc.settings["data_sha256"]  # the extra column is part of the data
-    from bayes_scaling.data import data_hash
+    from bayes_scaling.tables import data_hash
 
     assert fc.settings["data_sha256"] == data_hash(counts)  # the same digest as the public function
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import bayes_scaling as bs
-from bayes_scaling import registry
-from bayes_scaling.registry import GENESIS, RegistryError, register, score, verify
+from bayes_scaling.evaluation import registry
+from bayes_scaling.evaluation.registry import GENESIS, RegistryError, register, score, verify
 
 
 @pytest.fixture(scope="module")

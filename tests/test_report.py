@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import bayes_scaling as bs
-from bayes_scaling.formatting import format_probability, format_ratio
+from bayes_scaling.output.formatting import format_probability, format_ratio
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -119,7 +119,7 @@ def test_fan_chart_bands_read_apart_in_grey(example_forecast):
     """In grey print the 50% band must be clearly darker than the 90%-only band beside it."""
     import matplotlib.pyplot as plt
 
-    from bayes_scaling.plotting import _predict
+    from bayes_scaling.output.plotting import _predict
 
     fig = example_forecast.plot()
     ax = _fan_axes(fig)

@@ -7,7 +7,7 @@ import numpy as np
 import pymc as pm
 import pytest
 
-from bayes_scaling import sampling
+from bayes_scaling.inference import sampling
 from bayes_scaling.datasets import make_example_capability_runs, make_example_pass_counts, make_example_runs
 from bayes_scaling.laws import get_law
 
@@ -126,7 +126,7 @@ def test_chains_get_four_host_devices_even_after_pymc_asked_for_a_hundred(user_f
     import subprocess
     import sys
 
-    code = "import pymc.sampling.jax; from bayes_scaling import sampling; sampling.configure_jax(); import jax; print(len(jax.devices()))"
+    code = "import pymc.sampling.jax; from bayes_scaling.inference import sampling; sampling.configure_jax(); import jax; print(len(jax.devices()))"
     env = {**os.environ, "XLA_FLAGS": user_flags}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300, check=True)
     assert int(out.stdout.strip().splitlines()[-1]) == expected

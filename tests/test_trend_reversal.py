@@ -9,7 +9,7 @@ import pytest
 
 import bayes_scaling as bs
 from bayes_scaling.datasets import make_example_capability_runs, make_example_pass_counts
-from bayes_scaling.trend_reversal import REVERSAL_PROB, TOP_COMPUTES
+from bayes_scaling.checks.trend_reversal import REVERSAL_PROB, TOP_COMPUTES
 
 DEFAULTS = {"seed": 0, "progress": False}  # default draws: a test fit must pass the health checks too
 PASS_COMPUTES = (1e17, 1e18, 1e19, 1e20, 1e21)
@@ -72,6 +72,6 @@ def test_loss_law_has_no_trend_reversal_check(example_forecast):
 
 
 def _caveats(fc):
-    from bayes_scaling.report import _caveats
+    from bayes_scaling.output.report import _caveats
 
     return _caveats(fc, float(fc.runs["compute"].max()))

@@ -149,7 +149,6 @@ def test_report_names_the_law_and_the_trend_check(fc, tmp_path):
 
 def test_cli_fits_the_two_step_law(runs, tmp_path, capsys, prior_draws):
     from bayes_scaling import cli
-
     path = tmp_path / "accuracy.csv"
     runs.to_csv(path, index=False)
     args = ["forecast", str(path), "--law", "two_step", "--target", "1e22", "--items", str(ITEMS), "--floor", "0.25"]

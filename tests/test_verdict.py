@@ -11,9 +11,11 @@ import pandas as pd
 import pytest
 
 import bayes_scaling as bs
-from bayes_scaling import cli, fit_check, verdict
+from bayes_scaling import cli
+from bayes_scaling.checks import fit_check
+from bayes_scaling.checks import verdict
 from bayes_scaling.datasets import make_example_runs
-from bayes_scaling.track_record import measured, track_record
+from bayes_scaling.evaluation.track_record import measured, track_record
 
 FAR_TARGET = 3e39  # 10^20 × the example ladder's largest run (3e19)
 
@@ -182,8 +184,7 @@ def test_the_track_record_is_what_the_benchmark_measured():
 
 
 def test_a_law_not_yet_measured_says_so_in_the_report(example_forecast, tmp_path, monkeypatch):
-    from bayes_scaling import track_record as module
-
+    from bayes_scaling.evaluation import track_record as module
     nothing = module.measured().iloc[:0]
     monkeypatch.setattr(module, "measured", lambda: nothing)
     v = verdict.assess(example_forecast, self_backtest=False)

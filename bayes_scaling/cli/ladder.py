@@ -47,7 +47,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     from bayes_scaling import ladder
-
     if args.ladder_command == "sample-code":
         return run_sample_code(args)
     try:
@@ -95,7 +94,6 @@ def _print_ladder_plan(definition, args) -> int:
     import torch
 
     from bayes_scaling import ladder
-
     device = args.device or ("cuda" if torch.cuda.is_available() else None)
     frame = pd.DataFrame(ladder.plan(definition, rungs=args.rungs, device=device, flops_per_second=args.flops_per_second,
                                      with_corpus=args.corpus, measure=device in (None, "cpu")))

@@ -61,7 +61,7 @@ CPU_LADDER_SMALL_SHARE = 1 / 100  # the rungs forecasts were registered from: <=
 
 def cpu_ladder_runs() -> pd.DataFrame:
     """The CPU ladder's nine rungs (measured) as a validated runs table; ``attrs["note"]`` says where they come from."""
-    from bayes_scaling.data import load_runs
+    from bayes_scaling.tables import load_runs
 
     with resources.as_file(resources.files(__name__) / "cpu_ladder_runs.csv") as path:
         runs = load_runs(path)
@@ -118,7 +118,7 @@ def example_pass_counts() -> pd.DataFrame:
     (164, 7)
     >>> fc = bs.forecast(counts, target=1e22, law="pass_rate", buckets=6, exclude_hardest=15, seed=0)
     """
-    from bayes_scaling.data import load_pass_counts
+    from bayes_scaling.tables import load_pass_counts
 
     with resources.as_file(example_pass_counts_path()) as path:
         return load_pass_counts(path)
@@ -157,7 +157,7 @@ def example_runs() -> pd.DataFrame:
     (9, ['compute', 'loss', 'run', 'params', 'tokens', 'seed'])
     >>> fc = bs.forecast(runs, target=[1e21, 1e22], seed=0)
     """
-    from bayes_scaling.data import load_runs
+    from bayes_scaling.tables import load_runs
 
     with resources.as_file(example_runs_path()) as path:
         runs = load_runs(path)

@@ -45,7 +45,7 @@ import pytensor.tensor as pt
 from pymc_extras.prior import Prior
 from scipy.stats import gmean
 
-from bayes_scaling.data import DataError, IdentifiabilityWarning, check_targets as check_compute, load_runs, read_table
+from bayes_scaling.tables import DataError, IdentifiabilityWarning, check_targets as check_compute, load_runs, read_table
 from bayes_scaling.laws import extrapolation
 from bayes_scaling.laws.law import Law, Prepared
 from bayes_scaling.laws.loss import observe_log_loss

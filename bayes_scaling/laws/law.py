@@ -7,7 +7,7 @@ A law is one frozen ``Law`` instance, built at the bottom of its own module (``l
     targets = law.check_targets(table, target)      # compute, or a DataFrame of target_columns
     prepared = law.prepare(table, **options)        # -> Prepared(table, per_problem, options)
     model = law.build_model(prepared, priors)       # a pm.Model with its data in pm.Data
-    ... NUTS (bayes_scaling.sampling) ...
+    ... NUTS (bayes_scaling.inference.sampling) ...
     draws = law.predict(posterior, constant, options, targets, rng)   # {quantity: draws}
 
 Everything else the report, the command line and the checks need is a field here with a
@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from bayes_scaling.data import check_targets as check_compute_targets
+from bayes_scaling.tables import check_targets as check_compute_targets
 
 
 class Prepared(NamedTuple):

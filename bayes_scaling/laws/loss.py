@@ -42,7 +42,7 @@ import pytensor.tensor as pt
 from pymc_extras.prior import Prior
 from scipy.stats import gmean
 
-from bayes_scaling.data import load_runs
+from bayes_scaling.tables import load_runs
 from bayes_scaling.laws import extrapolation, whitened_curve
 from bayes_scaling.laws.law import Law, Prepared
 

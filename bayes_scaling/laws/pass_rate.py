@@ -54,7 +54,7 @@ from pymc_extras.prior import Prior
 from scipy import stats
 
 from bayes_scaling.buckets import assign_buckets, border_probabilities
-from bayes_scaling.data import IdentifiabilityWarning, load_pass_counts
+from bayes_scaling.tables import IdentifiabilityWarning, load_pass_counts
 from bayes_scaling.laws.law import CliOption, Law, Prepared
 from bayes_scaling.laws.count_likelihood import BETA_MIN, LOG_LAMBDA_RANGE, STIRLING_FROM, count_log_likelihood
 
@@ -1000,7 +1000,7 @@ def run_performance(posterior, constant, runs: pd.DataFrame, options: dict, rng=
     Returns (compute per run, {"pass_rate": draws of shape (chain, draw, run, bucket)}),
     runs in the model's order. A run's pass rates include its own shift off the trend
     (``run_shift``), so they follow what the run measured, not the monotone law; used by
-    the trend-reversal check (``bayes_scaling/trend_reversal.py``).
+    the trend-reversal check (``bayes_scaling/checks/trend_reversal.py``).
     """
     order = _kept_buckets(constant).to_numpy() - 1
     names = pd.Index(runs["run"].unique())

@@ -36,7 +36,7 @@ import pytensor.tensor as pt
 from pymc_extras.prior import Prior
 from scipy.stats import gmean
 
-from bayes_scaling.data import DataError, load_capability_runs
+from bayes_scaling.tables import DataError, load_capability_runs
 from bayes_scaling.laws import extrapolation, loss
 from bayes_scaling.laws.law import CliOption, Law, Prepared
 
@@ -262,7 +262,7 @@ def run_performance(posterior, constant, runs: pd.DataFrame, options: dict, rng:
     task's population of items has the Jeffreys posterior Beta(correct + ½, items − correct
     + ½) given its score: the data alone, not pulled towards the (rising) fitted curve.
     Without ``items`` the measured accuracy is taken as it is. Used by the trend-reversal
-    check (``bayes_scaling/trend_reversal.py``).
+    check (``bayes_scaling/checks/trend_reversal.py``).
     """
     accuracy = runs["accuracy"].to_numpy(dtype=float)
     compute = runs["compute"].to_numpy(dtype=float)

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from bayes_scaling.baseline import bootstrap_draws
-from bayes_scaling.compare import stack
-from bayes_scaling.data import MIN_DISTINCT_COMPUTE, DataError
+from bayes_scaling.evaluation.baseline import bootstrap_draws
+from bayes_scaling.evaluation.compare import stack
+from bayes_scaling.tables import MIN_DISTINCT_COMPUTE, DataError
 from bayes_scaling.forecast import forecast
-from bayes_scaling.intervals import interval_columns
+from bayes_scaling.evaluation.scoring import score_draws
 from bayes_scaling.laws import get_law
 
 __all__ = ["BacktestResult", "backtest", "score_draws"]
@@ -142,31 +142,6 @@ def backtest(
     )
     label = "+".join(laws)
     return BacktestResult(frame=frame, law=label, method=method, fitted=int(fitted.sum()), cut=cut, forecast=made)
-
-
-def score_draws(draws: np.ndarray, actual: np.ndarray, point: np.ndarray | None = None) -> pd.DataFrame:
-    """Score draws (n_draws, n_targets) against the actual values, one row per target.
-
-    ``abs_pct_error`` is that of the point forecast: ``point`` when given (curve_fit's
-    own fit, for the bootstrap baseline), else the median of the draws. PIT is the share of draws below the actual; CRPS is the energy form
-    ``E|X - y| - ½·E|X - X'|`` over the draws (exact for the empirical distribution).
-    """
-    draws = np.asarray(draws, dtype=float)
-    actual = np.asarray(actual, dtype=float)
-    q = interval_columns(draws)
-    n = draws.shape[0]
-    ordered = np.sort(draws, axis=0)
-    spread = (2 * np.arange(1, n + 1) - n - 1) @ ordered * 2 / n**2  # E|X - X'|
-    return pd.DataFrame(
-        {
-            **q,
-            "covered_50": (q["lower_50"] <= actual) & (actual <= q["upper_50"]),
-            "covered_90": (q["lower_90"] <= actual) & (actual <= q["upper_90"]),
-            "abs_pct_error": np.abs((q["median"] if point is None else point) / actual - 1) * 100,
-            "pit": (draws < actual).mean(axis=0),
-            "crps": np.abs(draws - actual).mean(axis=0) - 0.5 * spread,
-        }
-    )
 
 
 @dataclass
@@ -293,7 +268,7 @@ class BacktestResult:
         --------
         >>> result.plot("calibration.png")
         """
-        from bayes_scaling.plotting import calibration_chart
+        from bayes_scaling.output.plotting import calibration_chart
 
         return calibration_chart(self, path=path, ax=ax)
 

@@ -1,4 +1,4 @@
-"""Numbers as a reviewer reads them: distances beyond the data, and probabilities from draws."""
+"""Numbers as a reviewer reads them: distances beyond the data, probabilities from draws, where data came from."""
 
 from __future__ import annotations
 
@@ -27,3 +27,10 @@ def format_probability(p: float) -> str:
     if p < RESOLUTION:
         return "< 0.1%"
     return f"{p:.1%}"
+
+
+def describe_provenance(provenance: dict) -> str:
+    """One line: the source, the file's sha256 (or that there is no file), and the note."""
+    source, file_hash = provenance["source"], provenance.get("file_sha256")
+    where = f"{source} (file sha256 {file_hash[:12]})" if file_hash else f"{source} (no file: its sha256 is unknown)"
+    return where + (f"; {provenance['note']}" if provenance.get("note") else "")

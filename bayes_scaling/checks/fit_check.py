@@ -21,8 +21,8 @@ import pandas as pd
 
 from bayes_scaling.intervals import central_interval
 from bayes_scaling.laws import get_law
-from bayes_scaling.thinning import thin_posterior
-from bayes_scaling.trend_reversal import MAX_DRAWS  # the same draws the trend check reads
+from bayes_scaling.inference.thinning import thin_posterior
+from bayes_scaling.checks.trend_reversal import MAX_DRAWS  # the same draws the trend check reads
 
 CURVATURE_T = 3.5  # |t| of the quadratic term; p < 0.01 two-sided for 9 runs (t with 6 df) under no curvature
 MIN_COMPUTES = 5  # distinct computes a curvature test needs (3 coefficients, and some left over)

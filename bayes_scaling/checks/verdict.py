@@ -7,7 +7,7 @@ sentence; the verdict is the worst level among them:
 - **sampler**: diagnostics failed (divergences, r_hat, ESS) → do-not-rely.
 - **extrapolation**: the distance of the largest target beyond the largest fitted run,
   against the distances at which this law's calibration was measured on public ladders
-  (``bayes_scaling.track_record``). Inside the measured range, with at least
+  (``bayes_scaling.evaluation.track_record``). Inside the measured range, with at least
   ``MIN_FORECASTS`` measured forecasts at about this distance and a 90% coverage there that
   is not significantly below 90% (binomial, one-sided p ≥ ``CALIBRATION_P``) → ready;
   inside it with fewer forecasts or lower coverage, or beyond it → caution;
@@ -20,8 +20,8 @@ sentence; the verdict is the worst level among them:
   checks; a default forecast's refit reuses the sampler compiled for that shape): were those runs inside the refit's 90% intervals? A miss, or a refit that failed its diagnostics →
   caution; not possible (too few computes, per-problem counts) → caution.
 - **runs**: fewer than ``FEW_RUNS`` runs → caution.
-- **residual curvature** (``bayes_scaling.fit_check``): the residuals bend with compute → caution.
-- **trend reversal** (capability laws, ``bayes_scaling.trend_reversal``): the fitted runs
+- **residual curvature** (``bayes_scaling.checks.fit_check``): the residuals bend with compute → caution.
+- **trend reversal** (capability laws, ``bayes_scaling.checks.trend_reversal``): the fitted runs
   fall with compute → caution.
 
 The CLI prints the verdict line; reports open with it. Exit statuses do not depend on it.
@@ -36,11 +36,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from bayes_scaling import fit_check
+from bayes_scaling.checks import fit_check
 from bayes_scaling.laws import get_law
-from bayes_scaling.formatting import format_ratio
-from bayes_scaling.track_record import track_record
-from bayes_scaling.trend_reversal import REVERSAL_PROB, describe, headline
+from bayes_scaling.output.formatting import format_ratio
+from bayes_scaling.evaluation.scoring import score_draws
+from bayes_scaling.evaluation.track_record import track_record
+from bayes_scaling.checks.trend_reversal import REVERSAL_PROB, describe, headline
 
 LEVELS = ("ready", "caution", "do-not-rely")
 MIN_FORECASTS = 5  # measured forecasts at about this distance needed for a ready
@@ -84,14 +85,18 @@ class Verdict:
         return self.line()
 
 
-def assess(fc, self_backtest: bool = True, progress: bool = False) -> Verdict:
-    """The verdict on ``fc`` (see the module docstring); ``self_backtest=False`` skips the refit and says so."""
+def assess(fc, self_backtest: bool = True, progress: bool = False, refit_with=None) -> Verdict:
+    """The verdict on ``fc`` (see the module docstring); ``self_backtest=False`` skips the refit and says so.
+
+    ``refit_with`` is ``bs.forecast`` (``Forecast.verdict`` hands it over, so this module, which the
+    forecast imports, imports no forecast); needed only with ``self_backtest``.
+    """
     ratio = float(np.max(fc.targets) / fc.runs["compute"].max())
     record = track_record(fc.law, fc.settings.get("law_options"), ratio)
     findings = [_sampler(fc), _extrapolation(fc, ratio, record)]
     table = None
     if self_backtest:
-        finding, table = _self_backtest(fc, progress)
+        finding, table = _self_backtest(fc, progress, refit_with)
         findings.append(finding)
     else:
         findings.append(Finding("self-backtest", "caution", "The self-backtest was not run (asked to skip it), so nothing "
@@ -148,7 +153,7 @@ def too_narrow(covered: int, forecasts: int, level: float = 0.9) -> bool:
     return p < CALIBRATION_P
 
 
-def _self_backtest(fc, progress: bool) -> tuple[Finding, pd.DataFrame | None]:
+def _self_backtest(fc, progress: bool, refit_with) -> tuple[Finding, pd.DataFrame | None]:
     law = get_law(fc.law)
     if not fit_check.applies(fc):
         return Finding("self-backtest", "caution", f"No self-backtest: the {fc.law} law is fitted to {law.observed!r} "
@@ -165,8 +170,7 @@ def _self_backtest(fc, progress: bool) -> tuple[Finding, pd.DataFrame | None]:
                        "refitting without the largest needs at least 4."), None
     held_count = 2 if distinct.size >= TWO_HELD_OUT_FROM else 1
     held = compute >= distinct[-held_count]
-    refit, unhealthy = _refit(fc, runs[~held].reset_index(drop=True), runs[held].reset_index(drop=True), progress)
-    from bayes_scaling.backtest import score_draws
+    refit, unhealthy = _refit(fc, runs[~held].reset_index(drop=True), runs[held].reset_index(drop=True), progress, refit_with)
 
     actual = runs.loc[held, law.observed].to_numpy(dtype=float)
     scores = score_draws(refit.draws("predictive"), actual)
@@ -195,13 +199,12 @@ def _self_backtest(fc, progress: bool) -> tuple[Finding, pd.DataFrame | None]:
                    f"interval (errors {errors})."), table
 
 
-def _refit(fc, fit: pd.DataFrame, held: pd.DataFrame, progress: bool):
+def _refit(fc, fit: pd.DataFrame, held: pd.DataFrame, progress: bool, forecast):
     """The same law, options, priors, chains and seed on ``fit``, forecast at ``held``; and whether it failed its diagnostics."""
     from pymc_extras.prior import Prior
 
-    from bayes_scaling.data import ExtrapolationWarning
-    from bayes_scaling.forecast import forecast
-    from bayes_scaling.sampling import SamplerWarning
+    from bayes_scaling.tables import ExtrapolationWarning
+    from bayes_scaling.inference.sampling import SamplerWarning
 
     law = get_law(fc.law)
     settings = fc.settings
@@ -224,7 +227,7 @@ def _refit(fc, fit: pd.DataFrame, held: pd.DataFrame, progress: bool):
 
 
 def _is_trend_reversal(w) -> bool:
-    from bayes_scaling.trend_reversal import TrendReversalWarning
+    from bayes_scaling.checks.trend_reversal import TrendReversalWarning
 
     return issubclass(w.category, TrendReversalWarning)
 

@@ -3,7 +3,7 @@
 ``write_report(fc, "review.html")`` writes a self-contained HTML file (figures embedded as
 PNG data, no scripts, no network) that opens from disk; ``"review.md"`` writes Markdown
 with the PNG figures beside it. Both open with the verdict (``ready``, ``caution`` or
-``do-not-rely`` and its reasons, ``bayes_scaling.verdict``; the HTML element carries
+``do-not-rely`` and its reasons, ``bayes_scaling.checks.verdict``; the HTML element carries
 ``data-verdict``), then say what was forecast, the fan chart with the thresholds asked
 for, the predictive distribution at each target, the law's measured track record at
 this distance, a posterior-predictive check of the fitted runs, the self-backtest,
@@ -23,13 +23,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayes_scaling import fit_check
-from bayes_scaling.forecast import describe_provenance
-from bayes_scaling.formatting import format_probability, format_ratio
+from bayes_scaling.checks import fit_check
+from bayes_scaling.output.formatting import describe_provenance, format_probability, format_ratio
 from bayes_scaling.intervals import central_interval
-from bayes_scaling.curvature import describe as describe_curvature
+from bayes_scaling.checks.curvature import describe as describe_curvature
 from bayes_scaling.laws import get_law
-from bayes_scaling.trend_reversal import REVERSAL_PROB, describe
+from bayes_scaling.checks.trend_reversal import REVERSAL_PROB, describe
 
 # GPT-4's loss prediction extrapolated 1,000-10,000x; past that, say so louder.
 _FAR = 1e4

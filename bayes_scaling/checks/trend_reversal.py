@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_scaling.laws import get_law
-from bayes_scaling.thinning import thin_posterior
+from bayes_scaling.inference.thinning import thin_posterior
 
 REVERSAL_PROB = 0.9
 TOP_COMPUTES = 3

@@ -43,6 +43,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from bayes_scaling.evaluation.scoring import pit_from_quantiles
+
 try:  # serialise concurrent registers on POSIX; elsewhere rely on a single writer
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -566,7 +568,7 @@ def score(path, actuals) -> pd.DataFrame:
                 actual=actual,
                 inside_50=bool(record["lower_50"] <= actual <= record["upper_50"]),
                 inside_90=bool(record["lower_90"] <= actual <= record["upper_90"]),
-                pit=_pit(record["quantiles"], actual),
+                pit=pit_from_quantiles(record["quantiles"], actual, PERCENTILES),
                 error=actual - record["median"],
                 abs_pct_error=100.0 * abs(actual / record["median"] - 1.0),
             )
@@ -575,15 +577,6 @@ def score(path, actuals) -> pd.DataFrame:
     for column in ("inside_50", "inside_90"):
         frame[column] = frame[column].astype(object)
     return frame
-
-
-def _pit(quantiles, actual: float) -> float:
-    q = np.asarray(quantiles, dtype=float)
-    if actual < q[0]:
-        return 0.005
-    if actual > q[-1]:
-        return 0.995
-    return float(np.interp(actual, q, PERCENTILES))
 
 
 def _normalise_actuals(actuals) -> list[tuple[object, float | None, float]]:

@@ -8,7 +8,7 @@ import numpy as np
 
 from bayes_scaling.intervals import interval_columns
 from bayes_scaling.laws import get_law
-from bayes_scaling.thinning import thin_posterior
+from bayes_scaling.inference.thinning import thin_posterior
 
 _DPI = 110  # screen resolution of every chart; savefig keeps it
 _GRID = 120

@@ -1,0 +1,1 @@
+"""Scoring forecasts against what happened: backtests, model comparison and stacking, the registry."""

@@ -1,0 +1,1 @@
+"""What people read: fan and bucket charts, the risk-review report, numbers formatted for a reviewer."""
