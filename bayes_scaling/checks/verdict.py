@@ -93,6 +93,8 @@ def assess(fc, self_backtest: bool = True, progress: bool = False, refit_with=No
     """
     ratio = float(np.max(fc.targets) / fc.runs["compute"].max())
     record = track_record(fc.law, fc.settings.get("law_options"), ratio)
+    if self_backtest and refit_with is None:
+        raise TypeError("assess(self_backtest=True) needs refit_with=bs.forecast to refit the law")
     findings = [_sampler(fc), _extrapolation(fc, ratio, record)]
     table = None
     if self_backtest:

@@ -42,7 +42,7 @@ def add_forecast_arguments(parser: argparse.ArgumentParser) -> None:
     from bayes_scaling.laws import LAWS
 
     parser.add_argument("runs", help="CSV, Parquet or JSON Lines file with columns compute, loss (params, tokens, loss for chinchilla)")
-    paired = _target_columns()
+    paired = _listed_by_laws("target_columns")
     parser.add_argument("--target", type=flops, action="append", metavar="COMPUTE",
                         help=f"target compute in FLOPs (repeatable; every law but {', '.join(sorted({n for laws in paired.values() for n in laws}))})")
     for column, laws in paired.items():
@@ -51,8 +51,8 @@ def add_forecast_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(f"--target-{column}", type=positive_number, action="append", metavar=metavar,
                             help=f"{', '.join(laws)}: {help_text} (repeatable, paired in order with {others})")
     parser.add_argument("--law", default="loss", choices=list(LAWS), help="law to fit (default: loss)")
-    for name, (option, laws) in _law_options().items():
-        parser.add_argument(option.flag, dest=name, type=option.type, action="append" if option.repeatable else None,
+    for option, laws in _listed_by_laws("cli_options").items():
+        parser.add_argument(option.flag, dest=option.option, type=option.type, action="append" if option.repeatable else None,
                             metavar=option.metavar, help=f"{', '.join(laws)}: {option.help}")
     sampling_options(parser)
     parser.add_argument("--threshold", type=float, action="append", default=[],
@@ -70,26 +70,15 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     self_backtest_option(parser)
 
 
-def _law_options() -> dict:
-    """Every law's command-line options: keyword -> (CliOption, names of the laws that take it)."""
+def _listed_by_laws(field: str) -> dict:
+    """Each entry of a ``Law``'s tuple ``field`` (``cli_options``, ``target_columns``) -> the names of the laws that list it."""
     from bayes_scaling.laws import LAWS
 
-    options = {}
+    listed = {}
     for law in LAWS.values():
-        for option in law.cli_options:
-            options.setdefault(option.option, (option, []))[1].append(law.name)
-    return options
-
-
-def _target_columns() -> dict[str, list[str]]:
-    """Target columns besides compute -> the laws whose targets have them (``--target-<column>``)."""
-    from bayes_scaling.laws import LAWS
-
-    columns = {}
-    for law in LAWS.values():
-        for column in law.target_columns:
-            columns.setdefault(column, []).append(law.name)
-    return columns
+        for entry in getattr(law, field):
+            listed.setdefault(entry, []).append(law.name)
+    return listed
 
 
 def run_forecast(args) -> int:
@@ -98,7 +87,8 @@ def run_forecast(args) -> int:
     from bayes_scaling.laws import get_law
 
     law = get_law(args.law)
-    options = {name: getattr(args, name) for name in _law_options() if getattr(args, name) is not None}
+    given = (option.option for option in _listed_by_laws("cli_options"))
+    options = {name: getattr(args, name) for name in given if getattr(args, name) is not None}
     target = _forecast_target(args, law)
     _check_law_options(law, options)
     check_output("--plot", args.plot, figure_suffixes())
@@ -185,11 +175,12 @@ def _forecast_target(args, law):
     """``--target`` computes, or for a law whose targets have other columns a DataFrame of ``--target-<column>`` pairs."""
     import pandas as pd
 
-    given = {column: getattr(args, f"target_{column}") for column in _target_columns()}
+    paired = _listed_by_laws("target_columns")
+    given = {column: getattr(args, f"target_{column}") for column in paired}
     if not law.target_columns:
         named = [f"--target-{column}" for column, values in given.items() if values is not None]
         if named:
-            users = sorted({name for column in given for name in _target_columns()[column]})
+            users = sorted({name for laws in paired.values() for name in laws})
             raise ValueError(f"{' and '.join(named)} are for --law {' or '.join(users)}; the {law.name} law takes --target COMPUTE")
         if not args.target:
             raise ValueError("give the target compute with --target FLOPS (repeatable)")

@@ -51,18 +51,8 @@ from bayes_scaling.laws.law import Law, Prepared
 from bayes_scaling.laws.loss import observe_log_loss
 
 NAME = "chinchilla"
-OBSERVED = "loss"
-FORMULA = "L(N, D) = E + A/N^α + B/D^β"
-ASSUMPTION = "that the loss is an irreducible constant plus a power law in parameters and a power law in training tokens"
 PARAMETERS = ("loss_ref", "reducible_fraction", "local_exponent", "allocation", "allocation_gap", "sigma")
 DERIVED = ("E", "params_term", "tokens_term", "params_share", "alpha", "beta", "A", "B")
-DIAGNOSED = PARAMETERS + DERIVED + (extrapolation.SCALE,)  # the scale only where the option adds it
-PRIOR_NAMES = PARAMETERS
-DENSE_MASS = True  # loss_ref, the fraction and the exponent trade off linearly, as in the loss law
-# As in the loss law: where the data barely tell the curvature in N (α), E has a long tail
-# towards 0 (Li et al.'s ladder: 1-6 divergent transitions and a tail ESS of 270-430 per
-# 4,000 draws at 0.95; none at 0.99).
-TARGET_ACCEPT = 0.99
 # As in the loss law, the dense mass matrix needs the longer adaptation: with 1,000 tuning steps
 # Li et al.'s best-learning-rate ladder (81 runs; logit E-share and logit allocation correlated
 # 0.91) ended at ESS tail 254; with 2,000, 1,028 and 962 (seeds 0 and 1).
@@ -372,17 +362,20 @@ def loo_log_likelihood(posterior, constant, options: dict):
 
 LAW = Law(
     name=NAME,
-    observed=OBSERVED,
-    formula=FORMULA,
-    assumption=ASSUMPTION,
+    observed="loss",
+    formula="L(N, D) = E + A/N^α + B/D^β",
+    assumption="that the loss is an irreducible constant plus a power law in parameters and a power law in training tokens",
     parameters=PARAMETERS,
     derived=DERIVED,
-    diagnosed=DIAGNOSED,
-    prior_names=PRIOR_NAMES,
+    diagnosed=PARAMETERS + DERIVED + (extrapolation.SCALE,),  # the scale only where the option adds it
+    prior_names=PARAMETERS,
     support=SUPPORT,
     prior_reasons=PRIOR_REASONS,
-    target_accept=TARGET_ACCEPT,
-    dense_mass=DENSE_MASS,
+    # As in the loss law: where the data barely tell the curvature in N (α), E has a long tail
+    # towards 0 (Li et al.'s ladder: 1-6 divergent transitions and a tail ESS of 270-430 per
+    # 4,000 draws at 0.95; none at 0.99).
+    target_accept=0.99,
+    dense_mass=True,  # loss_ref, the fraction and the exponent trade off linearly, as in the loss law
     tune=TUNE,
     tune_steps=tune_steps,
     load=load,

@@ -46,16 +46,8 @@ from bayes_scaling.tables import load_runs
 from bayes_scaling.laws import extrapolation, whitened_curve
 from bayes_scaling.laws.law import Law, Prepared
 
-NAME = "loss"
-OBSERVED = "loss"
-FORMULA = "L(C) = a·C^b + c"  # the report names the law and what it assumes
-ASSUMPTION = "one power law plus a constant"
 PARAMETERS = ("loss_ref", "local_exponent", "reducible_fraction", "sigma")
 DERIVED = ("b", "a", "c")
-DIAGNOSED = PARAMETERS + DERIVED + (extrapolation.SCALE,)  # the scale only where the option adds it
-DENSE_MASS = True  # four parameters with strong linear correlations
-# Parameters a prior may be set on; "b" swaps places with "local_exponent" (see above).
-PRIOR_NAMES = PARAMETERS + ("b",)
 PRIOR_ALTERNATIVES = {"b": "local_exponent"}
 # The posterior narrows with sigma (a mild funnel). At 0.95 one Porian et al. ladder
 # still had a divergent transition (1 in 4,000); at 0.99 none of 40 fits (5 ladders ×
@@ -248,19 +240,20 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.ran
 
 
 LAW = Law(
-    name=NAME,
-    observed=OBSERVED,
-    formula=FORMULA,
-    assumption=ASSUMPTION,
+    name="loss",
+    observed="loss",
+    formula="L(C) = a·C^b + c",  # the report names the law and what it assumes
+    assumption="one power law plus a constant",
     parameters=PARAMETERS,
     derived=DERIVED,
-    diagnosed=DIAGNOSED,
-    prior_names=PRIOR_NAMES,
+    diagnosed=PARAMETERS + DERIVED + (extrapolation.SCALE,),  # the scale only where the option adds it
+    # Parameters a prior may be set on; "b" swaps places with "local_exponent" (see above).
+    prior_names=PARAMETERS + ("b",),
     support=SUPPORT,
     prior_reasons=PRIOR_REASONS,
     prior_alternatives=PRIOR_ALTERNATIVES,
     target_accept=TARGET_ACCEPT,
-    dense_mass=DENSE_MASS,
+    dense_mass=True,  # four parameters with strong linear correlations
     tune=TUNE,
     tune_steps=tune_steps,
     load=load,

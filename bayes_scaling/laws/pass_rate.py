@@ -58,7 +58,6 @@ from bayes_scaling.tables import IdentifiabilityWarning, load_pass_counts
 from bayes_scaling.laws.law import CliOption, Law, Prepared
 from bayes_scaling.laws.count_likelihood import BETA_MIN, LOG_LAMBDA_RANGE, STIRLING_FROM, count_log_likelihood
 
-NAME = "pass_rate"
 RUN_SHIFTS = ("auto", "centred", "whitened", "non_centred", "measured")
 # run_dispersion() above this: the runs visibly sit off their problems' trends, and the shifts
 # are sampled centred. Measured: synthetic data without run noise 0.95-2.7 (8 seeds); Pythia on
@@ -71,25 +70,8 @@ MIN_RUNS_FOR_RUN_NOISE = 4
 # them. K_TYPICAL also picks which zero count bounds a never-solved problem highest.
 K_TYPICAL = 0.3
 K_SPREAD_GUESS = 0.5
-OBSERVED = "correct"
 PARAMETERS = ("log_alpha_bucket", "log_alpha_spread", "log_k_mean", "log_k_spread", "log_k_within", "run_noise")
-DERIVED = ("k", "k_problem")
-DIAGNOSED = PARAMETERS + ("alpha", "k", "k_problem")  # every problem's α and k must converge too
-PER_PROBLEM = ("alpha", "k_problem", "membership")  # one per problem: Forecast.parameters() leaves them out
-FORMULA = "−log pass_rate_i(C) = α_i·C^(−k_g), per problem"
-ASSUMPTION = "that every problem gets easier as a power of compute"
-PRIOR_NAMES = PARAMETERS
 BUCKET_PRIORS = ("log_alpha_bucket", "log_alpha_spread")
-# 0.9 would halve the adapted trees on the example counts (31 -> 15 leapfrog steps per draw), but
-# left one divergent transition on Pythia's GSM8K finals <= 410M, in the upper tail of the hardest
-# bucket's level and spread; 0.8 did the same (docs/pass-rate-law.md, "Sampler settings").
-TARGET_ACCEPT = 0.95
-DENSE_MASS = False  # ~190 parameters, mostly independent problem levels
-# No pointwise log-likelihood for LOO: one value per (run, problem) count is thousands per draw.
-LOG_LIKELIHOOD = False
-# PyMC's ±1 start jitter sometimes started a chain with k ~10× too large, where gradients
-# are so steep that step-size adaptation collapsed (step 1e-308, 1,000 divergences).
-JITTER = 0.5
 ALL = "all"
 # soft buckets: a neighbour's prior weight below this and the problem follows its own bucket's k
 NEIGHBOUR_WEIGHT_MIN = 1e-6
@@ -1111,22 +1093,28 @@ def settings_lines(options: dict) -> list[str]:
 
 
 LAW = Law(
-    name=NAME,
-    observed=OBSERVED,
-    formula=FORMULA,
-    assumption=ASSUMPTION,
+    name="pass_rate",
+    observed="correct",
+    formula="−log pass_rate_i(C) = α_i·C^(−k_g), per problem",
+    assumption="that every problem gets easier as a power of compute",
     rising=True,
     parameters=PARAMETERS,
-    derived=DERIVED,
-    diagnosed=DIAGNOSED,
-    prior_names=PRIOR_NAMES,
+    derived=("k", "k_problem"),
+    diagnosed=PARAMETERS + ("alpha", "k", "k_problem"),  # every problem's α and k must converge too
+    prior_names=PARAMETERS,
     support=SUPPORT,
     prior_reasons=PRIOR_REASONS,
-    per_problem_variables=PER_PROBLEM,
-    target_accept=TARGET_ACCEPT,
-    dense_mass=DENSE_MASS,
-    jitter=JITTER,
-    log_likelihood=LOG_LIKELIHOOD,
+    per_problem_variables=("alpha", "k_problem", "membership"),  # one per problem: Forecast.parameters() leaves them out
+    # 0.9 would halve the adapted trees on the example counts (31 -> 15 leapfrog steps per draw), but
+    # left one divergent transition on Pythia's GSM8K finals <= 410M, in the upper tail of the hardest
+    # bucket's level and spread; 0.8 did the same (docs/pass-rate-law.md, "Sampler settings").
+    target_accept=0.95,
+    dense_mass=False,  # ~190 parameters, mostly independent problem levels
+    # PyMC's ±1 start jitter sometimes started a chain with k ~10× too large, where gradients
+    # are so steep that step-size adaptation collapsed (step 1e-308, 1,000 divergences).
+    jitter=0.5,
+    # No pointwise log-likelihood for LOO: one value per (run, problem) count is thousands per draw.
+    log_likelihood=False,
     load=load,
     prepare=prepare,
     build_model=build_model,

@@ -40,20 +40,12 @@ from bayes_scaling.tables import DataError, load_capability_runs
 from bayes_scaling.laws import extrapolation, loss
 from bayes_scaling.laws.law import CliOption, Law, Prepared
 
-NAME = "two_step"
-OBSERVED = "accuracy"
-FORMULA = "task loss ℓ(C) = a·C^b + c, accuracy = floor + (ceiling − floor)·sigmoid(−steepness·(ℓ − loss_mid)/ℓ_ref)"
-ASSUMPTION = "that the task loss follows one power law plus a constant and accuracy one sigmoid of it"
 STEP_ONE = loss.PARAMETERS
 STEP_TWO = ("lift_ref", "slope_ref", "headroom", "accuracy_noise")
 PARAMETERS = STEP_ONE + STEP_TWO
 DERIVED = loss.DERIVED + ("accuracy_ref", "ceiling", "steepness", "loss_mid")
-DIAGNOSED = PARAMETERS + DERIVED + (extrapolation.SCALE,)  # the scale only where the option adds it
 TUNE = 1000  # without the extrapolation error (tune_steps)
-DENSE_MASS = True  # eight parameters; ceiling, slope and level trade off
-PRIOR_NAMES = PARAMETERS + ("b",)
 PRIOR_ALTERNATIVES = loss.PRIOR_ALTERNATIVES
-TARGET_ACCEPT = 0.99  # as the loss law: its funnel in sigma is in step one
 
 SUPPORT = {
     **loss.SUPPORT,
@@ -279,20 +271,20 @@ def caveats(options: dict) -> list[str]:
 
 
 LAW = Law(
-    name=NAME,
-    observed=OBSERVED,
-    formula=FORMULA,
-    assumption=ASSUMPTION,
+    name="two_step",
+    observed="accuracy",
+    formula="task loss ℓ(C) = a·C^b + c, accuracy = floor + (ceiling − floor)·sigmoid(−steepness·(ℓ − loss_mid)/ℓ_ref)",
+    assumption="that the task loss follows one power law plus a constant and accuracy one sigmoid of it",
     rising=True,
     parameters=PARAMETERS,
     derived=DERIVED,
-    diagnosed=DIAGNOSED,
-    prior_names=PRIOR_NAMES,
+    diagnosed=PARAMETERS + DERIVED + (extrapolation.SCALE,),  # the scale only where the option adds it
+    prior_names=PARAMETERS + ("b",),
     support=SUPPORT,
     prior_reasons=PRIOR_REASONS,
     prior_alternatives=PRIOR_ALTERNATIVES,
-    target_accept=TARGET_ACCEPT,
-    dense_mass=DENSE_MASS,
+    target_accept=0.99,  # as the loss law: its funnel in sigma is in step one
+    dense_mass=True,  # eight parameters; ceiling, slope and level trade off
     tune=TUNE,
     tune_steps=tune_steps,
     load=load,
