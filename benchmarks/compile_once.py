@@ -8,7 +8,7 @@ example data (``A``) and a perturbed copy of the same shape (``B``, the law's ob
 moved by a few per cent):
 
 1. **ours**: ``bs.forecast`` (numpyro's NUTS driven through PyMC's JAX graph with the data as
-   arguments; ``bayes_scaling/inference/sampling.py``): A cold, then B warm;
+   arguments; ``bayes_scaling/inference/nuts.py``): A cold, then B warm;
 2. **nutpie, JAX**: ``nutpie.compile_pymc_model(model, backend="jax", gradient_backend="jax",
    freeze_model=False)`` on A, then ``compiled.with_data(**B)``. nutpie freezes a model's data
    into constants by default on this backend (``freeze_model = backend == "jax"``, through
@@ -45,7 +45,8 @@ import numpy as np
 import pandas as pd
 
 import bayes_scaling as bs
-from bayes_scaling.inference import sampling
+from bayes_scaling.inference import nuts
+from bayes_scaling.inference.jax_setup import configure_jax
 from bayes_scaling.datasets import make_example_capability_runs
 from bayes_scaling.laws import get_law
 
@@ -128,11 +129,11 @@ def run_law(law: str) -> list[dict]:
                      "min_ess": ess, "means": means, "mcse": mcse,
                      "note": f"divergences {int(trace.sample_stats['diverging'].sum())}"})
 
-    settings = sampling.SamplerSettings(seed=1, progress=False, tune=tune, target_accept=law_.target_accept,
-                                        dense_mass=law_.dense_mass)
+    settings = nuts.SamplerSettings(seed=1, progress=False, tune=tune, target_accept=law_.target_accept,
+                                    dense_mass=law_.dense_mass)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        reference_s, reference = timed(lambda: sampling.sample_with_pymc(model_b, settings))
+        reference_s, reference = timed(lambda: nuts.sample_with_pymc(model_b, settings))
     ess, ref_means, ref_mcse = summary(reference, names)
     rows.append({"law": law, "path": "pm.sample(nuts_sampler='numpyro')", "first_s": reference_s, "next_s": reference_s,
                  "min_ess": ess, "means": ref_means, "mcse": ref_mcse, "note": "recompiles per call"})
@@ -147,7 +148,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--laws", default="loss,chinchilla,two_step", help="comma-separated laws (pass_rate: several minutes per nutpie path)")
     args = parser.parse_args()
-    sampling.configure_jax()
+    configure_jax()
     rows = [row for law in args.laws.split(",") for row in run_law(law)]
     print(f"\n{'law':<11}{'path':<38}{'first s':>9}{'next s':>9}{'min ESS':>9}{'ESS/s':>8}{'vs ref':>8}  notes")
     for row in rows:

@@ -21,7 +21,7 @@ import time
 import warnings
 from pathlib import Path
 
-from bayes_scaling.inference.sampling import configure_jax
+from bayes_scaling.inference.jax_setup import configure_jax
 
 configure_jax()  # first: float64 and the host devices a forecast runs with (4), not PyMC's 100
 import jax

@@ -1,18 +1,18 @@
 """Cost of one log-density gradient of the pass-rate law: the count likelihood as built by default
 against the same density written as a PyTensor graph, in one process.
 
-The count likelihood (``laws/count_likelihood.py``) needs log Γ(x + m) − log Γ(x) of the
+The count likelihood (``laws/pass_rate/count_likelihood.py``) needs log Γ(x + m) − log Γ(x) of the
 beta-binomial's parameters: Stirling's series, shifted by the recurrence where a parameter can
-fall below ``STIRLING_FROM`` (the cell noise decides: ``pass_rate._small_betas``). By default it is
+fall below ``STIRLING_FROM`` (the cell noise decides: ``pass_rate.preparing._small_betas``). By default it is
 one PyTensor op that JAX computes as written, its derivative in log λ written out beside it. The
 baseline is the likelihood as it was before that op: the series as a PyTensor graph (three terms,
 with the module's STIRLING_FROM and RISING_SHIFT), its tail written with powers (1/y**3, 1/y**5),
 which PyMC's rewrites hand to JAX and JAX differentiates in reverse mode. A middle column is the
 default op with XLA's own float64 ``log`` and ``log1p`` (one element at a time through the C
-library on the CPU) instead of ``laws/vector_log.py``'s. This times the model's logp + gradient at
+library on the CPU) instead of ``laws/pass_rate/vector_log.py``'s. This times the model's logp + gradient at
 its initial point each way, the variants taking turns (median of 7 rounds) on the battery's pass-rate tables: a ratio of the same work on the same machine, so load on
 the shared machine cancels. A fit's sampling time is this cost times its gradient evaluations.
-Counts without cell noise (``pass_rate._binomial``: the synthetic tables) use the binomial, op and
+Counts without cell noise (``pass_rate.preparing._binomial``: the synthetic tables) use the binomial, op and
 graph alike.
 
     python benchmarks/pass_rate_likelihood.py [--data ../shared/data]
@@ -25,7 +25,7 @@ import contextlib
 import warnings
 from pathlib import Path
 
-from bayes_scaling.inference.sampling import configure_jax
+from bayes_scaling.inference.jax_setup import configure_jax
 
 configure_jax()  # first: float64 and the host devices a forecast runs with (4), not PyMC's 100
 import jax
@@ -35,12 +35,14 @@ import pytensor.tensor as pt
 import public_ladders as public
 from interleaved_timing import interleaved_microseconds, log_density_gradient
 from bayes_scaling.datasets import make_example_pass_counts
-from bayes_scaling.laws import count_likelihood as cl
+from bayes_scaling.laws.pass_rate import count_likelihood as cl
 from bayes_scaling.laws import get_law
-from bayes_scaling.laws import pass_rate
+from bayes_scaling.laws.pass_rate import model as pass_rate_model
+from bayes_scaling.laws.pass_rate import preparing, soft_buckets
 
 CALLS = 200  # per round; 7 rounds (interleaved_timing.py)
-DEFAULT = pass_rate.count_log_likelihood
+DEFAULT = pass_rate_model.count_log_likelihood
+USERS = (pass_rate_model, soft_buckets)  # the modules whose count_log_likelihood the graph variant replaces
 
 
 def _graph_log_rising(x, m, small_x: bool = True):
@@ -99,11 +101,13 @@ def compiled_gradient(data, variant: str):
     law = get_law("pass_rate")
     prepared = law.prepare(law.load(data))
     if variant == "graph":
-        pass_rate.count_log_likelihood = graph_count_log_likelihood
+        for module in USERS:
+            module.count_log_likelihood = graph_count_log_likelihood
     try:
         model = law.build_model(prepared, {})
     finally:
-        pass_rate.count_log_likelihood = DEFAULT
+        for module in USERS:
+            module.count_log_likelihood = DEFAULT
     with xla_logs() if variant == "xla logs" else contextlib.nullcontext():
         gradient, values = log_density_gradient(model)  # traced inside the context
     return gradient, values, prepared.options, len(prepared.table)
@@ -129,7 +133,7 @@ def main() -> None:
         timed = interleaved_microseconds(calls=CALLS, functions={variant: built[variant][:2] for variant in built})
         before, libm, after = timed["graph"], timed["xla logs"], timed["default"]
         print(f"{name:34s} {rows:5d} counts, cell noise {options['cell_noise']:.3f}, "
-              f"{'binomial' if pass_rate._binomial(options) else 'shifted branch' if pass_rate._small_betas(options) else 'series only':14s} "
+              f"{'binomial' if preparing._binomial(options) else 'shifted branch' if preparing._small_betas(options) else 'series only':14s} "
               f"logp+grad {before:6.0f} -> {libm:6.0f} (XLA's logs) -> {after:6.0f} µs "
               f"({before / after:.2f}× the graph, {libm / after:.2f}× XLA's logs), "
               f"log density differs by {abs(same - density) / abs(density):.0e}")

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 import bayes_scaling as bs  # noqa: E402
-from bayes_scaling.inference import sampling  # noqa: E402
+from bayes_scaling.inference import nuts  # noqa: E402
 from bayes_scaling.evaluation.baseline import bootstrap_draws  # noqa: E402
 from bayes_scaling.laws import loss  # noqa: E402
 
@@ -82,15 +82,15 @@ def main() -> None:
         rows.append((f"bayes_scaling, warm, {n} points", warm[n][0], warm[n][1], f"divergences {warm[n][2]}"))
 
     data = ladder(9, 1)
-    settings = sampling.SamplerSettings(seed=1, progress=False)
+    settings = nuts.SamplerSettings(seed=1, progress=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pymc_default, idata = timed(lambda: sampling.sample_with_pymc(loss.build_model(loss.prepare(data), {}), settings, nuts_sampler="pymc"))
+        pymc_default, idata = timed(lambda: nuts.sample_with_pymc(loss.build_model(loss.prepare(data), {}), settings, nuts_sampler="pymc"))
         pymc_ess = min_ess(idata)
         rows.append(("pm.sample() default NUTS, 9 points", pymc_default, pymc_ess,
                      f"divergences {int(idata.sample_stats.diverging.sum())}"))
-        same = sampling.SamplerSettings(seed=1, progress=False, target_accept=loss.TARGET_ACCEPT)
-        numpyro_plain, idata = timed(lambda: sampling.sample_with_pymc(loss.build_model(loss.prepare(data), {}), same))
+        same = nuts.SamplerSettings(seed=1, progress=False, target_accept=loss.TARGET_ACCEPT)
+        numpyro_plain, idata = timed(lambda: nuts.sample_with_pymc(loss.build_model(loss.prepare(data), {}), same))
         rows.append(("pm.sample(nuts_sampler='numpyro')", numpyro_plain, min_ess(idata),
                      f"divergences {int(idata.sample_stats.diverging.sum())}"))
     bootstrap, _ = timed(lambda: bootstrap_draws(data, pd.DataFrame({"compute": [1e21]}), law="loss", resamples=1000, seed=0))

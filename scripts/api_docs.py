@@ -102,10 +102,16 @@ def _member_signature(owner: str, name: str, member) -> tuple[str, str]:
 
 
 def _members(cls) -> list[tuple[str, object]]:
-    """The public methods and properties a class defines itself, in the order of its source."""
+    """The public methods and properties a class defines itself or inherits from a base of its own
+    package (``Forecast`` from ``ForecastRecord``), bases first, each in the order of its source."""
     kinds = (property, functools.cached_property, classmethod, staticmethod)
-    return [(name, value) for name, value in vars(cls).items()
-            if not name.startswith("_") and (isinstance(value, kinds) or inspect.isfunction(value))]
+    package = cls.__module__.split(".")[0]
+    found = {}
+    for owner in reversed(cls.__mro__):
+        if owner.__module__.split(".")[0] == package:
+            found.update((name, value) for name, value in vars(owner).items()
+                         if not name.startswith("_") and (isinstance(value, kinds) or inspect.isfunction(value)))
+    return list(found.items())
 
 
 def _doc(obj) -> str | None:

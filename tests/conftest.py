@@ -14,8 +14,8 @@ import bayes_scaling as bs
 def pytest_configure(config):
     """JAX set up as a user's script has it when its first JAX work is a forecast: collecting the
     tests imports modules that start JAX, which would otherwise leave one host device."""
-    from bayes_scaling.inference import sampling
-    sampling.configure_jax()
+    from bayes_scaling.inference import jax_setup
+    jax_setup.configure_jax()
 
 # ../shared/data beside the checkout; BAYES_SCALING_SHARED_DATA points elsewhere (e.g. from a git worktree)
 SHARED_DATA = Path(os.environ.get("BAYES_SCALING_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -51,7 +51,7 @@ def prior_draws(monkeypatch):
     import numpy as np
     import pymc as pm
 
-    from bayes_scaling.inference import sampling
+    from bayes_scaling.inference import nuts
     def from_prior(model, settings, key):
         total = settings.chains * settings.draws
         names = [var.name for var in model.free_RVs + model.deterministics]  # not the observed
@@ -67,4 +67,4 @@ def prior_draws(monkeypatch):
         stats = {"diverging": np.zeros(shape, bool), "tree_depth": np.ones(shape, int), "step_size": np.ones(shape)}
         return az.from_dict(posterior=posterior, sample_stats=stats)
 
-    monkeypatch.setattr(sampling, "sample", from_prior)
+    monkeypatch.setattr(nuts, "sample", from_prior)

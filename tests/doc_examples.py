@@ -362,7 +362,7 @@ def _run_python(report: Report, blocks: list[Block], index: int, namespace: dict
 
 def _refuse_unshown_sampler_warnings(report, block, console, following) -> None:
     """A SamplerWarning the document does not show is a failing default fit: never let it pass silently."""
-    from bayes_scaling.inference.sampling import SamplerWarning
+    from bayes_scaling.inference.diagnostics import SamplerWarning
 
     shown = following is not None and "SamplerWarning" in following.text
     unshown = [w for w in console.warnings if issubclass(w.category, SamplerWarning)] if not shown else []

@@ -9,7 +9,7 @@ import pytest
 
 import bayes_scaling as bs
 from bayes_scaling import cli
-from bayes_scaling.inference import sampling
+from bayes_scaling.inference import nuts
 from bayes_scaling.datasets import make_example_runs
 
 
@@ -27,7 +27,7 @@ def no_sampling(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("sampled before checking the command line")
 
-    monkeypatch.setattr(sampling, "sample", refuse)
+    monkeypatch.setattr(nuts, "sample", refuse)
 
 
 @pytest.fixture(scope="module")

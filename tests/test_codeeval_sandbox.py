@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from bayes_scaling.codeeval import Limits, check_completions, isolation, run_program
-from bayes_scaling.codeeval.sandbox import LAUNCHER, RLIMITS_ONLY
+from bayes_scaling.codeeval.launcher_lockdown import RLIMITS_ONLY
+from bayes_scaling.codeeval.sandbox import LAUNCHER
 
 RETURN1 = {"task_id": "test/0", "prompt": "def return1():\n", "canonical_solution": "    return 1",
            "test": "def check(candidate):\n    assert candidate() == 1", "entry_point": "return1"}
@@ -59,6 +60,13 @@ def no_sandbox_process_left() -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+def test_the_program_sees_none_of_our_modules():
+    """The launcher is several modules that import each other inside the sandbox; they leave sys.modules
+    before the program runs, so it cannot import the harness's code by name."""
+    assert run_program("import sys\nassert not [n for n in sys.modules if n.startswith('bayes_scaling')]\n").passed
+    assert not run_program("import bayes_scaling.codeeval.launcher_harness\n").passed
 
 
 def test_infinite_loop_times_out():

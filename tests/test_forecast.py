@@ -10,7 +10,7 @@ import pytest
 from pymc_extras.prior import Prior
 
 import bayes_scaling as bs
-from bayes_scaling.inference import sampling
+from bayes_scaling.inference import nuts
 from bayes_scaling.datasets import EXAMPLE_TRUTH, make_example_runs, true_example_loss
 from tests.conftest import TARGETS
 
@@ -84,10 +84,10 @@ def test_seed_none_is_drawn_and_recorded_so_the_forecast_can_be_repeated(example
 
 
 def test_same_shape_reuses_the_compiled_sampler(example, example_forecast):
-    before = len(sampling._COMPILED)
+    before = len(nuts._COMPILED)
     shifted = example.assign(loss=example["loss"] * 1.02, compute=example["compute"] * 3)
     fc = bs.forecast(shifted, target=TARGETS, seed=5, progress=False)
-    assert len(sampling._COMPILED) == before
+    assert len(nuts._COMPILED) == before
     assert fc.to_frame()["median"].iloc[0] > example_forecast.to_frame()["median"].iloc[0]
 
 
@@ -193,10 +193,10 @@ def test_compiled_sampler_agrees_with_pm_sample(example, example_forecast):
     from bayes_scaling.laws import loss
 
     model = loss.build_model(loss.prepare(example), {})
-    settings = sampling.SamplerSettings(target_accept=loss.TARGET_ACCEPT, seed=11, progress=False)
+    settings = nuts.SamplerSettings(target_accept=loss.TARGET_ACCEPT, seed=11, progress=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        reference = sampling.sample_with_pymc(model, settings)
+        reference = nuts.sample_with_pymc(model, settings)
     names = ["loss_ref", "local_exponent", "reducible_fraction", "sigma", "c"]
     ours = az.summary(example_forecast.idata, var_names=names, round_to="none")
     theirs = az.summary(reference, var_names=names, round_to="none")
@@ -219,11 +219,36 @@ def test_every_law_is_consistent_with_itself():
         assert set(law.prior_names) <= set(law.parameters) | set(law.derived), name
         assert set(law.prior_names) <= set(law.support), name  # every prior's support is checked
         defaulted = set(law.prior_names) - set(law.prior_alternatives)  # an alternative has no default prior
-        assert defaulted <= set(law.prior_reasons), (name, defaulted - set(law.prior_reasons))
+        assert defaulted <= set(law.default_priors), (name, defaulted - set(law.default_priors))
         taken = inspect.signature(law.prepare).parameters
         assert all(option.option in taken for option in law.cli_options), name  # each flag reaches prepare
         assert set(law.target_help) <= set(law.target_columns), name
         assert law.formula and law.assumption, name  # the report names both
+
+
+def test_each_default_prior_is_the_prior_its_text_shows():
+    """A report prints ``shown``; the model samples ``prior``: they are written side by side and must agree."""
+    from pymc_extras.prior import Prior
+
+    from bayes_scaling.laws import LAWS
+    from bayes_scaling.laws.chinchilla import SPLIT_PRIOR
+
+    checked = 0
+    for name, law in LAWS.items():
+        for parameter, default in law.default_priors.items():
+            prior = default.prior
+            if callable(prior):
+                if "median observed loss" in default.shown:
+                    continue  # built on the data's loss scale (a PyTensor node)
+                prior = prior(None, SPLIT_PRIOR["apart"])  # chinchilla's split priors, runs apart
+            if prior is None:
+                assert "extrapolation_error" in default.shown, (name, parameter)  # set by its option
+                continue
+            text = default.shown.split(";")[0]  # "; one path: ..." notes another case
+            assert eval(text, {"Prior": Prior, "log": np.log}) == prior, (name, parameter, text, prior)
+            assert default.reason, (name, parameter)
+            checked += 1
+    assert checked >= 15
 
 
 def test_generic_defaults_mean_the_law_has_none():

@@ -44,7 +44,8 @@ def test_line_progress_prints_at_each_tenth_and_once_at_the_end():
 def test_the_package_api_is_the_same_whatever_was_imported_first():
     from bayes_scaling import backtest as backtest_function
     from bayes_scaling.evaluation.backtest import backtest
-    from bayes_scaling.forecast import Forecast, forecast
+    from bayes_scaling.forecast import forecast
+    from bayes_scaling.forecast_result import Forecast
 
     assert bs.forecast is forecast and bs.Forecast is Forecast and callable(bs.compare)
     assert bs.backtest is backtest is backtest_function
@@ -105,9 +106,9 @@ def test_importing_the_whole_api_changes_nothing_in_the_process():
         "before = state()\n"
         "import bayes_scaling as bs\n"
         "for name in bs.__all__: getattr(bs, name)\n"
-        "import bayes_scaling.inference.sampling, bayes_scaling.output.plotting, bayes_scaling.output.report, bayes_scaling.cli\n"
+        "import bayes_scaling.inference.nuts, bayes_scaling.output.plotting, bayes_scaling.output.report, bayes_scaling.cli\n"
         "assert state() == before, (before, state())\n"
-        "bayes_scaling.inference.sampling.configure_jax()\n"
+        "bayes_scaling.inference.jax_setup.configure_jax()\n"
         "after = state()\n"
         "assert after[0] == '--xla_cpu_use_thunk_runtime=true --xla_force_host_platform_device_count=4', after[0]\n"
         "assert after[1] is True and after[2].endswith('jax') and after[3:] == before[3:]\n"
@@ -134,8 +135,8 @@ def test_jax_started_before_the_first_forecast_keeps_its_devices_and_no_disk_cac
     1-device process here)."""
     code = (
         "import os, jax; jax.numpy.ones(1)\n"
-        "from bayes_scaling.inference import sampling\n"
-        "sampling.configure_jax()\n"
+        "from bayes_scaling.inference import jax_setup\n"
+        "jax_setup.configure_jax()\n"
         "assert 'XLA_FLAGS' not in os.environ and len(jax.devices()) == 1\n"
         "assert jax.config.jax_compilation_cache_dir is None and jax.config.jax_enable_x64\n"
     )

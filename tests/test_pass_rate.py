@@ -14,6 +14,8 @@ import bayes_scaling as bs
 from bayes_scaling.buckets import assign_buckets
 from bayes_scaling.datasets import make_example_pass_counts
 from bayes_scaling.laws.law import Prepared
+from bayes_scaling.laws.pass_rate import dispersion, pivots, prediction, preparing, problems
+from bayes_scaling.laws.pass_rate import model as pass_rate_model
 
 COMPUTES = (1e17, 1e18, 1e19, 1e20)
 TARGET = 1e21
@@ -132,14 +134,12 @@ def test_example_groups_are_the_buckets_of_noise_free_scores():
 
 
 def test_run_shifts_are_off_the_trend():
-    from bayes_scaling.laws.pass_rate import _off_trend_basis
-
     x = np.log([1.0, 3.0, 10.0, 30.0, 100.0])
-    basis = _off_trend_basis(x)
+    basis = dispersion.off_trend_basis(x)
     assert basis.shape == (5, 3)
     np.testing.assert_allclose(basis.T @ basis, np.eye(3), atol=1e-12)
     np.testing.assert_allclose(np.column_stack([np.ones(5), x]).T @ basis, 0, atol=1e-12)
-    assert _off_trend_basis(np.zeros(3)).shape == (3, 2)  # one compute: only the mean is removed
+    assert dispersion.off_trend_basis(np.zeros(3)).shape == (3, 2)  # one compute: only the mean is removed
 
 
 @pytest.mark.slow  # ~1-5 min: one exponent per problem needs more runs than the module's ladder has
@@ -180,7 +180,7 @@ def test_problem_k_scatter_is_a_student_t_written_as_a_scale_mixture():
     table, per_problem, options = pass_rate.prepare(bs.load_pass_counts(counts), buckets=3, exclude_hardest=4, problem_k=True)
     model = pass_rate.build_model(Prepared(table, per_problem, options), {})
     draws = pm.draw(model["k_scatter"], draws=4000, random_seed=0).ravel()  # 4000 x problems
-    assert stats.kstest(draws, stats.t(pass_rate.K_SCATTER_NU).cdf).statistic < 1.63 / np.sqrt(4000)
+    assert stats.kstest(draws, stats.t(pass_rate_model.K_SCATTER_NU).cdf).statistic < 1.63 / np.sqrt(4000)
 
 
 def _redraw_with_run_shifts(counts, truth, shift_sd: float, seed: int):
@@ -206,7 +206,7 @@ def test_run_shifts_are_centred_only_where_the_runs_visibly_shift():
         assert quiet["run_dispersion"] < 4 and quiet["run_shifts"] == "whitened"
         shifted = _redraw_with_run_shifts(counts, truth, shift_sd=0.3, seed=seed)
         loud = pass_rate.prepare(bs.load_pass_counts(shifted), buckets=4, exclude_hardest=6)[2]
-        assert loud["run_dispersion"] > 3 * pass_rate.CENTRED_SHIFTS_ABOVE and loud["run_shifts"] == "centred"
+        assert loud["run_dispersion"] > 3 * preparing.CENTRED_SHIFTS_ABOVE and loud["run_shifts"] == "centred"
     forced = pass_rate.prepare(bs.load_pass_counts(counts), buckets=4, exclude_hardest=6, run_shifts="centred")[2]
     assert forced["run_shifts"] == "centred" and "run_dispersion" not in forced
     assert pass_rate.structure(forced) != pass_rate.structure(quiet)  # two compiled samplers, never one reused
@@ -222,8 +222,8 @@ def test_few_runs_have_their_shifts_measured_before_sampling():
     table, per_problem, options = pass_rate.prepare(bs.load_pass_counts(shifted), buckets=3, exclude_hardest=4)
     assert options["run_shifts"] == "measured"  # 4 runs: 2 shifts off the trend, too few to sample a scale from
     runs = table.groupby("run", sort=False)["compute"].first()
-    basis = pass_rate._off_trend_basis(np.log(runs.to_numpy() / options["compute_ref"]))
-    rotated, estimate, variance = pass_rate.measured_run_shifts(table, per_problem, options["compute_ref"], basis)
+    basis = dispersion.off_trend_basis(np.log(runs.to_numpy() / options["compute_ref"]))
+    rotated, estimate, variance = dispersion.measured_run_shifts(table, per_problem, options["compute_ref"], basis)
     np.testing.assert_allclose(rotated.T @ rotated, np.eye(2), atol=1e-12)  # still an orthonormal off-trend basis
     np.testing.assert_allclose(rotated @ rotated.T, basis @ basis.T, atol=1e-12)
     rng = np.random.default_rng(3)  # the shifts _redraw_with_run_shifts put in
@@ -250,8 +250,8 @@ def test_whitened_run_shifts_are_the_same_posterior_in_other_coordinates():
     whitened = pass_rate.build_model(Prepared(table, per_problem, options), {})
     plain = pass_rate.build_model(Prepared(table, per_problem, {**options, "run_shifts": "non_centred"}), {})
     x = np.log(table.groupby("run", sort=False)["compute"].first().to_numpy() / options["compute_ref"])
-    basis = pass_rate._off_trend_basis(x)
-    rotated, estimate, variance = pass_rate.measured_run_shifts(table, per_problem, options["compute_ref"], basis)
+    basis = dispersion.off_trend_basis(x)
+    rotated, estimate, variance = dispersion.measured_run_shifts(table, per_problem, options["compute_ref"], basis)
     logp_whitened, logp_plain = whitened.compile_logp(mode="JAX"), plain.compile_logp(mode="JAX")
     rng = np.random.default_rng(0)
     for _ in range(5):
@@ -362,13 +362,13 @@ def test_soft_buckets_are_chosen_only_where_buckets_separate_the_problems(counts
     from bayes_scaling.laws import pass_rate
 
     apart = pass_rate.prepare(bs.load_pass_counts(counts), buckets=3, exclude_hardest=4)[2]
-    assert apart["expected_misplaced"] < pass_rate.SOFT_BUCKETS_UP_TO and apart["soft_buckets"] is True
+    assert apart["expected_misplaced"] < preparing.SOFT_BUCKETS_UP_TO and apart["soft_buckets"] is True
     # the same problems scored from 4 samples per run: neighbouring buckets' scores overlap
     rng = np.random.default_rng(0)
     few = counts.assign(n=4)
     few["correct"] = rng.binomial(4, counts["correct"] / counts["n"])
     blurred = pass_rate.prepare(bs.load_pass_counts(few), buckets=3, exclude_hardest=4)[2]
-    assert blurred["expected_misplaced"] > pass_rate.SOFT_BUCKETS_UP_TO and blurred["soft_buckets"] is False
+    assert blurred["expected_misplaced"] > preparing.SOFT_BUCKETS_UP_TO and blurred["soft_buckets"] is False
     forced = pass_rate.prepare(bs.load_pass_counts(few), buckets=3, exclude_hardest=4, soft_buckets=True)[2]
     assert forced["soft_buckets"] is True and pass_rate.structure(forced) != pass_rate.structure(blurred)
     with pytest.raises(ValueError, match="soft_buckets must be"):
@@ -444,11 +444,10 @@ def test_cell_noise_is_none_where_the_counts_show_no_more_than_binomial_noise():
 def test_a_new_runs_pass_rate_on_a_problem_is_the_beta_the_counts_are_modelled_by(lam, tau):
     from scipy import stats
 
-    from bayes_scaling.laws import pass_rate
 
     p_law, q_law = np.exp(-lam), -np.expm1(-lam)
     phi = 1 / (tau**2 * p_law * q_law) - 1
-    drawn = np.exp(-pass_rate._with_cell_noise(np.full(20_000, lam), tau, np.random.default_rng(1)))
+    drawn = np.exp(-prediction._with_cell_noise(np.full(20_000, lam), tau, np.random.default_rng(1)))
     assert stats.kstest(drawn, stats.beta(p_law * phi, q_law * phi).cdf).pvalue > 0.01
     assert abs(drawn.mean() / p_law - 1) < 4 * drawn.std() / p_law / np.sqrt(drawn.size)  # the law's p is its mean
 
@@ -456,26 +455,24 @@ def test_a_new_runs_pass_rate_on_a_problem_is_the_beta_the_counts_are_modelled_b
 def test_a_new_runs_cell_noise_holds_for_hard_problems_and_vanishes_without_noise():
     from scipy import stats
 
-    from bayes_scaling.laws import pass_rate
 
     rng = np.random.default_rng(2)
     lam = np.full(20_000, 900.0)  # p = e^-900: the Beta's second parameter overflows a float
     tau = 0.4
-    drawn = pass_rate._with_cell_noise(lam, tau, rng)
+    drawn = prediction._with_cell_noise(lam, tau, rng)
     # for p̄ → 0 the Beta's p/p̄ tends to Gamma(1/τ², rate 1/τ²), so log p scatters by ~τ
     assert np.isfinite(drawn).all()
     ratio = stats.gamma(1 / tau**2, scale=tau**2)
     assert stats.kstest(np.exp(lam - drawn), ratio.cdf).pvalue > 0.01
-    np.testing.assert_array_equal(pass_rate._with_cell_noise(lam, 0.0, rng), lam)
+    np.testing.assert_array_equal(prediction._with_cell_noise(lam, 0.0, rng), lam)
 
 
 def test_the_predictive_interval_holds_the_cell_noise_and_the_trend_does_not(fc):
-    from bayes_scaling.laws import pass_rate
 
     posterior = {name: fc.idata.posterior[name].to_numpy() for name in ("alpha", "k", "run_noise")}
     options = fc.settings["options"]
     quiet, noisy = (
-        pass_rate.predict(posterior, fc.idata.constant_data, {**options, "cell_noise": tau}, np.array([TARGET]), np.random.default_rng(3))
+        prediction.predict(posterior, fc.idata.constant_data, {**options, "cell_noise": tau}, np.array([TARGET]), np.random.default_rng(3))
         for tau in (0.0, 0.5)
     )
     np.testing.assert_array_equal(quiet["mean_pass_rate"], noisy["mean_pass_rate"])
@@ -496,8 +493,8 @@ def test_a_bucket_its_counts_say_little_about_has_its_k_sampled_non_centred(shar
 
     counts = public.pythia_gsm8k_fit(public.pythia_gsm8k(shared_data), 4.1e8, checkpoints=False)
     table, per_problem, options = pass_rate.prepare(bs.load_pass_counts(counts))
-    problem_code, _, _, bucket_code, _ = pass_rate._index(table, per_problem)
-    centring = pass_rate._k_centring(table, problem_code, bucket_code, per_problem, options)
+    problem_code, _, _, bucket_code, _ = problems.codes(table, per_problem)
+    centring = pivots.exponent_centring(table, problem_code, bucket_code, per_problem, options)
     assert centring.shape == (options["buckets"],)
     assert np.all(centring[:-1] > 0.9), centring  # thousands of samples pin these k down: centred
     assert centring[-1] < 0.7, centring  # the hardest bucket's: mostly non-centred
@@ -510,12 +507,12 @@ def test_chains_start_near_the_data_s_exponents(seed):
 
     counts, truth = make_example_pass_counts(seed)
     table, per_problem, options = pass_rate.prepare(bs.load_pass_counts(counts))
-    problem_code, _, _, bucket_code, problems = pass_rate._index(table, per_problem)
-    centring = pass_rate._k_centring(table, problem_code, bucket_code, per_problem, options)
-    mean, spread, coordinate = pass_rate._log_k_start(table, per_problem, options, centring)
+    problem_code, _, _, bucket_code, names = problems.codes(table, per_problem)
+    centring = pivots.exponent_centring(table, problem_code, bucket_code, per_problem, options)
+    mean, spread, coordinate = pivots.log_k_start(table, per_problem, options, centring)
     start = mean + spread ** (1 - centring) * (coordinate - centring * mean)  # the model's log k
     true_k = truth.set_index(truth["problem"].astype(str))["k"]
-    true = np.array([np.log(np.median(true_k.loc[[problems[i] for i in np.flatnonzero(bucket_code == g)]]))
+    true = np.array([np.log(np.median(true_k.loc[[names[i] for i in np.flatnonzero(bucket_code == g)]]))
                      for g in range(options["buckets"])])
     # measured over seeds 0-3: at most 0.26 off (the prior's log 0.3 was up to 0.63 off)
     assert np.max(np.abs(start - true)) < 0.35, (start, true)
@@ -526,9 +523,9 @@ def test_chains_start_near_the_data_s_exponents(seed):
 @pytest.mark.parametrize("tau", [1e-3, 0.1, 0.3, 0.31])
 def test_the_count_likelihood_without_log_gamma_is_the_same_where_the_cell_noise_allows(tau):
     """Both Beta parameters are at least 1/tau^2: below tau = 1/sqrt(STIRLING_FROM) the shifted branch is never taken."""
-    from bayes_scaling.laws import count_likelihood, pass_rate
+    from bayes_scaling.laws.pass_rate import count_likelihood
 
-    assert not pass_rate._small_betas({"cell_noise": tau})
+    assert not preparing._small_betas({"cell_noise": tau})
     log_lam = np.linspace(count_likelihood.LOG_LAMBDA_RANGE[0] - 5, count_likelihood.LOG_LAMBDA_RANGE[1] + 1, 400)
     n = np.full_like(log_lam, 10_000.0)
     correct = np.round(n * np.exp(-np.exp(log_lam)) * 0.9)
@@ -543,7 +540,7 @@ def test_the_count_likelihood_is_the_beta_binomial():
     from scipy import stats
     from scipy.special import gammaln
 
-    from bayes_scaling.laws import count_likelihood, pass_rate
+    from bayes_scaling.laws.pass_rate import count_likelihood
 
     log_lam = np.linspace(-6, 3, 40)
     n, correct = np.full_like(log_lam, 300.0), np.round(np.linspace(0, 300, 40))
@@ -553,7 +550,7 @@ def test_the_count_likelihood_is_the_beta_binomial():
         a, b = np.maximum(p * phi, count_likelihood.BETA_MIN), np.maximum((1 - p) * phi, count_likelihood.BETA_MIN)
         constant = gammaln(n + 1) - gammaln(correct + 1) - gammaln(n - correct + 1)
         exact = stats.betabinom.logpmf(correct, n, a, b) - constant
-        got = count_likelihood.count_log_likelihood(pt.as_tensor(log_lam), n, correct, tau, pass_rate._small_betas({"cell_noise": tau})).eval()
+        got = count_likelihood.count_log_likelihood(pt.as_tensor(log_lam), n, correct, tau, preparing._small_betas({"cell_noise": tau})).eval()
         np.testing.assert_allclose(got, exact, rtol=1e-8, atol=1e-7)
 
 
@@ -568,7 +565,7 @@ def test_without_cell_noise_the_count_likelihood_is_the_binomial_with_its_deriva
     import pytensor.tensor as pt
     from pymc.sampling.jax import get_jaxified_graph
 
-    from bayes_scaling.laws import count_likelihood
+    from bayes_scaling.laws.pass_rate import count_likelihood
 
     log_lam = np.concatenate([np.linspace(-170, 5, 40), np.linspace(-6, 3, 40)])
     n = np.where(np.arange(log_lam.size) % 2, 300.0, 10_000.0)
@@ -592,14 +589,14 @@ def test_without_cell_noise_the_count_likelihood_is_the_binomial_with_its_deriva
 
 
 def test_counts_without_cell_noise_use_the_binomial_and_a_tiny_noise_is_the_same_density():
-    from bayes_scaling.laws import count_likelihood, pass_rate
+    from bayes_scaling.laws.pass_rate import count_likelihood
 
-    assert pass_rate._likelihood_form({"cell_noise": 0.0}) == {"small_betas": False, "binomial": True}
-    assert pass_rate._likelihood_form({"cell_noise": 0.3})["binomial"] is False
+    assert preparing.likelihood_form({"cell_noise": 0.0}) == {"small_betas": False, "binomial": True}
+    assert preparing.likelihood_form({"cell_noise": 0.3})["binomial"] is False
     log_lam = np.linspace(-8, 3, 30)
     n, correct = np.full(30, 200.0), np.round(np.linspace(0, 200, 30))
     binomial = count_likelihood.log_likelihood(log_lam, n, correct, 0.0, binomial=True)
-    nearly = count_likelihood.log_likelihood(log_lam, n, correct, pass_rate.CELL_NOISE_MIN, small_betas=False)
+    nearly = count_likelihood.log_likelihood(log_lam, n, correct, preparing.CELL_NOISE_MIN, small_betas=False)
     np.testing.assert_allclose(np.asarray(binomial), np.asarray(nearly), rtol=1e-4, atol=1e-4)
 
 
@@ -607,7 +604,7 @@ def test_the_rising_factorial_equals_log_gamma_below_and_above_the_series_thresh
     """The shifted series (x < STIRLING_FROM) and the plain one must both be log Γ(x + m) − log Γ(x)."""
     from scipy.special import gammaln
 
-    from bayes_scaling.laws import count_likelihood
+    from bayes_scaling.laws.pass_rate import count_likelihood
 
     x, m = np.meshgrid(np.concatenate([np.geomspace(count_likelihood.BETA_MIN, 1e3, 300), [9.999999, 10.0]]),
                        [0.0, 1.0, 3.0, 17.0, 300.0, 10_000.0])
@@ -623,7 +620,7 @@ def test_the_rising_factorial_has_log_gammas_gradient():
     import jax
     from scipy.special import digamma
 
-    from bayes_scaling.laws import count_likelihood
+    from bayes_scaling.laws.pass_rate import count_likelihood
 
     m = np.array([0.0, 2.0, 5.0, 40.0, 10_000.0, 7.0, 7.0])
     at = np.array([0.5, 1e-3, 3.0, 9.5, 2.0, 10.5, 400.0])
@@ -642,10 +639,10 @@ def test_the_count_likelihoods_slope_is_the_derivative_of_its_value(tau):
     import jax
     import mpmath
 
-    from bayes_scaling.laws import count_likelihood, pass_rate
+    from bayes_scaling.laws.pass_rate import count_likelihood
 
     rng = np.random.default_rng(3)
-    small = pass_rate._small_betas({"cell_noise": tau})
+    small = preparing._small_betas({"cell_noise": tau})
 
     def counts(size):
         n = rng.choice([1.0, 7.0, 256.0, 10_000.0, 100_000.0], size)
@@ -691,7 +688,7 @@ def test_the_count_likelihood_op_has_the_same_gradient_in_every_backend():
     import pytensor.tensor as pt
     from pymc.sampling.jax import get_jaxified_graph
 
-    from bayes_scaling.laws import count_likelihood
+    from bayes_scaling.laws.pass_rate import count_likelihood
 
     log_lam = pt.dvector("log_lam")
     n, correct = np.array([300.0, 300.0, 50.0, 10_000.0]), np.array([0.0, 150.0, 50.0, 3.0])
@@ -708,10 +705,10 @@ def test_the_count_likelihood_op_has_the_same_gradient_in_every_backend():
 
 def test_a_large_cell_noise_keeps_the_shifted_branch():
     """Above tau = 0.32 a Beta parameter can fall below STIRLING_FROM, where Stirling's series alone is off."""
-    from bayes_scaling.laws import count_likelihood, pass_rate
+    from bayes_scaling.laws.pass_rate import count_likelihood
 
     tau = 0.7  # Pythia's training checkpoints
-    assert pass_rate._small_betas({"cell_noise": tau})
+    assert preparing._small_betas({"cell_noise": tau})
     log_lam = np.linspace(-8, 2, 50)
     n, correct = np.full_like(log_lam, 300.0), np.full_like(log_lam, 3.0)
     exact, series = (np.asarray(count_likelihood.log_likelihood(log_lam, n, correct, tau, small_betas=flag)) for flag in (True, False))

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 import bayes_scaling as bs
-from bayes_scaling.evaluation import registry
-from bayes_scaling.evaluation.registry import GENESIS, RegistryError, register, score, verify
+from bayes_scaling.evaluation.registry import register
+from bayes_scaling.evaluation.registry_chain import GENESIS, RegistryError, record_hash, verify
+from bayes_scaling.evaluation.registry_scoring import SCORE_COLUMNS, score
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +121,7 @@ def test_score_inside_far_below_and_missing(good):
     assert only_90["inside_50"] is False and only_90["inside_90"] is True
     assert 0.75 < only_90["pit"] < 0.95
 
-    assert list(scored.columns) == registry.SCORE_COLUMNS
+    assert list(scored.columns) == SCORE_COLUMNS
     assert len(scored) == 3 and list(scored["name"]) == ["run-a", "run-a", "run-b"]
     first, second, third = (scored.iloc[i] for i in range(3))
 
@@ -173,7 +174,7 @@ def test_a_forger_who_rehashes_one_record_breaks_the_next_link(copy):
     lines = _lines(copy)
     record = json.loads(lines[1])
     record["upper_90"] *= 2
-    record["hash"] = registry.record_hash(record)
+    record["hash"] = record_hash(record)
     lines[1] = json.dumps(record)
     _write_lines(copy, lines)
 
@@ -189,7 +190,7 @@ def test_a_full_rewrite_verifies_but_changes_the_head(copy, good):
     previous = GENESIS
     for record in records:
         record["prev_hash"] = previous
-        record["hash"] = previous = registry.record_hash(record)
+        record["hash"] = previous = record_hash(record)
     _write_lines(copy, [json.dumps(r) for r in records])
     forged = verify(copy)
     assert forged.ok
@@ -350,7 +351,7 @@ def test_verify_notes_a_repeat_that_does_not_supersede(copy):
     repeat = json.loads(lines[2])
     repeat.pop("supersedes", None)
     repeat.update(seq=3, prev_hash=json.loads(lines[2])["hash"])
-    repeat["hash"] = registry.record_hash(repeat)
+    repeat["hash"] = record_hash(repeat)
     _write_lines(copy, [*lines, json.dumps(repeat)])
     result = verify(copy)
     assert result.ok

@@ -7,11 +7,12 @@ import numpy as np
 import pymc as pm
 import pytest
 
-from bayes_scaling.inference import sampling
+from bayes_scaling.inference import jax_setup, nuts
+from bayes_scaling.inference.diagnostics import diagnose
 from bayes_scaling.datasets import make_example_capability_runs, make_example_pass_counts, make_example_runs
 from bayes_scaling.laws import get_law
 
-SHORT = sampling.SamplerSettings(draws=40, tune=40, chains=2, seed=3, progress=False, log_likelihood=False)
+SHORT = nuts.SamplerSettings(draws=40, tune=40, chains=2, seed=3, progress=False, log_likelihood=False)
 
 
 def _model(law_name: str, data, **options):
@@ -41,12 +42,12 @@ def test_a_reused_sampler_samples_what_a_fresh_one_does(law):
     tune and sample exactly as one compiled for the second (it once started from the first data
     set's initial point, and two_step baked its floor and reference loss in as constants)."""
     first, second = CASES[law](0), CASES[law](1)
-    sampling._COMPILED.clear()
-    fresh = sampling.sample(second, SHORT, key=("test", law)).posterior
-    sampling._COMPILED.clear()
-    sampling.sample(first, SHORT, key=("test", law))
-    reused = sampling.sample(second, SHORT, key=("test", law)).posterior
-    assert len(sampling._COMPILED) == 1  # the second forecast did reuse the program
+    nuts._COMPILED.clear()
+    fresh = nuts.sample(second, SHORT, key=("test", law)).posterior
+    nuts._COMPILED.clear()
+    nuts.sample(first, SHORT, key=("test", law))
+    reused = nuts.sample(second, SHORT, key=("test", law)).posterior
+    assert len(nuts._COMPILED) == 1  # the second forecast did reuse the program
     for name in fresh.data_vars:
         np.testing.assert_array_equal(reused[name].to_numpy(), fresh[name].to_numpy(), err_msg=name)
 
@@ -60,9 +61,9 @@ def _tiny(constant: float, observed: np.ndarray) -> pm.Model:
 
 
 def test_graph_fingerprint_sees_constants_not_data_values():
-    base = sampling._graph_fingerprint(_tiny(0.0, np.zeros(3)))
-    assert sampling._graph_fingerprint(_tiny(0.0, np.ones(3))) == base  # other data: reuse
-    assert sampling._graph_fingerprint(_tiny(0.25, np.zeros(3))) != base  # another constant: compile again
+    base = nuts._graph_fingerprint(_tiny(0.0, np.zeros(3)))
+    assert nuts._graph_fingerprint(_tiny(0.0, np.ones(3))) == base  # other data: reuse
+    assert nuts._graph_fingerprint(_tiny(0.25, np.zeros(3))) != base  # another constant: compile again
 
 
 def test_diagnostics_are_not_rounded():
@@ -73,7 +74,7 @@ def test_diagnostics_are_not_rounded():
     idata = az.from_dict(posterior={"x": draws}, sample_stats={"diverging": np.zeros((4, 1000), dtype=bool)})
     exact = float(az.rhat(idata)["x"])
     assert 1.010 < exact < 1.015
-    diagnostics = sampling.diagnose(idata, ["x"])
+    diagnostics = diagnose(idata, ["x"])
     assert diagnostics.r_hat == pytest.approx(exact, rel=1e-12) and not diagnostics.ok
 
 
@@ -88,11 +89,11 @@ def _badly_scaled() -> pm.Model:
 
 def test_warmup_statistics_are_kept_for_inspection():
     """Every warm-up iteration's tree size and step size, without the positions: how the adaptation went."""
-    settings = sampling.SamplerSettings(draws=20, tune=60, chains=2, seed=1, progress=False, log_likelihood=False)
-    idata = sampling.sample(_badly_scaled(), settings, key=("test", "warmup"))
+    settings = nuts.SamplerSettings(draws=20, tune=60, chains=2, seed=1, progress=False, log_likelihood=False)
+    idata = nuts.sample(_badly_scaled(), settings, key=("test", "warmup"))
     warmup = idata.warmup_sample_stats
     assert warmup.sizes == {"chain": 2, "draw": 60} and "z" not in warmup
-    assert set(sampling._WARMUP_STATS) <= set(warmup.data_vars)
+    assert set(nuts._WARMUP_STATS) <= set(warmup.data_vars)
     # the step size adapts during warm-up and stays where it ended for the draws
     for chain in range(2):
         assert np.unique(warmup["step_size"][chain]).size > 10
@@ -114,7 +115,7 @@ _COUNT = "--xla_force_host_platform_device_count="
     ],
 )
 def test_the_users_host_device_count_is_read_as_xla_reads_it(flags, pymc_jax_imported, user):
-    assert sampling.user_host_devices(flags, pymc_jax_imported) == user
+    assert jax_setup.user_host_devices(flags, pymc_jax_imported) == user
 
 
 @pytest.mark.parametrize(("user_flags", "expected"), [("", 4), (f"{_COUNT}2", 4), (f"{_COUNT}100", 100)])
@@ -126,7 +127,7 @@ def test_chains_get_four_host_devices_even_after_pymc_asked_for_a_hundred(user_f
     import subprocess
     import sys
 
-    code = "import pymc.sampling.jax; from bayes_scaling.inference import sampling; sampling.configure_jax(); import jax; print(len(jax.devices()))"
+    code = "import pymc.sampling.jax; from bayes_scaling.inference import jax_setup; jax_setup.configure_jax(); import jax; print(len(jax.devices()))"
     env = {**os.environ, "XLA_FLAGS": user_flags}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300, check=True)
     assert int(out.stdout.strip().splitlines()[-1]) == expected

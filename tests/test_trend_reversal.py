@@ -72,6 +72,6 @@ def test_loss_law_has_no_trend_reversal_check(example_forecast):
 
 
 def _caveats(fc):
-    from bayes_scaling.output.report import _caveats
+    from bayes_scaling.output.report_sections import _caveats
 
     return _caveats(fc, float(fc.runs["compute"].max()))

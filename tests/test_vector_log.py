@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from bayes_scaling.laws.vector_log import log1p_nonnegative, log_positive
+from bayes_scaling.laws.pass_rate.vector_log import log1p_nonnegative, log_positive
 
 jax.config.update("jax_enable_x64", True)
 

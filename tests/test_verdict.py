@@ -190,3 +190,15 @@ def test_a_law_not_yet_measured_says_so_in_the_report(example_forecast, tmp_path
     v = verdict.assess(example_forecast, self_backtest=False)
     finding = next(f for f in v.findings if f.check == "extrapolation")
     assert finding.level == "caution" and "not yet measured" in finding.text
+
+
+def test_the_self_backtest_refits_with_the_function_the_forecast_was_handed(example_forecast, tmp_path):
+    """forecast() and load_forecast hand the Forecast its refit; one built by hand has none and says so."""
+    assert example_forecast._refit is bs.forecast
+    path = tmp_path / "fc.nc"
+    example_forecast.save(path)
+    assert bs.load_forecast(path)._refit is bs.forecast
+    bare = bs.Forecast(example_forecast.idata)
+    with pytest.raises(ValueError, match="self_backtest=False"):
+        bare.verdict()
+    assert bare.verdict(self_backtest=False).level in ("ready", "caution", "do-not-rely")

@@ -206,7 +206,7 @@ def _refit(fc, fit: pd.DataFrame, held: pd.DataFrame, progress: bool, forecast):
     from pymc_extras.prior import Prior
 
     from bayes_scaling.tables import ExtrapolationWarning
-    from bayes_scaling.inference.sampling import SamplerWarning
+    from bayes_scaling.inference.diagnostics import SamplerWarning
 
     law = get_law(fc.law)
     settings = fc.settings

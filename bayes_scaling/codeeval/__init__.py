@@ -14,16 +14,9 @@ from bayes_scaling.codeeval.executor import check_completions, check_samples_fil
 from bayes_scaling.codeeval.passcounts import pass_counts
 from bayes_scaling.codeeval.problems import check_program, load_problems
 from bayes_scaling.codeeval.sample_code import SamplingSettings, sample_code, sample_ladder
-from bayes_scaling.codeeval.sandbox import (
-    Capabilities,
-    Limits,
-    Outcome,
-    SandboxError,
-    capabilities,
-    isolation,
-    run_check,
-    run_program,
-)
+from bayes_scaling.codeeval.sandbox import Limits, SandboxError, run_check, run_program
+from bayes_scaling.codeeval.sandbox_capabilities import Capabilities, capabilities, isolation
+from bayes_scaling.codeeval.sandbox_verdict import Outcome
 
 __all__ = [
     "Capabilities",

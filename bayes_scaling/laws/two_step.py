@@ -29,6 +29,8 @@ through that draw's sigmoid, so step one's uncertainty flows into the accuracy i
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pymc as pm
@@ -38,7 +40,7 @@ from scipy.stats import gmean
 
 from bayes_scaling.tables import DataError, load_capability_runs
 from bayes_scaling.laws import extrapolation, loss
-from bayes_scaling.laws.law import CliOption, Law, Prepared
+from bayes_scaling.laws.law import CliOption, DefaultPrior, Law, Prepared, build_default_priors
 
 STEP_ONE = loss.PARAMETERS
 STEP_TWO = ("lift_ref", "slope_ref", "headroom", "accuracy_noise")
@@ -55,28 +57,31 @@ SUPPORT = {
     "accuracy_noise": (0.0, np.inf),
 }
 
-PRIOR_REASONS = {
-    **{name: (text, "Step one (task loss): " + reason) for name, (text, reason) in loss.PRIOR_REASONS.items()},
-    "lift_ref": (
+STEP_TWO_PRIORS = {
+    "lift_ref": DefaultPrior(
+        Prior("Beta", alpha=1.5, beta=1.5),
         'Prior("Beta", alpha=1.5, beta=1.5)',
         "The accuracy at the reference task loss, as a fraction of the way from the floor to 1. "
         "It sits among the observed accuracies, which pin it down; the prior only keeps it off "
         "the floor and off 1.",
     ),
-    "slope_ref": (
+    "slope_ref": DefaultPrior(
+        Prior("LogNormal", mu=np.log(0.3), sigma=1.0),
         'Prior("LogNormal", mu=log(0.3), sigma=1.0)',
         "−d accuracy / d log(task loss) at the reference: 0.4 means a 1% lower task loss buys 0.4 "
         "points of accuracy. Pythia on LAMBADA: 0.43; 95% of the prior lies in 0.04-2.1. "
         "Unit-free, so bits and nats give the same prior.",
     ),
-    "headroom": (
+    "headroom": DefaultPrior(
+        Prior("Beta", alpha=3.0, beta=1.0),
         'Prior("Beta", alpha=3, beta=1)',
         "The ceiling as a fraction of the way from the accuracy at the reference to 1. Label noise "
         "and ambiguous items keep the best models short of 100%, but ladders rarely see the "
         "plateau: the prior leans high (median 0.79, 95% 0.29-0.99) and the data can pull it down. "
         "Where the forecast runs close to the ceiling, this prior matters: check it.",
     ),
-    "accuracy_noise": (
+    "accuracy_noise": DefaultPrior(
+        Prior("LogNormal", mu=np.log(0.01), sigma=1.0),
         'Prior("LogNormal", mu=log(0.01), sigma=1.0)',
         "How far one run's accuracy sits off the curve at a given task loss (sd at 50% accuracy, "
         "beyond item sampling): seeds and data order move scores by about a point; 95% of the "
@@ -85,13 +90,15 @@ PRIOR_REASONS = {
 }
 
 
+# both steps' defaults, as reports show them: step one's are the loss law's
+DEFAULT_PRIORS = {
+    **{name: replace(default, reason="Step one (task loss): " + default.reason) for name, default in loss.DEFAULT_PRIORS.items()},
+    **STEP_TWO_PRIORS,
+}
+
+
 def default_step_two_priors() -> dict[str, Prior]:
-    return {
-        "lift_ref": Prior("Beta", alpha=1.5, beta=1.5),
-        "slope_ref": Prior("LogNormal", mu=np.log(0.3), sigma=1.0),
-        "headroom": Prior("Beta", alpha=3.0, beta=1.0),
-        "accuracy_noise": Prior("LogNormal", mu=np.log(0.01), sigma=1.0),
-    }
+    return build_default_priors(STEP_TWO_PRIORS)
 
 
 def accuracy_curve(relative_task_loss, floor, accuracy_ref, ceiling, slope_ref, xp=np):
@@ -173,7 +180,7 @@ def build_model(prepared: Prepared, priors: dict[str, Prior]) -> pm.Model:
     accuracy = table["accuracy"].to_numpy(dtype=float)
     with pm.Model() as model:
         # every option and data-derived number is a data node, not a constant in the graph:
-        # a compiled sampler is reused for data of the same shape (sampling.py)
+        # a compiled sampler is reused for data of the same shape (inference/nuts.py)
         floor = pm.Data("floor", options["floor"])
         task_loss_ref = pm.Data("task_loss_ref", options["task_loss_ref"])
         # step one: compute -> task loss (the loss law, same variables and geometry)
@@ -281,7 +288,7 @@ LAW = Law(
     diagnosed=PARAMETERS + DERIVED + (extrapolation.SCALE,),  # the scale only where the option adds it
     prior_names=PARAMETERS + ("b",),
     support=SUPPORT,
-    prior_reasons=PRIOR_REASONS,
+    default_priors=DEFAULT_PRIORS,
     prior_alternatives=PRIOR_ALTERNATIVES,
     target_accept=0.99,  # as the loss law: its funnel in sigma is in step one
     dense_mass=True,  # eight parameters; ceiling, slope and level trade off

@@ -39,7 +39,7 @@ def fan_chart(fc, path=None, ax=None, kind: str = "predictive", thresholds=(), a
     q05, q25, q50, q75, q95 = q["lower_90"], q["lower_50"], q["median"], q["upper_50"], q["upper_90"]
 
     if ax is None:
-        fig, ax = _subplots(path, figsize=(7.5, 4.8))
+        fig, ax = subplots(path, figsize=(7.5, 4.8))
     else:
         fig = ax.figure
     ax.fill_between(grid, q05, q95, color=_PALE, lw=0, label="90% interval")
@@ -94,7 +94,7 @@ def bucket_chart(fc, path=None, quantity: str = "pass_rate"):
     observed = observed_bucket_rates(fc.runs, _assignment(fc.buckets))
     columns = min(4, len(labels))
     rows = int(np.ceil(len(labels) / columns))
-    fig, axes = _subplots(path, rows, columns, figsize=(3.4 * columns, 2.8 * rows), squeeze=False, sharex=True)
+    fig, axes = subplots(path, rows, columns, figsize=(3.4 * columns, 2.8 * rows), squeeze=False, sharex=True)
     for i, (ax, label) in enumerate(zip(axes.flat, labels)):
         q = interval_columns(draws[..., i])
         q05, q25, q50, q75, q95 = q["lower_90"], q["lower_50"], q["median"], q["upper_50"], q["upper_90"]
@@ -128,7 +128,7 @@ def calibration_chart(result, path=None, ax=None):
     narrow. Computed from each held-out run's PIT, so every level comes from one fit.
     """
     if ax is None:
-        fig, ax = _subplots(path, figsize=(4.8, 4.5))
+        fig, ax = subplots(path, figsize=(4.8, 4.5))
     else:
         fig = ax.figure
     curve = result.coverage_curve()
@@ -144,7 +144,7 @@ def calibration_chart(result, path=None, ax=None):
     return fig
 
 
-def _subplots(path, nrows: int = 1, ncols: int = 1, figsize=None, **options):
+def subplots(path, nrows: int = 1, ncols: int = 1, figsize=None, **options):
     """(figure, axes). A figure that only goes to a file is a bare ``Figure``, drawn by Agg without
     pyplot, so no backend is chosen or switched (CI and servers have no display); otherwise a
     pyplot figure, which a notebook or an interactive session shows."""

@@ -12,7 +12,7 @@ series (a chunk of 100 NUTS steps on those checkpoints, four chains on two cores
 more accurate at the ends of the clipped range (reverse mode was 3x off at log λ = -172, τ = 1e-3).
 JAX's gradient uses it through a custom JVP; ``pytensor.grad`` through the op's second output,
 the same slope. ``perform`` runs the same JAX function, so a graph compiled another way
-(``.eval()``, ``pytensor.grad``) gives the same numbers. Its logs are ``laws/vector_log.py``'s,
+(``.eval()``, ``pytensor.grad``) gives the same numbers. Its logs are ``vector_log.py``'s,
 which XLA vectorises (one log density and slope of 4,105 counts on one thread: 445 -> 375 µs).
 """
 
@@ -36,7 +36,7 @@ from pytensor.link.jax.dispatch import jax_funcify  # noqa: E402
 jax.config.update("jax_enable_x64", _x64)
 del _x64
 
-from bayes_scaling.laws.vector_log import log1p_nonnegative, log_positive  # noqa: E402
+from bayes_scaling.laws.pass_rate.vector_log import log1p_nonnegative, log_positive  # noqa: E402
 
 LOG_LAMBDA_RANGE = (-180.0, np.log(200.0))  # p between e^-200 and 1 - 1e-78: the likelihood is flat beyond
 BETA_MIN = 1e-6

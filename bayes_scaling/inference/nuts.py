@@ -1,6 +1,7 @@
-"""NUTS on JAX for a PyMC model, compiled once per model shape; and its diagnostics.
+"""NUTS on JAX for a PyMC model, compiled once per model shape.
 
-This is the one module that runs the sampler and reads ArviZ diagnostics.
+This is the one module that runs the sampler; ``jax_setup.py`` sets JAX up for it and
+``diagnostics.py`` says whether its draws can be trusted.
 
 Why not a plain ``pm.sample(nuts_sampler="numpyro")`` on every call: PyMC bakes the
 data into the JAX program as constants and builds a new numpyro ``MCMC`` each time, so
@@ -21,12 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
-import re
-import sys
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -34,7 +31,7 @@ import numpy as np
 
 from bayes_scaling.quiet import quietly
 
-with quietly():  # the first import of PyMC and ArviZ when sampling is imported first
+with quietly():  # the first import of PyMC and ArviZ when nuts is imported first
     import arviz as az
     import pymc as pm
 from numpyro.infer.hmc import hmc
@@ -44,74 +41,9 @@ from pytensor.graph.basic import Constant
 from pytensor.graph.replace import graph_replace
 from pytensor.graph.traversal import graph_inputs, io_toposort
 from pytensor.tensor.random.type import RandomType
+from bayes_scaling.inference.jax_setup import configure_jax
 from bayes_scaling.progress import progress_bar
 
-# numpyro runs chains in parallel on separate XLA host devices, as many as chains. Exactly the
-# default four chains' worth: every idle host device makes each log-density call slower (the
-# pass-rate model on Pythia's checkpoints, one logp + gradient: 8 devices 474 µs, 4 devices 336 µs,
-# PyMC's 100 devices 707-773 µs).
-MIN_HOST_DEVICES = 4
-_HOST_DEVICE_COUNT = re.compile(r"--xla_force_host_platform_device_count=(\d+)")
-_PYMC_HOST_DEVICES = "--xla_force_host_platform_device_count=100"  # what importing pymc.sampling.jax prepends
-_configured = False
-
-
-def user_host_devices(flags: str, pymc_jax_imported: bool) -> int | None:
-    """The host device count the user set in ``XLA_FLAGS`` (XLA reads the last), or None.
-
-    Importing ``pymc.sampling.jax`` puts PyMC's count of 100 in front of the flags: that one is
-    nobody's choice, so where PyMC's JAX module is loaded a leading 100 is not counted."""
-    tokens = flags.split()
-    if pymc_jax_imported and tokens and tokens[0] == _PYMC_HOST_DEVICES:
-        tokens = tokens[1:]
-    counts = [int(count) for count in _HOST_DEVICE_COUNT.findall(" ".join(tokens))]
-    return counts[-1] if counts else None
-
-
-def configure_jax() -> None:
-    """Set up JAX for sampling, once per process, just before the first forecast samples.
-
-    What it sets, and nothing else:
-    - ``XLA_FLAGS``: ``--xla_force_host_platform_device_count=4`` (one host device per default
-      chain), unless the user's own count is 4 or more (kept as it is: never lowered). Only
-      while JAX's backend has not started; after that XLA would ignore it. (PyMC's JAX module,
-      loaded after this, puts its own 100 in front, which XLA then ignores: it reads the last.)
-    - ``jax_enable_x64``: PyMC's JAX path assumes float64.
-    - ``jax_compilation_cache_dir``: ``$BAYES_SCALING_CACHE/jax`` (default
-      ``~/.cache/bayes_scaling/jax``), with every compilation cached, unless a cache is already set
-      or JAX had started before (then with devices this process did not choose).
-    """
-    global _configured
-    if _configured:
-        return
-    _configured = True
-    started = _backend_started()
-    user = user_host_devices(os.environ.get("XLA_FLAGS", ""), "pymc.sampling.jax" in sys.modules)
-    if (user is None or user < MIN_HOST_DEVICES) and not started:
-        kept = _HOST_DEVICE_COUNT.sub("", os.environ.get("XLA_FLAGS", "")).split()
-        os.environ["XLA_FLAGS"] = " ".join([*kept, f"--xla_force_host_platform_device_count={MIN_HOST_DEVICES}"])
-    jax.config.update("jax_enable_x64", True)
-    # Not where JAX started before us: its cache keys do not tell device counts apart, and an
-    # executable cached by a 4-device process aborted XLA when a 1-device process loaded it (seen here).
-    if jax.config.jax_compilation_cache_dir is None and not started:
-        cache = Path(os.environ.get("BAYES_SCALING_CACHE", Path.home() / ".cache" / "bayes_scaling")) / "jax"
-        jax.config.update("jax_compilation_cache_dir", str(cache))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-
-
-def _backend_started() -> bool:
-    """Whether JAX has created its devices (then XLA_FLAGS is read already). JAX's private API:
-    where it is missing, assume not, and the device check in ``_compile`` warns if it matters."""
-    try:
-        from jax._src import xla_bridge
-
-        return bool(xla_bridge.backends_are_initialized())
-    except (ImportError, AttributeError):
-        return False
-
-
-R_HAT_MAX = 1.01
-ESS_MIN = 400
 _MAX_CHUNK = 100  # sampler steps per compiled call: the progress bar's granularity
 _WARMUP_STATS = ("n_steps", "step_size", "diverging", "acceptance_rate")  # kept per warm-up iteration
 
@@ -128,7 +60,7 @@ class SamplerSettings:
     progress: bool = True
     dense_mass: bool = True
     # Chains start up to this far (uniformly, in the unconstrained space) from the initial
-    # point, as in PyMC; a law may ask for less (see laws/pass_rate.py).
+    # point, as in PyMC; a law may ask for less (see the pass-rate law's jitter).
     jitter: float = 1.0
     # Keep the pointwise log-likelihood of every observation (for az.loo / az.compare).
     log_likelihood: bool = True
@@ -142,96 +74,6 @@ class SamplerSettings:
             raise ValueError(f"target_accept must lie in (0, 1), got {self.target_accept!r}")
 
 
-@dataclass(frozen=True)
-class Diagnostics:
-    """Sampler health: worst r_hat and ESS over the parameters, and divergences."""
-
-    r_hat: float
-    ess_bulk: float
-    ess_tail: float
-    divergences: int
-    draws: int
-    chains: int
-
-    @property
-    def ok(self) -> bool:
-        return (
-            self.divergences == 0
-            and self.r_hat <= R_HAT_MAX
-            and self.ess_bulk >= ESS_MIN
-            and self.ess_tail >= ESS_MIN
-        )
-
-    def problems(self) -> list[str]:
-        """What failed, each with what to do about it."""
-        out = []
-        if self.divergences:
-            out.append(
-                f"{self.divergences} divergent transitions: the posterior has regions NUTS cannot "
-                "explore, so intervals may be too narrow; raise target_accept, or give tighter "
-                "priors on the parameters the data cannot pin down"
-            )
-        if self.r_hat > R_HAT_MAX:
-            out.append(f"r_hat {self.r_hat:.3f} > {R_HAT_MAX}: chains disagree; run more tune and draws")
-        if min(self.ess_bulk, self.ess_tail) < ESS_MIN:
-            out.append(
-                f"effective sample size {min(self.ess_bulk, self.ess_tail):.0f} < {ESS_MIN}: "
-                "intervals are noisy; run more draws"
-            )
-        return out
-
-    def as_dict(self) -> dict:
-        return {
-            "r_hat": self.r_hat,
-            "ess_bulk": self.ess_bulk,
-            "ess_tail": self.ess_tail,
-            "divergences": self.divergences,
-            "ok": self.ok,
-        }
-
-    def __getitem__(self, key):
-        return self.as_dict()[key]
-
-
-class SamplerWarning(UserWarning):
-    """Diagnostics failed: the forecast may not be trustworthy.
-
-    Issued by ``bs.forecast`` after sampling when r_hat exceeds 1.01, an effective sample
-    size (bulk or tail) is below 400, or there are divergent transitions; the message says
-    what failed and what to do about it (more draws and tune, a higher ``target_accept``,
-    tighter priors). ``bs.compare`` and ``bs.stack`` issue it too when a member's
-    diagnostics failed. ``fc.ok`` and ``fc.diagnostics`` say the same afterwards, and
-    ``bs.register`` refuses such a forecast unless told ``allow_unhealthy=True``.
-
-    Examples
-    --------
-    >>> import warnings
-    >>> warnings.simplefilter("error", bs.SamplerWarning)  # make a failed fit an error
-    """
-
-
-def diagnose(idata: az.InferenceData, var_names: list[str]) -> Diagnostics:
-    """Worst-case r_hat, ESS and the number of divergences after tuning."""
-    # unrounded: ArviZ rounds to 2 decimals by default, which let an r_hat of 1.014 pass as 1.01
-    summary = az.summary(idata, var_names=var_names, kind="diagnostics", round_to="none")
-    posterior = idata.posterior
-    return Diagnostics(
-        r_hat=float(summary["r_hat"].max()),
-        ess_bulk=float(summary["ess_bulk"].min()),
-        ess_tail=float(summary["ess_tail"].min()),
-        divergences=int(idata.sample_stats["diverging"].sum()),
-        draws=int(posterior.sizes["draw"]),
-        chains=int(posterior.sizes["chain"]),
-    )
-
-
-def warn_if_unhealthy(diagnostics: Diagnostics) -> None:
-    if not diagnostics.ok:
-        warnings.warn(
-            "sampler diagnostics failed — " + "; ".join(diagnostics.problems()),
-            SamplerWarning,
-            stacklevel=3,
-        )
 
 
 # ---------------------------------------------------------------------------------------
