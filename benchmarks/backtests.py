@@ -21,7 +21,7 @@ Methods, all through ``bs.backtest`` in this one process, seed 0:
 distance beyond the largest fitted run, whether the 50% and 90% intervals held the
 truth, its error and PIT) to the file the package ships: reports quote it as the law's
 track record at the forecast's distance, and the verdict reads it
-(``bayes_scaling.evaluation.track_record``).
+(``bayes_scaling.checks.track_record``).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ def example():
 
 @pytest.fixture(scope="session")
 def example_forecast(example):
-    """A default forecast (4 chains × 1000 draws after 1000 tuning steps), seed 0."""
+    """A default forecast of the example ladder (4 chains × 1000 draws after the loss law's 2000 tuning steps), seed 0."""
     return bs.forecast(example, target=TARGETS, seed=0, progress=False)
 
 
@@ -68,3 +68,45 @@ def prior_draws(monkeypatch):
         return az.from_dict(posterior=posterior, sample_stats=stats)
 
     monkeypatch.setattr(nuts, "sample", from_prior)
+
+
+_REUSED: dict = {}  # reused_fits: (model structure, seed, data values) -> the InferenceData NUTS returned
+
+
+@pytest.fixture(scope="module")
+def reused_fits():
+    """For modules of plumbing tests (what a command prints, provenance, reports, registry records)
+    whose forecasts repeat a NUTS run already made in this session: the same law, priors, options,
+    data values, sampler settings and seed, e.g. the example ladder forecast at another target (the
+    target is not part of the fit) or a CLI forecast of the same CSV. ``forecast`` then gets a copy
+    of that run's draws instead of sampling them again; any other run samples as usual, once.
+
+    The copy is what the repeated run would return: the same seed gives identical draws
+    (tests/test_forecast.py::test_same_seed_same_answer_other_seed_other_draws), and the key holds
+    everything the sampler reads (``nuts.sample``: the compiled sampler's structure key, the data
+    values, the seed). So the draws, their diagnostics and a verdict's self-backtest are still those
+    of a real NUTS run: statistical assertions hold as without it. Not for tests of the sampler itself
+    (determinism, seeds, compile reuse), which must run it."""
+    import copy
+    import hashlib
+
+    import numpy as np
+
+    from bayes_scaling.inference import nuts
+
+    sample = nuts.sample
+
+    def reuse(model, settings, key):
+        digest = hashlib.sha256()
+        for var in nuts._data_nodes(model):
+            value = np.asarray(var.get_value())
+            content = repr(value.tolist()).encode() if value.dtype == object else value.tobytes()
+            digest.update(f"{var.name} {value.dtype} {value.shape}".encode() + content)
+        run = (nuts._structure_key(model, key, settings), settings.seed, digest.hexdigest())
+        if run not in _REUSED:
+            _REUSED[run] = sample(model, settings, key)
+        return copy.deepcopy(_REUSED[run])  # forecast() adds groups to what it gets: the stored run stays as sampled
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(nuts, "sample", reuse)
+        yield

@@ -13,6 +13,9 @@ from bayes_scaling.evaluation.backtest import score_draws
 from bayes_scaling.cli import main
 from tests.synthetic_ladders import isoflop_ladder
 
+# a forecast that repeats an earlier NUTS run (same data, seed and settings) gets its draws: conftest.py;
+pytestmark = pytest.mark.usefixtures("reused_fits")
+
 DEFAULTS = {"progress": False}  # default draws: a test fit must pass the health checks too
 COLUMNS = [
     "compute", "actual", "median", "lower_50", "upper_50", "lower_90", "upper_90",
@@ -58,14 +61,19 @@ def test_split_errors_name_the_problem(example):
         bs.backtest(example, holdout_fraction=0.25, method="magic")
 
 
+# ceil(0.25 × 9) = 3 of the example's 9 runs, 13× beyond the fitted ones: further than the verdict's self-backtest
+# reaches (2 runs, 5.6×), so the accuracy checks below hold at the distance a backtest is for
+HOLDOUT_FRACTION = 0.25
+
+
 @pytest.fixture(scope="module")
 def example_backtest(example):
-    return bs.backtest(example, holdout_fraction=0.25, seed=0, **DEFAULTS)
+    return bs.backtest(example, holdout_fraction=HOLDOUT_FRACTION, seed=0, **DEFAULTS)
 
 
 def test_backtest_holds_out_the_largest_runs_and_scores_each(example, example_backtest):
     frame = example_backtest.to_frame()
-    held = math.ceil(0.25 * len(example))
+    held = math.ceil(HOLDOUT_FRACTION * len(example))
     assert list(frame.columns) == COLUMNS
     assert len(frame) == held and example_backtest.fitted == len(example) - held
     np.testing.assert_allclose(np.sort(frame["compute"]), np.sort(example["compute"])[-held:])
@@ -97,14 +105,30 @@ def test_bootstrap_baseline_scores_in_the_same_format(example):
 
 
 def test_chinchilla_and_stacked_backtests_run_on_params_and_tokens():
-    runs = isoflop_ladder("chinchilla", seed=3)
-    stacked = bs.backtest(runs, law=["loss", "chinchilla"], holdout_above=3e20, seed=0, **DEFAULTS)
+    """The default ladder's six budgets (1e18..1e21) plus one more at the same step (×10^0.6), held out: the fits see
+    18 runs, the shape tests/test_compare.py and tests/test_chinchilla.py fit too, so in a whole session the three
+    files share one compiled sampler per law."""
+    runs = isoflop_ladder("chinchilla", seed=3, budgets=np.geomspace(1e18, 1e21 * 10**0.6, 7))
+    assert len(runs) == 21
+    stacked = bs.backtest(runs, law=["loss", "chinchilla"], holdout_above=2e21, seed=0, **DEFAULTS)
+    assert stacked.fitted == 18
     assert len(stacked.frame) == 3 and stacked.law == "loss+chinchilla"
     assert stacked.forecast.weights["chinchilla"] > 0.5  # the data come from the chinchilla law
     assert stacked.summary()["median_abs_pct_error"] < 2.0
 
 
-def test_cli_backtest_prints_scores_and_writes_files(tmp_path, example, capsys):
+def test_cli_backtest_prints_scores_and_writes_files(tmp_path, example, capsys, monkeypatch):
+    """The CLI's bootstrap baseline with 200 resamples instead of its 1,000 (1 s against 8): the command's
+    plumbing is the subject; the baseline's scores are test_bootstrap_baseline_scores_in_the_same_format's."""
+    from bayes_scaling.evaluation import backtest as module
+
+    resampled, bootstrap_draws = [], module.bootstrap_draws
+
+    def fewer(fitted, targets, law, resamples, seed):
+        resampled.append(resamples)
+        return bootstrap_draws(fitted, targets, law, 200, seed)
+
+    monkeypatch.setattr(module, "bootstrap_draws", fewer)
     path = tmp_path / "runs.csv"
     example.to_csv(path, index=False)
     out = tmp_path / "scores.csv"
@@ -112,6 +136,7 @@ def test_cli_backtest_prints_scores_and_writes_files(tmp_path, example, capsys):
     assert code == 0
     assert "coverage 50%" in capsys.readouterr().out
     assert list(pd.read_csv(out).columns) == COLUMNS
+    assert resampled == [1000]  # the command asked for the default baseline
 
 
 def test_cli_backtest_bad_split_is_one_line_error(tmp_path, example, capsys):

@@ -10,6 +10,11 @@ import bayes_scaling as bs
 from bayes_scaling.laws import chinchilla
 from tests.synthetic_ladders import CHINCHILLA_TRUTH, isoflop_ladder, true_mean
 
+# a forecast that repeats an earlier NUTS run (same data, seed and settings) gets its draws: conftest.py;
+# synthetic_fit is the run tests/test_cli.py's chinchilla forecast repeats, and in a whole session this module
+# is the first to ask for example_forecast, whose run tests/test_extrapolation.py's plain_forecast repeats
+pytestmark = pytest.mark.usefixtures("reused_fits")
+
 TARGET = pd.DataFrame({"params": [1e10], "tokens": [2e11]})
 # Epoch AI's refit (Besiroglu et al. 2024) on the digitised points, 95% CIs (../shared/data/README.md)
 EPOCH = {"E": (1.769, 1.871), "A": (285.0, 744.0), "B": (1042.0, 5810.0), "alpha": (0.317, 0.373), "beta": (0.331, 0.415)}

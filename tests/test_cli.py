@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import arviz as az
 import numpy as np
 import pytest
@@ -9,6 +12,9 @@ import pytest
 import bayes_scaling as bs
 from bayes_scaling import cli
 from bayes_scaling.datasets import make_example_runs
+
+# a forecast that repeats an earlier NUTS run (same CSV, seed and settings) gets its draws: conftest.py
+pytestmark = pytest.mark.usefixtures("reused_fits")
 
 
 @pytest.fixture
@@ -19,6 +25,7 @@ def runs_csv(tmp_path):
 
 
 def test_forecast_prints_the_interval_table_and_writes_files(runs_csv, tmp_path, capsys):
+    """The command as documented, self-backtest included: the one test of the forecast command's default verdict."""
     png, nc = tmp_path / "fan.png", tmp_path / "fc.nc"
     code = cli.main(
         ["forecast", str(runs_csv), "--target", "1e21", "--target", "1e22", "--seed", "0",
@@ -29,6 +36,7 @@ def test_forecast_prints_the_interval_table_and_writes_files(runs_csv, tmp_path,
     assert "lower_90" in out and "upper_0.8" in out
     assert "P(loss < 2.2): C=1e+21:" in out
     assert "sampler: ok" in out
+    assert re.search(r"^verdict: ", out, re.M) and "self-backtest was not run" not in out  # it ran by default
     assert png.stat().st_size > 10_000 and nc.stat().st_size > 10_000
 
 
@@ -110,9 +118,13 @@ def test_demo_forecasts_the_cpu_ladder_as_registered_and_scores_it(tmp_path, cap
 
 def test_register_verify_score_report_round_trip(runs_csv, tmp_path, capsys):
     nc, registry, review = tmp_path / "fc.nc", tmp_path / "predictions.jsonl", tmp_path / "review.html"
-    assert cli.main(["forecast", str(runs_csv), "--target", "1e21", "--seed", "0", "--no-progress", "--save", str(nc)]) == 0
+    # the forecast command's own self-backtest is the test above's; the report command's is checked here
+    assert cli.main(["forecast", str(runs_csv), "--target", "1e21", "--seed", "0", "--no-progress", "--no-self-backtest",
+                     "--save", str(nc)]) == 0
     assert cli.main(["report", str(nc), "--out", str(review), "--threshold", "2.1"]) == 0
-    assert "Threshold probabilities" in review.read_text()
+    text = html.unescape(review.read_text())
+    assert "Threshold probabilities" in text
+    assert "Self-backtest: refitted without" in text  # the report command refits by default
     assert cli.main(["register", str(nc), "--name", "big-run", "--registry", str(registry)]) == 0
     assert cli.main(["verify", str(registry)]) == 0
     assert "ok: 1 records" in capsys.readouterr().out
@@ -155,9 +167,10 @@ def test_forecast_chinchilla_takes_params_tokens_pairs(tmp_path, capsys):
 
     path = tmp_path / "chinchilla.csv"
     isoflop_ladder("chinchilla", seed=0).drop(columns="compute").to_csv(path, index=False)
+    # the targets and what is printed, not the verdict: its refit would be one more fit of a new shape
     code = cli.main(["forecast", str(path), "--law", "chinchilla", "--target-params", "1e10", "--target-tokens", "2e11",
                      "--target-params", "3e10", "--target-tokens", "6e11", "--threshold", "2.0",
-                     "--no-progress", "--seed", "0"])
+                     "--no-progress", "--no-self-backtest", "--seed", "0"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "chinchilla law fitted on 18 runs" in out and "lower_90" in out and "P(loss < 2):" in out

@@ -12,6 +12,9 @@ from bayes_scaling import cli
 from bayes_scaling.inference import nuts
 from bayes_scaling.datasets import make_example_runs
 
+# a forecast that repeats an earlier NUTS run (same data, seed and settings) gets its draws: conftest.py
+pytestmark = pytest.mark.usefixtures("reused_fits")
+
 
 @pytest.fixture
 def runs_csv(tmp_path):

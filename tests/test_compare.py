@@ -92,14 +92,16 @@ def test_loo_picks_the_true_law_on_every_seed(truth):
     assert all(name == truth for name, _, _ in picked), picked
 
 
-def test_log_likelihood_matches_pymc(example):
+def test_log_likelihood_matches_pymc(example_forecast):
     """The compiled sampler's pointwise log-likelihood equals pm.compute_log_likelihood's (the plain
-    loss law: with the extrapolation error the terms are closed-form LOO, tests/test_extrapolation.py)."""
+    loss law, as the shared default forecast of the example ladder fits it: with the extrapolation error
+    the terms are closed-form LOO, tests/test_extrapolation.py)."""
     import pymc as pm
 
-    from bayes_scaling.laws import loss
+    from bayes_scaling.laws import extrapolation, loss
 
-    plain = bs.forecast(example, target=1e21, seed=0, progress=False, extrapolation_error=False)
+    plain = example_forecast
+    assert plain.law == "loss" and extrapolation.SCALE not in plain.idata.posterior  # the plain law's own terms
     model = loss.build_model(loss.prepare(plain.runs, extrapolation_error=False), {})
     idata = plain.idata.sel(draw=slice(0, 50))
     reference = pm.compute_log_likelihood(idata.copy(), model=model, extend_inferencedata=False, progressbar=False)

@@ -12,6 +12,11 @@ import pytest
 from tests import doc_examples
 from tests.doc_examples import DOCUMENTS, ROOT, check_document, matches, parse
 
+# an example that repeats a NUTS run already made in this session (the same data, law, options, settings
+# and seed: the example ladder at seed 0 in most pages) gets that run's draws, identical to sampling
+# again (conftest.py); every other fit, and everything the examples print, runs as a user's would
+pytestmark = pytest.mark.usefixtures("reused_fits")
+
 
 @pytest.mark.parametrize(
     "document",
@@ -21,6 +26,17 @@ def test_every_example_prints_what_the_document_shows(document):
     report = check_document(document, slow=DOCUMENTS[document] == "slow")
     assert not report.mismatches, "\n".join(str(m) for m in report.mismatches)
     assert report.ran > 0 or report.skipped  # a page whose every block needs a GPU says so, block by block
+
+
+def test_the_quickstart_shows_the_demo_output_the_cli_page_checks():
+    """The quickstart's demo session runs only with the slow checks; docs/cli.md runs the same
+    command in the default suite, so the two pages must show the same output."""
+    def demo_output(name, command):
+        block = next(b for b in parse((ROOT / name).read_text()) if b.lines and b.lines[0] == command)
+        return block.lines[1:]
+
+    shown = demo_output("docs/quickstart.md", "$ .venv/bin/bayes-scaling demo --no-progress")
+    assert len(shown) > 10 and shown == demo_output("docs/cli.md", "$ bayes-scaling demo --no-progress")
 
 
 def test_every_document_with_code_is_checked():
@@ -98,7 +114,7 @@ _SECTIONS = {"Porian": "**Porian et al. (2024)**", "Chinchilla": "**Chinchilla**
 
 
 def _track_rows():
-    from bayes_scaling.evaluation.track_record import measured
+    from bayes_scaling.checks.track_record import measured
 
     table = measured()
     for (law, options, method, dataset), group in table.groupby(["law", "options", "method", "dataset"]):

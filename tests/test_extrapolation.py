@@ -11,6 +11,10 @@ import bayes_scaling as bs
 from bayes_scaling.checks import curvature
 from bayes_scaling.laws import extrapolation
 
+# a forecast that repeats an earlier NUTS run (same data, seed and settings) gets its draws: conftest.py;
+# here plain_forecast, the example ladder's default fit (example_forecast's run: the targets are not in the fit)
+pytestmark = pytest.mark.usefixtures("reused_fits")
+
 
 def _posterior(rng, draws=3, n=6):
     """A fake posterior of one chain: scale, sigma and the weights C⁻¹ r of random residuals."""

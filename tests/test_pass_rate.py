@@ -20,6 +20,9 @@ from bayes_scaling.laws.pass_rate import model as pass_rate_model
 COMPUTES = (1e17, 1e18, 1e19, 1e20)
 TARGET = 1e21
 
+# a forecast that repeats the module fit's NUTS run (the same counts, options and seed) gets its draws (conftest.py)
+pytestmark = pytest.mark.usefixtures("reused_fits")
+
 
 @pytest.fixture(scope="module")
 def counts():
@@ -278,8 +281,9 @@ def test_centred_shifts_fit_runs_that_shift():
     assert 0.1 < np.median(noise) < 0.8
 
 
-def test_pass_counts_with_a_loss_column_forecast_and_hash_as_pass_counts(counts, fc, prior_draws):
-    # the hash is taken of the table the law's loader validated, not re-guessed from the columns
+def test_pass_counts_with_a_loss_column_forecast_and_hash_as_pass_counts(counts, fc):
+    # the hash is taken of the table the law's loader validated, not re-guessed from the columns;
+    # the extra column is no model data, so this forecast's NUTS run is the module fit's (reused_fits)
     extra = counts.assign(loss=1.0)
     other = bs.forecast(extra, target=TARGET, law="pass_rate", buckets=3, exclude_hardest=4, seed=0, progress=False)
     assert other.settings["data_sha256"] != fc.settings["data_sha256"]  # the extra column is part of the data

@@ -11,6 +11,9 @@ import bayes_scaling as bs
 from bayes_scaling import cli
 from bayes_scaling.datasets import make_example_runs
 
+# a forecast that repeats an earlier NUTS run (same data, seed and settings) gets its draws: conftest.py
+pytestmark = pytest.mark.usefixtures("reused_fits")
+
 
 @pytest.fixture(scope="module")
 def runs_file(tmp_path_factory):
@@ -49,7 +52,7 @@ def test_a_loaded_table_changed_afterwards_loses_its_file(runs_file):
 
 def test_report_and_registry_show_the_provenance(from_file, runs_file, tmp_path):
     file_hash = from_file.settings["data_file_sha256"]
-    text = from_file.report(tmp_path / "review.html").read_text()
+    text = from_file.report(tmp_path / "review.html", self_backtest=False).read_text()  # its refit is not the subject
     assert str(runs_file) in text and file_hash in text and file_hash[:12] in text
     record = bs.register(from_file, tmp_path / "predictions.jsonl", name="big-run")[0]
     assert record["data_source"] == str(runs_file) and record["data_file_sha256"] == file_hash
@@ -57,7 +60,7 @@ def test_report_and_registry_show_the_provenance(from_file, runs_file, tmp_path)
 
 def test_the_example_says_its_data_are_synthetic_in_report_and_registry(example_forecast, tmp_path):
     assert "synthetic" in example_forecast.provenance["note"]
-    text = example_forecast.report(tmp_path / "review.html").read_text()
+    text = example_forecast.report(tmp_path / "review.html", self_backtest=False).read_text()  # nor here
     assert "synthetic data" in text
     bs.register(example_forecast, tmp_path / "p.jsonl", name="demo")
     record = json.loads((tmp_path / "p.jsonl").read_text().splitlines()[0])

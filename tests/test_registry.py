@@ -15,6 +15,9 @@ from bayes_scaling.evaluation.registry import register
 from bayes_scaling.evaluation.registry_chain import GENESIS, RegistryError, record_hash, verify
 from bayes_scaling.evaluation.registry_scoring import SCORE_COLUMNS, score
 
+# a forecast that repeats an earlier NUTS run (same data, seed and settings) gets its draws: conftest.py
+pytestmark = pytest.mark.usefixtures("reused_fits")
+
 
 @pytest.fixture(scope="module")
 def fc_two(example_forecast):

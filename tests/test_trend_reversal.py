@@ -14,11 +14,16 @@ from bayes_scaling.checks.trend_reversal import REVERSAL_PROB, TOP_COMPUTES
 DEFAULTS = {"seed": 0, "progress": False}  # default draws: a test fit must pass the health checks too
 PASS_COMPUTES = (1e17, 1e18, 1e19, 1e20, 1e21)
 
+# the rising ladder's fit is the NUTS run of tests/test_two_step.py's module fit (the same runs,
+# options and seed): whichever module comes first samples it, the other gets its draws (conftest.py)
+pytestmark = pytest.mark.usefixtures("reused_fits")
+
 
 def fit(data, law, **options):
-    """Forecast and the TrendReversalWarnings it issued."""
+    """Forecast and the TrendReversalWarnings it issued; a SamplerWarning still fails the test."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        warnings.simplefilter("error", bs.SamplerWarning)  # recorded, it would pass unseen
         fc = bs.forecast(data, target=1e22, law=law, **DEFAULTS, **options)
     return fc, [w for w in caught if issubclass(w.category, bs.TrendReversalWarning)]
 

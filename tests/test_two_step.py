@@ -15,6 +15,10 @@ ITEMS = 2000
 TARGET = 1e22
 DEFAULTS = {"seed": 0, "progress": False}  # default draws: a test fit must pass the health checks too
 
+# the module's fit is the NUTS run tests/test_trend_reversal.py's rising ladder makes (the same runs,
+# options and seed), and the CLI test's forecast repeats it: whichever comes first samples it (conftest.py)
+pytestmark = pytest.mark.usefixtures("reused_fits")
+
 
 def fit(table, **options):
     settings = {"items": ITEMS, "floor": CAPABILITY_TRUTH["floor"], **DEFAULTS, **options}
@@ -71,6 +75,21 @@ def test_step_one_uncertainty_flows_into_accuracy(fc):
     assert np.corrcoef(accuracy, task_loss)[0, 1] < -0.3
 
 
+def test_the_task_loss_model_carries_the_extrapolation_error_when_asked(runs):
+    """The option reaches step one's model (its scale, sampled) and stays out of it otherwise; the
+    statistical check of what it does to the intervals is the slow test below."""
+    from bayes_scaling.laws import extrapolation, get_law
+
+    law = get_law("two_step")
+    table = law.load(runs)
+    options = {"items": ITEMS, "floor": CAPABILITY_TRUTH["floor"]}
+    with_error = law.build_model(law.prepare(table, extrapolation_error="auto", **options), {})
+    plain = law.build_model(law.prepare(table, **options), {})
+    assert extrapolation.SCALE in with_error.named_vars and extrapolation.SCALE not in plain.named_vars
+    assert law.tune_for(law.prepare(table, extrapolation_error="auto", **options).options) > law.tune_for(law.prepare(table, **options).options)
+
+
+@pytest.mark.slow  # a statistical check of the posterior: one fit with 3,000 tuning steps, ~14 s (the model test above stays in the default run)
 def test_the_task_loss_takes_the_extrapolation_error(fc, runs):
     """Step one is the loss law, so it takes its option: the mean task loss's interval widens around
     the truth, the accuracy's with it, the sampler stays clean, and the task loss's LOO terms are
@@ -147,12 +166,15 @@ def test_report_names_the_law_and_the_trend_check(fc, tmp_path):
     assert "Trend-reversal check: no sign that the fitted runs fall with compute" in text
 
 
-def test_cli_fits_the_two_step_law(runs, tmp_path, capsys, prior_draws):
+def test_cli_fits_the_two_step_law(runs, tmp_path, capsys):
+    """The command fits the law it is named and refuses a bad floor. The module's runs, options and
+    seed, so its NUTS run is the module fit's (reused_fits); what is printed, not the verdict, whose
+    refit would be one more fit of a new shape."""
     from bayes_scaling import cli
     path = tmp_path / "accuracy.csv"
     runs.to_csv(path, index=False)
     args = ["forecast", str(path), "--law", "two_step", "--target", "1e22", "--items", str(ITEMS), "--floor", "0.25"]
-    code = cli.main(args + ["--seed", "0", "--no-progress"])
+    code = cli.main(args + ["--seed", "0", "--no-progress", "--no-self-backtest"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "two_step law fitted on 8 runs" in out and "accuracy" in out

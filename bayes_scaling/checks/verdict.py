@@ -7,7 +7,7 @@ sentence; the verdict is the worst level among them:
 - **sampler**: diagnostics failed (divergences, r_hat, ESS) → do-not-rely.
 - **extrapolation**: the distance of the largest target beyond the largest fitted run,
   against the distances at which this law's calibration was measured on public ladders
-  (``bayes_scaling.evaluation.track_record``). Inside the measured range, with at least
+  (``bayes_scaling.checks.track_record``). Inside the measured range, with at least
   ``MIN_FORECASTS`` measured forecasts at about this distance and a 90% coverage there that
   is not significantly below 90% (binomial, one-sided p ≥ ``CALIBRATION_P``) → ready;
   inside it with fewer forecasts or lower coverage, or beyond it → caution;
@@ -38,9 +38,9 @@ import pandas as pd
 
 from bayes_scaling.checks import fit_check
 from bayes_scaling.laws import get_law
-from bayes_scaling.output.formatting import format_ratio
-from bayes_scaling.evaluation.scoring import score_draws
-from bayes_scaling.evaluation.track_record import track_record
+from bayes_scaling.formatting import format_ratio
+from bayes_scaling.scoring import score_draws
+from bayes_scaling.checks.track_record import track_record
 from bayes_scaling.checks.trend_reversal import REVERSAL_PROB, describe, headline
 
 LEVELS = ("ready", "caution", "do-not-rely")

@@ -129,7 +129,7 @@ def run_report(args) -> int:
 
 
 def print_forecast(fc, prob: float, thresholds=(), verdict=None) -> None:
-    from bayes_scaling.output.formatting import describe_provenance, format_probability
+    from bayes_scaling.formatting import describe_provenance, format_probability
     from bayes_scaling.laws import get_law
 
     quantity = fc.quantities[0]

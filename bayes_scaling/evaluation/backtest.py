@@ -22,7 +22,7 @@ from bayes_scaling.evaluation.baseline import bootstrap_draws
 from bayes_scaling.evaluation.compare import stack
 from bayes_scaling.tables import MIN_DISTINCT_COMPUTE, DataError
 from bayes_scaling.forecast import forecast
-from bayes_scaling.evaluation.scoring import score_draws
+from bayes_scaling.scoring import score_draws
 from bayes_scaling.laws import get_law
 
 __all__ = ["BacktestResult", "backtest", "score_draws"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from bayes_scaling.evaluation.registry_chain import PERCENTILES, RegistryError, broken, current_indices, describe, load
-from bayes_scaling.evaluation.scoring import pit_from_quantiles
+from bayes_scaling.scoring import pit_from_quantiles
 
 __all__ = ["score"]
 

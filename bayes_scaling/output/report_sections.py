@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from bayes_scaling.output.formatting import describe_provenance, format_probability, format_ratio
+from bayes_scaling.formatting import describe_provenance, format_probability, format_ratio
 from bayes_scaling.checks.curvature import describe as describe_curvature
 from bayes_scaling.laws import get_law
 from bayes_scaling.checks.trend_reversal import REVERSAL_PROB, describe

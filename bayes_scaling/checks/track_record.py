@@ -23,7 +23,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from bayes_scaling.output.formatting import format_ratio
+from bayes_scaling.formatting import format_ratio
 
 WINDOW = 3.0  # forecasts within this factor of the distance count as "at this distance"
 SOURCE = "benchmarks/backtests.py"  # what wrote the shipped file (see docs/backtesting.md)
