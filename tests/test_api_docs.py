@@ -20,9 +20,6 @@ from tests.doc_examples import CODE, parse
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Public names whose docstrings are not numpydoc yet (they are on the generated page all the same);
-# none since issue 16's restructuring.
-NOT_YET_NUMPYDOC: set[str] = set()
 
 
 def _generator():
@@ -95,7 +92,7 @@ def _check_callable(function, doc: str | None, what: str, drop_first: bool = Fal
             f"{what}: Raises names {error!r}, neither a builtin nor in bs.__all__"
 
 
-@pytest.mark.parametrize("name", sorted(set(bs.__all__) - NOT_YET_NUMPYDOC))
+@pytest.mark.parametrize("name", sorted(bs.__all__))
 def test_every_public_docstring_is_numpydoc(name):
     pytest.importorskip("numpydoc.docscrape")
     obj = getattr(bs, name)
@@ -112,7 +109,3 @@ def test_every_public_docstring_is_numpydoc(name):
         else:
             function = member.__func__ if isinstance(member, (classmethod, staticmethod)) else member
             _check_callable(function, function.__doc__, what, drop_first=not isinstance(member, staticmethod))
-
-
-def test_the_list_of_names_not_yet_done_is_current():
-    assert NOT_YET_NUMPYDOC <= set(bs.__all__), sorted(NOT_YET_NUMPYDOC - set(bs.__all__))
