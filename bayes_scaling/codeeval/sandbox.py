@@ -49,7 +49,6 @@ from bayes_scaling.codeeval.sandbox_verdict import Outcome, _read_available, _ve
 __all__ = ["Limits", "SandboxError", "hide_path", "run_check", "run_program", "self_check"]
 
 LAUNCHER = Path(launcher.__file__)
-_SETUP_FAILED = launcher_lockdown.SETUP_FAILED
 # Memory the harness, the page tables and the kernel take beside the program's own, in its cgroup.
 _CGROUP_MEMORY_SLACK = 96 << 20
 # Range checks for Limits: below these Python itself cannot start; above these rlimits overflow or mean nothing.
@@ -180,7 +179,7 @@ _BOOTSTRAP = (
     "    while len(data) < count:\n"
     "        chunk = os.read(0, count - len(data))\n"
     "        if not chunk:\n"
-    "            raise SystemExit(86)\n"
+    f"            raise SystemExit({launcher_lockdown.SETUP_FAILED})\n"  # its input cut short: the launcher's set-up exit status
     "        data += chunk\n"
     "    return data\n"
     "*modules, code = marshal.loads(read(int.from_bytes(read(8), 'little')))\n"
