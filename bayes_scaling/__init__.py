@@ -7,6 +7,7 @@
     fc.report("review.html", thresholds=[2.1])
     bs.register(fc, "predictions.jsonl", name="big-run"); bs.score(...); bs.verify(...)
     bs.backtest(runs, holdout_fraction=0.25).summary(); bs.compare([fc1, fc2]); bs.stack([fc1, fc2])
+    bs.compare_recipes(runs, target=1e22)   # which recipe (the family column) wins there, and how surely
     bs.point_forecast(counts, target=1e21)   # GPT-4's point method, beside a law="pass_rate" forecast
 """
 
@@ -24,6 +25,8 @@ _EXPORTS = {
     "StackedForecast": "evaluation.compare",
     "compare": "evaluation.compare",
     "stack": "evaluation.compare",
+    "RecipeComparison": "evaluation.recipe_comparison",
+    "compare_recipes": "evaluation.recipes",
     "DataError": "tables",
     "ExtrapolationWarning": "tables",
     "IdentifiabilityWarning": "tables",
@@ -87,8 +90,10 @@ except metadata.PackageNotFoundError:  # running from a source tree
 __all__ = [
     "BacktestResult",
     "StackedForecast",
+    "RecipeComparison",
     "backtest",
     "compare",
+    "compare_recipes",
     "compute_optimal",
     "stack",
     "DataError",

@@ -59,6 +59,7 @@ DOCUMENTS = {
     "docs/reports-and-registry.md": "fast",
     "docs/reading-intervals.md": "fast",
     "docs/loss-law.md": "fast",
+    "docs/recipes.md": "fast",
     "docs/backtesting.md": "slow",
     "docs/chinchilla-law.md": "slow",
     "docs/pass-rate-law.md": "slow",
@@ -196,6 +197,8 @@ ENVIRONMENT = {"COLUMNS": COLUMNS, "BAYES_SCALING_PROGRESS": "off"}
 def _write_fixtures(folder: Path) -> None:
     """The tables the documents read, as the documents describe them."""
     sys.path.insert(0, str(ROOT))  # tests.synthetic_ladders
+    import pandas as pd
+
     from bayes_scaling.datasets import make_example_capability_runs, make_example_pass_counts, make_example_runs
     from tests.synthetic_ladders import isoflop_ladder
 
@@ -205,6 +208,10 @@ def _write_fixtures(folder: Path) -> None:
     # pow), and the documented file hash and forecast must not depend on the machine
     isoflop_ladder("chinchilla", seed=0).to_csv(folder / "chinchilla.csv", index=False, float_format="%.12g")
     make_example_capability_runs(seed=0).to_csv(folder / "arc.csv", index=False)
+    # two recipes, the second 3% lower at every rung (docs/recipes.md)
+    baseline, new_mix = make_example_runs(seed=0).assign(family="baseline"), make_example_runs(seed=1).assign(family="new-mix")
+    new_mix["loss"] = (new_mix["loss"] * 0.97).round(5)
+    pd.concat([baseline, new_mix], ignore_index=True).to_csv(folder / "recipes.csv", index=False)
     shutil.copytree(ROOT / "models", folder / "models", ignore=shutil.ignore_patterns("rungs", "*.pt"))
     shutil.copytree(ROOT / "benchmarks", folder / "benchmarks", ignore=shutil.ignore_patterns("__pycache__"))
 

@@ -127,7 +127,7 @@ def test_fan_chart_bands_read_apart_in_grey(example_forecast):
     """In grey print the 50% band must be clearly darker than the 90%-only band beside it."""
     import matplotlib.pyplot as plt
 
-    from bayes_scaling.output.plotting import _predict
+    from bayes_scaling.output.plotting import predict_on_grid
 
     fig = example_forecast.plot()
     ax = _fan_axes(fig)
@@ -135,7 +135,7 @@ def test_fan_chart_bands_read_apart_in_grey(example_forecast):
     pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3] / 255.0
     grey = pixels @ np.array([0.299, 0.587, 0.114])
     x = float(example_forecast.targets[-1]) / 1.6  # left of the last target: only the bands are drawn there
-    draws = _predict(example_forecast, np.array([x]))["loss"].reshape(-1)
+    draws = predict_on_grid(example_forecast, np.array([x]))["loss"].reshape(-1)
     q50, q75, q95 = np.quantile(draws, [0.5, 0.75, 0.95])
     height = fig.canvas.get_width_height()[1]
     band = {}

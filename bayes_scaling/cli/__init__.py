@@ -25,6 +25,7 @@ COMMANDS = {
     "score": ("registry", "Score registered predictions against the actual values once the runs finish."),
     "verify": ("registry", "Check that no registered prediction was edited, deleted or reordered."),
     "backtest": ("backtest", "Hold out the largest runs, forecast them from the rest and score the intervals."),
+    "compare-recipes": ("recipes", "Forecast each recipe's ladder and say which wins at the targets: P(better), P(best), the difference."),
     "ladder": ("ladder", "Train a ladder of small GPTs on Python code and write its runs.csv."),
     "sample-code": ("code", "Sample code completions from a ladder checkpoint, check them, and count passes per problem."),
     "check-samples": ("code", "Run sampled completions against their problems' tests in a sandbox; write SAMPLES_results.jsonl beside SAMPLES."),

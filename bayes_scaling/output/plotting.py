@@ -33,7 +33,7 @@ def fan_chart(fc, path=None, ax=None, kind: str = "predictive", thresholds=(), a
     quantity = fc.quantities[0]
     runs = fc.runs
     grid = _grid(fc)
-    predicted = _predict(fc, grid)
+    predicted = predict_on_grid(fc, grid)
     draws = predicted[quantity if kind == "predictive" else f"mean_{quantity}"].reshape(-1, grid.size)
     q = interval_columns(draws)
     q05, q25, q50, q75, q95 = q["lower_90"], q["lower_50"], q["median"], q["upper_50"], q["upper_90"]
@@ -89,7 +89,7 @@ def bucket_chart(fc, path=None, quantity: str = "pass_rate"):
 
     labels = fc.bucket_labels
     grid = _grid(fc)
-    predicted = _predict(fc, grid, max_draws=400)[quantity]  # (chain, draw, grid, bucket)
+    predicted = predict_on_grid(fc, grid, max_draws=400)[quantity]  # (chain, draw, grid, bucket)
     draws = predicted.reshape(-1, grid.size, len(labels))
     observed = observed_bucket_rates(fc.runs, _assignment(fc.buckets))
     columns = min(4, len(labels))
@@ -163,7 +163,8 @@ def _grid(fc) -> np.ndarray:
     return np.geomspace(min(compute.min(), fc.targets.min()), max(compute.max(), fc.targets.max()), _GRID)
 
 
-def _predict(fc, grid, max_draws=None) -> dict:
+def predict_on_grid(fc, grid, max_draws=None) -> dict:
+    """The law's draws at compute ``grid`` from ``fc``'s posterior, with the forecast's own seed."""
     law = get_law(fc.law)
     rng = np.random.default_rng(fc.settings["seed"])
     posterior = fc.idata.posterior if max_draws is None else thin_posterior(fc.idata.posterior, max_draws)

@@ -117,7 +117,8 @@ def _html_table(frame: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def render_html(sections: dict, figures: dict) -> str:
+def render_html(sections: dict, figures: dict, blocks: list | None = None) -> str:
+    """The page; ``blocks`` (default: a forecast report's, from ``sections``) in reading order."""
     def render(block) -> str:
         kind = block[0]
         if kind == "text":
@@ -152,13 +153,14 @@ def render_html(sections: dict, figures: dict) -> str:
             '<html lang="en"><head><meta charset="utf-8">',
             f"<title>{title}</title><style>{_CSS}</style></head><body>",
             f"<h1>{title}</h1>",
-            *[render(block) for block in _blocks(sections)],
+            *[render(block) for block in (_blocks(sections) if blocks is None else blocks)],
             f"<footer><h2>Reproducibility</h2><table>{footer}</table></footer></body></html>",
         ]
     )
 
 
-def render_markdown(sections: dict, figure_names: dict) -> str:
+def render_markdown(sections: dict, figure_names: dict, blocks: list | None = None) -> str:
+    """The Markdown text; ``blocks`` as for ``render_html``."""
     def render(block) -> str:
         kind = block[0]
         if kind == "text":
@@ -177,6 +179,7 @@ def render_markdown(sections: dict, figure_names: dict) -> str:
             return f"![{alt}]({figure_names[key]})"
         return "\n".join(f"- {item}" for item in block[1])
 
-    parts = [f"# {sections['title']}", *[render(block) for block in _blocks(sections)], "## Reproducibility"]
+    blocks = _blocks(sections) if blocks is None else blocks
+    parts = [f"# {sections['title']}", *[render(block) for block in blocks], "## Reproducibility"]
     parts.append("\n".join(f"- **{k}**: {v}" for k, v in sections["footer"]))
     return "\n\n".join(parts) + "\n"

@@ -50,7 +50,8 @@ def load_runs(source) -> pd.DataFrame:
         value that is not a number (strings that parse as numbers are accepted, booleans
         are not); NaN or infinite values; ``compute`` or ``loss`` <= 0; invalid optional
         columns (``params``/``tokens`` must be finite and > 0, ``seed`` an integer,
-        ``run``/``family`` present on every row); duplicate run names, or (without a
+        ``run``/``family`` present on every row); duplicate run names (within a family, where
+        there is a ``family`` column), or (without a
         ``run`` column) two identical rows; fewer than three distinct ``compute`` values.
         Also when ``source`` is neither a path nor a DataFrame, has another extension, or
         cannot be read. The message names the column, the row and the value.
@@ -157,16 +158,19 @@ def load_capability_runs(source) -> pd.DataFrame:
 
 
 def _check_duplicates(table: pd.DataFrame, cleaned: pd.DataFrame) -> None:
-    """Duplicate run names; without a run column, rows identical in every known column."""
+    """Duplicate run names (within a family, where there is one: recipes may name their rungs
+    alike); without a run column, rows identical in every known column."""
     if "run" in cleaned.columns:
-        first: dict[str, int] = {}
-        for row, name in enumerate(cleaned["run"].tolist()):
-            if name in first:
+        families = cleaned["family"].tolist() if "family" in cleaned.columns else [None] * len(cleaned)
+        first: dict[tuple, int] = {}
+        for row, key in enumerate(zip(families, cleaned["run"].tolist())):
+            if key in first:
+                within = "" if key[0] is None else f" in family {key[0]!r}"
                 raise DataError(
-                    f"column 'run', {where(table, row)}: duplicate run name {name!r} "
-                    f"(already used by row {first[name]})"
+                    f"column 'run', {where(table, row)}: duplicate run name {key[1]!r}{within} "
+                    f"(already used by row {first[key]})"
                 )
-            first[name] = row
+            first[key] = row
         return
     columns = list(cleaned.columns)
     first_row: dict[tuple, int] = {}

@@ -1,0 +1,126 @@
+"""Does ``compare_recipes`` pick the recipe that in fact wins, and is its P(better) calibrated?
+
+On public ladders where several recipes were trained at the same budgets, each pair of recipes
+is fitted on its budgets up to C_max/16 (C_max: the largest budget both measured) and asked,
+at every budget both measured beyond the fit, for P(A's loss < B's loss) for one run of each
+(``kind="predictive"``: the measured losses are single runs). Then it is checked against which
+recipe's measured loss was in fact lower:
+
+- Porian et al. (2024), OpenWebText2: the five training configurations' compute-optimal
+  losses, 10 pairs;
+- Pythia (Biderman et al. 2023), standard against deduplicated data: the final checkpoints'
+  LAMBADA loss (log perplexity of the correct word), 70M to 12B parameters.
+
+Printed: for each pair the favourite at C_max, its P(better) and whether it won; the share of
+favourites that won; the Brier score (0.25 is a coin flip); and, over every (pair, budget), the
+mean P(favourite wins) against the share that won, in bins.
+
+    python benchmarks/recipes.py [--data ../shared/data] [--ratio 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import public_ladders as public  # noqa: E402
+
+import bayes_scaling as bs  # noqa: E402
+
+
+def porian_recipes(data_dir: Path) -> dict[str, pd.DataFrame]:
+    """Each configuration's compute-optimal (compute, loss)."""
+    return {name: runs[["compute", "loss"]] for name, runs in public.porian_compute_optimal(data_dir).items()}
+
+
+def pythia_recipes(data_dir: Path) -> dict[str, pd.DataFrame]:
+    """Pythia's final checkpoints: LAMBADA's log perplexity as the loss, standard and deduped."""
+    raw = pd.read_csv(Path(data_dir) / "pythia_v1_zeroshot_checkpoints.csv")
+    final = raw[raw["tokens"] == raw["tokens"].max()]
+    runs = pd.DataFrame(
+        {
+            "compute": 6.0 * final["N_total"].astype(float) * final["tokens"].astype(float),
+            "loss": np.log(final["lambada_openai__ppl"]),
+            "deduped": final["deduped"].astype(bool),
+        }
+    )
+    return {name: group[["compute", "loss"]] for name, group in (("standard", runs[~runs["deduped"]]), ("deduped", runs[runs["deduped"]]))}
+
+
+def compare_pair(ladder: str, a: str, runs_a: pd.DataFrame, b: str, runs_b: pd.DataFrame, ratio: float, seed: int) -> list[dict]:
+    """One pair: fit both on budgets <= C_max/ratio, score P(a better) at each later shared budget."""
+    shared = np.intersect1d(runs_a["compute"].to_numpy(), runs_b["compute"].to_numpy())
+    c_max = shared.max()
+    cut = c_max / ratio * (1 + 1e-9)
+    targets = shared[shared > cut]
+    table = pd.concat([runs_a[runs_a["compute"] <= cut].assign(family=a), runs_b[runs_b["compute"] <= cut].assign(family=b)], ignore_index=True)
+    comparison = bs.compare_recipes(table, target=targets, seed=seed, progress=False)
+    p_a = comparison.prob_better(a, b).to_numpy()
+    loss_a = runs_a.set_index("compute").loc[targets, "loss"].to_numpy()
+    loss_b = runs_b.set_index("compute").loc[targets, "loss"].to_numpy()
+    rows = []
+    for i, compute in enumerate(targets):
+        favourite_is_a = p_a[i] >= 0.5
+        rows.append(
+            {
+                "ladder": ladder,
+                "a": a,
+                "b": b,
+                "compute": compute,
+                "at_c_max": bool(compute == c_max),
+                "fitted_runs": f"{(table['family'] == a).sum()}+{(table['family'] == b).sum()}",
+                "p_a_better": p_a[i],
+                "a_won": bool(loss_a[i] < loss_b[i]),
+                "measured_gap": loss_a[i] - loss_b[i],
+                "p_favourite": max(p_a[i], 1 - p_a[i]),
+                "favourite_won": bool((loss_a[i] < loss_b[i]) == favourite_is_a),
+                "sampler_ok": comparison.ok,
+            }
+        )
+    return rows
+
+
+def summarise(rows: pd.DataFrame, title: str) -> None:
+    brier = float(np.mean((rows["p_a_better"] - rows["a_won"].astype(float)) ** 2))
+    print(f"{title}: {len(rows)} comparisons; favourite won {rows['favourite_won'].sum()}/{len(rows)} "
+          f"({rows['favourite_won'].mean():.0%}); mean P(favourite wins) {rows['p_favourite'].mean():.2f}; Brier {brier:.3f} (coin flip 0.250)")
+
+
+def calibration_table(rows: pd.DataFrame) -> pd.DataFrame:
+    bins = pd.cut(rows["p_favourite"], [0.5, 0.6, 0.75, 0.9, 0.99, 1.0], include_lowest=True)
+    return rows.groupby(bins, observed=True).agg(
+        comparisons=("favourite_won", "size"), mean_p_favourite=("p_favourite", "mean"), share_won=("favourite_won", "mean")
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=public.DEFAULT_DATA)
+    parser.add_argument("--ratio", type=float, default=16.0, help="fit on budgets up to C_max / RATIO")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    rows = []
+    ladders = {"porian": porian_recipes(args.data), "pythia-lambada": pythia_recipes(args.data)}
+    for ladder, recipes in ladders.items():
+        for a, b in itertools.combinations(recipes, 2):
+            rows += compare_pair(ladder, a, recipes[a], b, recipes[b], args.ratio, args.seed)
+    table = pd.DataFrame(rows)
+    pd.set_option("display.width", 200)
+    print(table[table["at_c_max"]].drop(columns=["at_c_max"]).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print()
+    summarise(table[table["at_c_max"]], f"at C_max, fitted on <= C_max/{args.ratio:g}")
+    summarise(table, "every budget both measured beyond the fit")
+    print(calibration_table(table).to_string(float_format=lambda v: f"{v:.2f}"))
+    print(f"every sampler healthy: {bool(table['sampler_ok'].all())}; {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

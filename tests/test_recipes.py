@@ -1,0 +1,147 @@
+"""bs.compare_recipes: each recipe its own fit, answers from pairs of independent draws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayes_scaling as bs
+from bayes_scaling.datasets import make_example_runs
+
+# P(better) and the spread of a difference are estimated from draws whose effective sample size
+# the default health check holds at >= 400: 3 standard errors of a share near 0.5 and of a
+# standard deviation's ratio at that size.
+MIN_ESS = 400
+SHARE_TOLERANCE = 3 * np.sqrt(0.25 / MIN_ESS)
+SPREAD_TOLERANCE = 3 / np.sqrt(2 * MIN_ESS)
+pytestmark = pytest.mark.usefixtures("reused_fits")  # the command-line test repeats the fixture's fits
+
+
+@pytest.fixture(scope="module")
+def identical():
+    """One ladder under two recipe names: neither recipe is better."""
+    runs = make_example_runs(0)
+    table = pd.concat([runs.assign(family="a"), runs.assign(family="b")], ignore_index=True)
+    return bs.compare_recipes(table, target=[1e20], seed=3, progress=False)
+
+
+@pytest.fixture(scope="module")
+def crossing():
+    """A steeper recipe that starts worse and overtakes a flatter one at C = 3.0e18, inside the ladder."""
+    compute = np.geomspace(1e17, 1e20, 9)
+    x = compute / 1e17
+    rng = np.random.default_rng(5)
+    steep = (1.8 + 3 * x**-0.25) * np.exp(0.005 * rng.standard_normal(9))
+    flat = (2.474 + 2 * x**-0.35) * np.exp(0.005 * rng.standard_normal(9))
+    table = pd.concat(
+        [pd.DataFrame({"compute": compute, "loss": flat, "family": "flat"}), pd.DataFrame({"compute": compute, "loss": steep, "family": "steep"})],
+        ignore_index=True,
+    )
+    return bs.compare_recipes(table, target=[1e21], seed=3, progress=False)
+
+
+def test_identical_ladders_are_a_coin_flip_with_independent_noise(identical):
+    assert identical.ok
+    assert identical.recipes == ["a", "b"]
+    assert abs(identical.prob_better("a", "b").iloc[0] - 0.5) < SHARE_TOLERANCE
+    # each recipe has its own seed: the difference of two new runs has sqrt(2) times one run's spread
+    # (one seed for both would give identical draws and a difference of exactly zero)
+    seeds = {fc.settings["seed"] for fc in identical.forecasts.values()}
+    assert len(seeds) == 2
+    spread = identical.difference("a", "b").std() / (np.sqrt(2) * identical.forecasts["a"].draws().std())
+    assert abs(spread - 1) < SPREAD_TOLERANCE
+    assert identical.prob_best().sum(axis=1).to_numpy() == pytest.approx(1.0)
+
+
+def test_a_recipe_five_percent_lower_at_every_rung_is_called_better():
+    runs = make_example_runs(0)
+    lower = make_example_runs(1).assign(loss=lambda t: t["loss"] * 0.95)
+    table = pd.concat([runs.assign(family="old"), lower.assign(family="new")], ignore_index=True)
+    comparison = bs.compare_recipes(table, target=[1e20], seed=3, progress=False)
+    assert comparison.ok
+    assert comparison.prob_better("new", "old", kind="mean").iloc[0] > 0.95
+    frame = comparison.to_frame(reference="old")
+    assert list(frame["recipe"]) == ["new"]
+    assert frame["upper"].iloc[0] < 0  # the 90% interval of new - old lies below zero
+    # a margin larger than the gap itself is unlikely
+    gap = float(-np.median(comparison.difference("new", "old", kind="mean")))
+    assert comparison.prob_better("new", "old", by=2 * gap, kind="mean").iloc[0] < 0.5
+
+
+def test_the_crossing_is_found_where_the_steeper_recipe_overtakes(crossing):
+    assert crossing.ok
+    found = crossing.crossings(reference="flat")
+    assert len(found) == 1, found
+    assert 3.0e18 / 1.5 < found["compute"].iloc[0] < 3.0e18 * 1.5
+    assert bool(found["better_above"].iloc[0])
+    assert crossing.prob_better("steep", "flat", kind="mean").iloc[0] > 0.95
+
+
+def test_the_plot_draws_one_band_per_recipe_and_marks_the_crossing(crossing, tmp_path):
+    path = tmp_path / "recipes.png"
+    fig = crossing.plot(path, reference="flat")
+    assert path.stat().st_size > 10_000
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")] == ["steep (median, 50% and 90% bands)"]
+    markers = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert len(markers) == 1 and markers[0].get_xdata()[0] == pytest.approx(crossing.crossings("flat")["compute"].iloc[0])
+
+
+def test_bad_tables_and_arguments_are_refused_by_name(identical):
+    runs = make_example_runs(0)
+    with pytest.raises(bs.DataError, match="no 'family' column"):
+        bs.compare_recipes(runs, target=1e20, seed=0)
+    with pytest.raises(bs.DataError, match="names one recipe"):
+        bs.compare_recipes(runs.assign(family="a"), target=1e20, seed=0)
+    short = pd.concat([runs.assign(family="a"), runs.head(2).assign(family="b")], ignore_index=True)
+    with pytest.raises(bs.DataError, match="recipe 'b'.*2 rows"):
+        bs.compare_recipes(short, target=1e20, seed=0)
+    with pytest.raises(ValueError, match="recipe must be one of \\['a', 'b'\\], got 'c'"):
+        identical.prob_better("a", "c")
+    with pytest.raises(ValueError, match="by must be a finite margin"):
+        identical.prob_better("a", "b", by=-0.1)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        identical.prob_best(kind="median")
+
+
+def test_run_names_may_repeat_across_recipes_but_not_within_one():
+    runs = make_example_runs(0)
+    table = bs.load_runs(pd.concat([runs.assign(family="a"), runs.assign(family="b")], ignore_index=True))
+    assert len(table) == 2 * len(runs)
+    twice = pd.concat([runs.assign(family="a"), runs.head(1).assign(family="a")], ignore_index=True)
+    with pytest.raises(bs.DataError, match="duplicate run name 'rung0' in family 'a' \\(already used by row 0\\)"):
+        bs.load_runs(twice)
+
+
+def test_the_report_leads_with_p_best_and_shows_the_margin_asked_for(crossing, tmp_path):
+    page = crossing.report(tmp_path / "recipes.html", reference="flat", by=0.05).read_text()
+    best = crossing.prob_best()
+    assert "<h2>P(each recipe is the best), one new run of each</h2>" in page
+    assert page.index("P(each recipe is the best)") < page.index("Each recipe against flat")
+    assert "P(better by ≥ 0.05)" in page and 'src="data:image/png;base64,' in page
+    assert f"steep crosses flat at {crossing.crossings('flat')['compute'].iloc[0]:.3g} FLOPs and is the better one above it." in page
+    for fc in crossing.forecasts.values():
+        assert f"seed {fc.settings['seed']}, data sha256 {fc.settings['data_sha256']}" in page
+    assert best["steep"].iloc[0] > 0.95  # the table's headline: the steeper recipe is best at 1e21
+    markdown = crossing.report(tmp_path / "recipes.md")
+    assert "![each recipe minus flat" in markdown.read_text() and (tmp_path / "recipes_differences.png").stat().st_size > 10_000
+    with pytest.raises(ValueError, match="must end in .html or .md"):
+        crossing.report(tmp_path / "recipes.pdf")
+
+
+def test_the_command_line_prints_and_writes_what_the_api_answers(identical, tmp_path, capsys):
+    from bayes_scaling.cli import main
+
+    runs = make_example_runs(0)
+    pd.concat([runs.assign(family="a"), runs.assign(family="b")], ignore_index=True).to_csv(tmp_path / "recipes.csv", index=False)
+    out = tmp_path / "comparison.csv"
+    status = main(["compare-recipes", str(tmp_path / "recipes.csv"), "--target", "1e20", "--seed", "3", "--by", "0.01", "--no-progress", "--out", str(out)])
+    assert status == 0
+    table = pd.read_csv(out)
+    assert list(table["recipe"]) == ["b"] and list(table["reference"]) == ["a"]
+    assert table["prob_better"].iloc[0] == pytest.approx(identical.prob_better("b", "a").iloc[0])
+    assert table["prob_better_by_0.01"].iloc[0] == pytest.approx(identical.prob_better("b", "a", by=0.01).iloc[0])
+    assert "RecipeComparison of 2 recipes (loss law, seed 3; sampler ok)" in capsys.readouterr().out
+    assert main(["compare-recipes", str(tmp_path / "recipes.csv"), "--target", "1e20", "--recipe", "optimiser"]) == 2
+    assert "error: no 'optimiser' column naming each run's recipe" in capsys.readouterr().err
