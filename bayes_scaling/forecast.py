@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import platform
+import warnings
 from datetime import datetime, timezone
 from importlib import metadata
 
@@ -119,6 +120,9 @@ def forecast(
         When a capability law's fitted runs fall with compute.
     CurvatureWarning
         When the runs bend away from the loss law.
+    UserWarning
+        When the table's ``family`` column names several recipes: one curve is fitted through
+        all of them (``bs.compare_recipes`` fits each on its own).
 
     See Also
     --------
@@ -138,6 +142,7 @@ def forecast(
         raise ValueError("forecast() fits a posterior; GPT-4's point method is bs.point_forecast(counts, target)")
     law = get_law(law)
     table = law.load(data)
+    _warn_if_several_recipes(table)
     # point at the caller of forecast(); a law whose targets are not compute checks its own
     targets = law.check_targets(table, target, stacklevel=3)
     try:
@@ -262,3 +267,18 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             found[name] = "not installed"
     return found
+
+
+def _warn_if_several_recipes(table: pd.DataFrame) -> None:
+    """One law through several recipes' runs is rarely what was meant: say so, and what fits each."""
+    if "family" not in table.columns:
+        return
+    names = list(pd.unique(table["family"].astype(str)))
+    if len(names) > 1:
+        shown = ", ".join(repr(name) for name in names[:5]) + (", ..." if len(names) > 5 else "")
+        warnings.warn(
+            f"column 'family' names {len(names)} recipes ({shown}); this forecast fits one curve through all their runs. "
+            "To compare them use bs.compare_recipes(runs, target); to forecast one, select its rows first",
+            UserWarning,
+            stacklevel=3,
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -145,3 +147,16 @@ def test_the_command_line_prints_and_writes_what_the_api_answers(identical, tmp_
     assert "RecipeComparison of 2 recipes (loss law, seed 3; sampler ok)" in capsys.readouterr().out
     assert main(["compare-recipes", str(tmp_path / "recipes.csv"), "--target", "1e20", "--recipe", "optimiser"]) == 2
     assert "error: no 'optimiser' column naming each run's recipe" in capsys.readouterr().err
+
+
+def test_forecasting_several_recipes_as_one_ladder_says_so():
+    runs = make_example_runs(0)
+    table = pd.concat([runs.assign(family="a"), runs.assign(family="b")], ignore_index=True)
+    # the warning comes as the table is read, before anything is fitted: a bad target then stops the fit
+    with pytest.warns(UserWarning, match="column 'family' names 2 recipes \\('a', 'b'\\); this forecast fits one curve"):
+        with pytest.raises(bs.DataError):
+            bs.forecast(table, target=-1.0, seed=0, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        with pytest.raises(bs.DataError):  # one recipe: no warning
+            bs.forecast(runs.assign(family="a"), target=-1.0, seed=0, progress=False)
