@@ -151,16 +151,13 @@ def forecast(
         raise ValueError(f"law {law.name!r} does not take these options: {sorted(law_options)} ({err})") from None
     fit_table, per_problem, options = prepared
     overrides = resolve_priors(law, prior)
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy % 2**31)
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = checked_seed(seed)
     settings = nuts.SamplerSettings(
         draws=draws,
         tune=law.tune_for(options) if tune is None else tune,
         chains=chains,
         target_accept=law.target_accept if target_accept is None else target_accept,
-        seed=int(seed),
+        seed=seed,
         progress=progress,
         dense_mass=law.dense_mass,
         jitter=law.jitter,
@@ -267,6 +264,15 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             found[name] = "not installed"
     return found
+
+
+def checked_seed(seed) -> int:
+    """``seed`` as an int after checking it is a non-negative integer; ``None``: a drawn one."""
+    if seed is None:
+        return int(np.random.SeedSequence().entropy % 2**31)
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
 
 
 def _warn_if_several_recipes(table: pd.DataFrame) -> None:

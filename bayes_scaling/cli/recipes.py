@@ -38,9 +38,7 @@ def run(args) -> int:
         draws=args.draws, tune=args.tune, chains=args.chains, target_accept=args.target_accept,
     )
     reference = cmp.recipes[0] if args.reference is None else args.reference
-    table = cmp.to_frame(reference=reference, prob=args.prob)
-    if args.by > 0:
-        table[f"prob_better_by_{args.by:g}"] = [cmp.prob_better(name, reference, by=args.by).loc[c] for name, c in zip(table["recipe"], table["compute"])]
+    table = cmp.to_frame(reference=reference, prob=args.prob, by=args.by)
     print(cmp)
     print(f"against {reference}, one new run of each ({args.prob:.0%} interval of the difference):")
     print(table.drop(columns=["reference"]).to_string(index=False, float_format=lambda v: f"{v:.4g}"))

@@ -116,10 +116,7 @@ class RecipeComparison:
         1e+22    0.71
         dtype: float64
         """
-        if not np.isfinite(by) or by < 0:
-            raise ValueError(f"by must be a finite margin >= 0, got {by!r}")
-        gain = self.difference(a, b, kind) * (1 if self.rising else -1)  # > 0: a is better
-        return self._per_target((gain > by).mean(axis=0))
+        return self._per_target(self._share_better(self.difference(a, b, kind), by))
 
     def prob_best(self, kind: str = "predictive") -> pd.DataFrame:
         """P(each recipe is the best of all) at each target; rows sum to 1.
@@ -145,7 +142,7 @@ class RecipeComparison:
         shares = np.stack([(best == i).mean(axis=0) for i in range(len(self.recipes))], axis=1)
         return pd.DataFrame(shares, index=pd.Index(self.targets, name="compute"), columns=self.recipes)
 
-    def to_frame(self, reference: str | None = None, prob: float = 0.9, kind: str = "predictive") -> pd.DataFrame:
+    def to_frame(self, reference: str | None = None, prob: float = 0.9, kind: str = "predictive", by: float = 0.0) -> pd.DataFrame:
         """Each other recipe against ``reference`` at each target: the difference and P(better).
 
         Parameters
@@ -156,13 +153,21 @@ class RecipeComparison:
             The central interval's probability.
         kind : {"predictive", "mean"}, default "predictive"
             One new run of each, or the mean curves.
+        by : float, default 0.0
+            A margin δ > 0 adds the column ``prob_better_by_δ``: P(the recipe beats the
+            reference by at least δ).
 
         Returns
         -------
         pandas.DataFrame
             Columns ``compute``, ``recipe``, ``reference``, ``median_difference`` (recipe
             minus reference), ``lower``, ``upper``, ``prob_better`` (the recipe beats the
-            reference) and ``prob_best``.
+            reference), ``prob_best`` and, with ``by``, ``prob_better_by_δ``.
+
+        Raises
+        ------
+        ValueError
+            When ``reference`` or ``kind`` is unknown, or ``by`` is negative or not finite.
 
         Examples
         --------
@@ -178,7 +183,8 @@ class RecipeComparison:
                 continue
             difference = self.difference(name, reference, kind)
             lower, upper = central_interval(difference, prob)
-            better = self.prob_better(name, reference, kind=kind).to_numpy()
+            better = self._share_better(difference)
+            by_margin = self._share_better(difference, by) if by > 0 else None
             for i, compute in enumerate(self.targets):
                 rows.append(
                     {
@@ -190,6 +196,7 @@ class RecipeComparison:
                         "upper": float(upper[i]),
                         "prob_better": float(better[i]),
                         "prob_best": float(best[name].iloc[i]),
+                        **({f"prob_better_by_{by:g}": float(by_margin[i])} if by_margin is not None else {}),
                     }
                 )
         return pd.DataFrame(rows)
@@ -220,7 +227,8 @@ class RecipeComparison:
         (4000, 60)
         """
         reference = self._reference(reference)
-        self._check_kind(kind)
+        if kind not in KINDS:  # the forecasts' draws check it; these are drawn here
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         if grid is None:
             smallest = min(fc.runs["compute"].min() for fc in self.forecasts.values())
             grid = np.geomspace(smallest, max(self.targets.max(), smallest * 10), GRID_POINTS)
@@ -256,7 +264,10 @@ class RecipeComparison:
         0   muon     adamw  3.261437e+18          True
         """
         reference = self._reference(reference)
-        grid, curves = self.difference_curves(reference, kind)
+        return self._crossings(*self.difference_curves(reference, kind), reference)
+
+    def _crossings(self, grid: np.ndarray, curves: dict, reference: str) -> pd.DataFrame:
+        """``crossings`` of difference curves already drawn (``difference_curves``)."""
         rows = []
         for name, draws in curves.items():
             median = np.median(draws, axis=0)
@@ -297,7 +308,7 @@ class RecipeComparison:
         grid, curves = self.difference_curves(reference, kind)
         fitted_max = max(fc.runs["compute"].max() for fc in self.forecasts.values())
         label = f"{self.forecasts[reference].quantities[0]}: recipe − {reference}"
-        return difference_chart(grid, curves, self.crossings(reference, kind), self.targets, fitted_max, label, self.rising, path=path, ax=ax)
+        return difference_chart(grid, curves, self._crossings(grid, curves, reference), self.targets, fitted_max, label, self.rising, path=path, ax=ax)
 
     def report(self, path, reference: str | None = None, by: float = 0.0):
         """Write the comparison's report (``.html``, self-contained, or ``.md`` with its figure beside it).
@@ -337,8 +348,7 @@ class RecipeComparison:
     def _draws(self, name: str, kind: str) -> np.ndarray:
         if name not in self.forecasts:
             raise ValueError(f"recipe must be one of {self.recipes}, got {name!r}")
-        self._check_kind(kind)
-        return self.forecasts[name].draws(kind)
+        return self.forecasts[name].draws(kind)  # which checks ``kind``
 
     def _reference(self, reference: str | None) -> str:
         if reference is None:
@@ -347,10 +357,12 @@ class RecipeComparison:
             raise ValueError(f"reference must be one of {self.recipes}, got {reference!r}")
         return reference
 
-    @staticmethod
-    def _check_kind(kind: str) -> None:
-        if kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    def _share_better(self, difference: np.ndarray, by: float = 0.0) -> np.ndarray:
+        """Per target, the share of draws of ``difference`` (a minus b) in which a beats b by more than ``by``."""
+        if not np.isfinite(by) or by < 0:
+            raise ValueError(f"by must be a finite margin >= 0, got {by!r}")
+        gain = difference if self.rising else -difference  # > 0: a is better
+        return (gain > by).mean(axis=0)
 
     def _per_target(self, values: np.ndarray) -> pd.Series:
         return pd.Series(values, index=pd.Index(self.targets, name="compute"))

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_scaling.evaluation.recipe_comparison import RecipeComparison
-from bayes_scaling.forecast import forecast
+from bayes_scaling.forecast import checked_seed, forecast
 from bayes_scaling.laws import get_law
 from bayes_scaling.tables import DataError
 
@@ -83,11 +83,8 @@ def compare_recipes(data, target, recipe: str = "family", law: str = "loss", see
     names = [str(name) for name in pd.unique(table[recipe].astype(str))]
     if len(names) < 2:
         raise DataError(f"column {recipe!r} names one recipe ({names[0]!r}); a comparison needs at least two")
-    if seed is None:
-        seed = int(np.random.SeedSequence().generate_state(1)[0])
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    seeds = np.random.SeedSequence(int(seed)).generate_state(len(names))
+    seed = checked_seed(seed)
+    seeds = np.random.SeedSequence(seed).generate_state(len(names))
     forecasts = {}
     for name, recipe_seed in zip(names, seeds):
         rows = table[table[recipe].astype(str) == name].reset_index(drop=True)
@@ -95,4 +92,4 @@ def compare_recipes(data, target, recipe: str = "family", law: str = "loss", see
             forecasts[name] = forecast(rows, target, law=law, seed=int(recipe_seed), progress=progress, **forecast_options)
         except DataError as error:
             raise DataError(f"recipe {name!r} ({recipe} == {name!r}, {len(rows)} rows): {error}") from error
-    return RecipeComparison(forecasts, seed=int(seed), recipe_column=recipe)
+    return RecipeComparison(forecasts, seed=seed, recipe_column=recipe)
