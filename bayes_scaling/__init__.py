@@ -8,6 +8,7 @@
     bs.register(fc, "predictions.jsonl", name="big-run"); bs.score(...); bs.verify(...)
     bs.backtest(runs, holdout_fraction=0.25).summary(); bs.compare([fc1, fc2]); bs.stack([fc1, fc2])
     bs.compare_recipes(runs, target=1e22)   # which recipe (the family column) wins there, and how surely
+    bs.suggest_runs(fc, budget=3e20)         # which runs to add to narrow fc's interval most per FLOP
     bs.point_forecast(counts, target=1e21)   # GPT-4's point method, beside a law="pass_rate" forecast
 """
 
@@ -42,6 +43,12 @@ _EXPORTS = {
     "forecast": "forecast",
     "load_forecast": "forecast_file",
     "compute_optimal": "allocation",
+    "CostModel": "cost_models",
+    "fit_cost": "cost_models",
+    "six_nd": "cost_models",
+    "transformer_cost": "cost_models",
+    "RunSuggestions": "planning.suggestions",
+    "suggest_runs": "planning.suggest",
     "RegistryError": "evaluation.registry_chain",
     "register": "evaluation.registry",
     "score": "evaluation.registry_scoring",
@@ -95,6 +102,12 @@ __all__ = [
     "compare",
     "compare_recipes",
     "compute_optimal",
+    "CostModel",
+    "fit_cost",
+    "six_nd",
+    "transformer_cost",
+    "suggest_runs",
+    "RunSuggestions",
     "stack",
     "DataError",
     "ExtrapolationWarning",

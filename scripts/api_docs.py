@@ -30,9 +30,11 @@ COMMAND = "python scripts/api_docs.py"
 # The order of the page. A name of ``__all__`` not listed here still gets a section, under "Other".
 GROUPS = [
     ("Loading data", ["load_runs", "load_pass_counts", "load_capability_runs", "example_runs", "example_pass_counts"]),
-    ("Forecasting", ["forecast", "point_forecast", "load_forecast", "compute_optimal"]),
+    ("Forecasting", ["forecast", "point_forecast", "load_forecast"]),
+    ("Allocation", ["compute_optimal", "CostModel", "six_nd", "transformer_cost", "fit_cost"]),
     ("The forecast objects", ["Forecast", "PointForecast"]),
     ("Comparing and stacking", ["compare", "stack", "StackedForecast"]),
+    ("Decisions: recipes and runs", ["compare_recipes", "RecipeComparison", "suggest_runs", "RunSuggestions"]),
     ("Backtesting", ["backtest", "BacktestResult"]),
     ("Registering and scoring", ["register", "score", "verify"]),
     ("Warnings and errors", ["DataError", "RegistryError", "ExtrapolationWarning", "IdentifiabilityWarning",

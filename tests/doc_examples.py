@@ -60,6 +60,7 @@ DOCUMENTS = {
     "docs/reading-intervals.md": "fast",
     "docs/loss-law.md": "fast",
     "docs/recipes.md": "fast",
+    "docs/run-design.md": "fast",
     "docs/backtesting.md": "slow",
     "docs/chinchilla-law.md": "slow",
     "docs/pass-rate-law.md": "slow",

@@ -79,10 +79,10 @@ def test_the_package_has_no_import_cycle():
 LAYERS = [
     ("tables", "intervals", "quiet", "progress", "atomic_write", "formatting", "scoring", "buckets", "datasets"),
     ("laws", "inference", "ladder"),
-    ("checks", "codeeval", "point_forecast", "allocation"),
+    ("checks", "codeeval", "point_forecast", "allocation", "cost_models"),
     ("output",),
     ("forecast", "forecast_record", "forecast_result", "forecast_file"),
-    ("evaluation",),
+    ("evaluation", "planning"),
     ("cli", ""),  # "": the package's own __init__ (lazy names for everything)
 ]
 

@@ -26,6 +26,7 @@ COMMANDS = {
     "verify": ("registry", "Check that no registered prediction was edited, deleted or reordered."),
     "backtest": ("backtest", "Hold out the largest runs, forecast them from the rest and score the intervals."),
     "compare-recipes": ("recipes", "Forecast each recipe's ladder and say which wins at the targets: P(better), P(best), the difference."),
+    "suggest-runs": ("planning", "Rank candidate runs by how much each narrows a saved forecast's interval per FLOP, and plan within a budget."),
     "ladder": ("ladder", "Train a ladder of small GPTs on Python code and write its runs.csv."),
     "sample-code": ("code", "Sample code completions from a ladder checkpoint, check them, and count passes per problem."),
     "check-samples": ("code", "Run sampled completions against their problems' tests in a sandbox; write SAMPLES_results.jsonl beside SAMPLES."),

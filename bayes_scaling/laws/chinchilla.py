@@ -46,7 +46,7 @@ from pymc_extras.prior import Prior
 from scipy.stats import gmean
 
 from bayes_scaling.tables import DataError, IdentifiabilityWarning, check_targets as check_compute, load_runs, read_table
-from bayes_scaling.laws import extrapolation
+from bayes_scaling.laws import extrapolation, run_noise
 from bayes_scaling.laws.law import DefaultPrior, Law, Prepared, build_default_priors
 from bayes_scaling.laws.loss import observe_log_loss
 
@@ -353,6 +353,12 @@ def predict(posterior, constant, options: dict, targets, rng: np.random.Generato
     return {"loss": mean * np.exp(p["sigma"] * noise), "mean_loss": mean}
 
 
+def run_log_density(posterior, options: dict, mean, observed):
+    """One new run's log-density per draw (laws/run_noise.py), with this fit's likelihood."""
+    nu = STUDENT_T_NU if options.get("likelihood", "normal") == "student_t" else None
+    return run_noise.log_density(posterior, options, mean, observed, nu=nu)
+
+
 def loo_log_likelihood(posterior, constant, options: dict):
     """Pointwise leave-one-out log-densities with the extrapolation error (the runs are one
     multivariate normal then); None when the sampler's own pointwise terms are right."""
@@ -387,5 +393,6 @@ LAW = Law(
     target_help={"params": ("N", "target parameters N"), "tokens": ("D", "target training tokens D")},
     structure=structure,
     loo_log_likelihood=loo_log_likelihood,
+    run_log_density=run_log_density,
     cli_options=(extrapolation.CLI_OPTION,),
 )

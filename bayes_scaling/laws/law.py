@@ -126,6 +126,9 @@ class Law:
     structure: Callable[[dict], tuple] = _no_structure  # options that change the model's graph
     complete_posterior: Callable | None = None  # draw after sampling what the model integrated out
     loo_log_likelihood: Callable | None = None  # closed-form LOO terms where rows are not independent
+    # (posterior, options, mean, observed) -> log p(observed | each draw) of one new run, up to a
+    # constant (laws/run_noise.py); None where the law has none, or returns None where runs are coupled
+    run_log_density: Callable | None = None
 
     # -- capability laws -----------------------------------------------------------------------
     bucket_labels: Callable[[dict], list[str]] | None = None  # None: no buckets

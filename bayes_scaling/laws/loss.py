@@ -43,7 +43,7 @@ from pymc_extras.prior import Prior
 from scipy.stats import gmean
 
 from bayes_scaling.tables import load_runs
-from bayes_scaling.laws import extrapolation, whitened_curve
+from bayes_scaling.laws import extrapolation, run_noise, whitened_curve
 from bayes_scaling.laws.law import DefaultPrior, Law, Prepared, build_default_priors
 
 PARAMETERS = ("loss_ref", "local_exponent", "reducible_fraction", "sigma")
@@ -262,5 +262,6 @@ LAW = Law(
     quantities=quantities,
     structure=structure,
     loo_log_likelihood=loo_log_likelihood,
+    run_log_density=run_noise.log_density,  # log-normal run noise
     cli_options=(extrapolation.CLI_OPTION,),
 )
