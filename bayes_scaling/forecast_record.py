@@ -33,6 +33,33 @@ class ForecastRecord:
         """The target computes (FLOPs) forecast at, in the order given."""
         return self.idata.predictions_constant_data["compute"].to_numpy()
 
+    def extrapolation_distance(self) -> pd.DataFrame:
+        """How far each target lies from the fitted runs: one row per target.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``compute`` and ``extrapolation_distance``, the target's compute over the largest
+            fitted compute (below 1: inside or below the ladder). For laws whose targets have
+            ``params`` and ``tokens`` (``"chinchilla"``), also ``params_outside`` and
+            ``tokens_outside``: how many times beyond the fitted range of N and of D the
+            target lies (1 inside it; the factor past the nearer end outside it).
+
+        Examples
+        --------
+        >>> fc.extrapolation_distance()
+           compute  extrapolation_distance
+        0    1e+21                    33.3
+        """
+        fitted = self.runs
+        frame = pd.DataFrame({"compute": self.targets, "extrapolation_distance": self.targets / float(fitted["compute"].max())})
+        stored = self.idata.predictions_constant_data
+        for name in get_law(self.law).target_columns:
+            values = stored[name].to_numpy().astype(float)
+            low, high = float(fitted[name].min()), float(fitted[name].max())
+            frame[f"{name}_outside"] = np.maximum.reduce([np.ones_like(values), values / high, low / values])
+        return frame
+
     @property
     def quantities(self) -> list[str]:
         """What is forecast; the first is the default of ``interval``, ``prob_below``..."""

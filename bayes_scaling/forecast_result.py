@@ -203,19 +203,22 @@ class Forecast(ForecastRecord):
         Returns
         -------
         pandas.DataFrame
-            Columns compute, mean, median, lower_50, upper_50, lower_90, upper_90, and for
-            per-bucket laws also ``bucket`` (``"all"`` for all kept problems) and
-            ``quantity``.
+            Columns compute, mean, median, lower_50, upper_50, lower_90, upper_90,
+            ``extrapolation_distance`` (the target's compute over the largest fitted compute;
+            with ``params_outside`` and ``tokens_outside`` for the chinchilla law, see
+            ``extrapolation_distance()``), and for per-bucket laws also ``bucket`` (``"all"``
+            for all kept problems) and ``quantity``.
 
         Examples
         --------
         >>> fc.to_frame()[["compute", "median", "lower_90", "upper_90"]]
         """
         labels = self.bucket_labels
+        distance = self.extrapolation_distance().drop(columns="compute")
         if labels is None:
-            return interval_frame(self.draws(kind, quantity), compute=self.targets)
+            return pd.concat([interval_frame(self.draws(kind, quantity), compute=self.targets), distance], axis=1)
         frames = [
-            interval_frame(self.draws(kind, name, bucket), compute=self.targets).assign(bucket=bucket, quantity=name)
+            pd.concat([interval_frame(self.draws(kind, name, bucket), compute=self.targets), distance], axis=1).assign(bucket=bucket, quantity=name)
             for name in (self.quantities if quantity is None else [quantity])
             for bucket in labels
         ]

@@ -59,6 +59,17 @@ def test_compute_optimal_minimises_the_posterior_median_loss_on_the_isoflop_line
         bs.compute_optimal(fc, -1)
 
 
+def test_every_row_says_how_far_outside_the_fitted_sizes_it_lies(synthetic_fit):
+    runs, fc = synthetic_fit
+    frame = fc.to_frame()
+    n, d = TARGET["params"].iloc[0], TARGET["tokens"].iloc[0]
+    assert frame["extrapolation_distance"].iloc[0] == pytest.approx(6 * n * d / runs["compute"].max())
+    for name, value in (("params", n), ("tokens", d)):
+        expected = max(1.0, value / runs[name].max(), runs[name].min() / value)
+        assert frame[f"{name}_outside"].iloc[0] == pytest.approx(expected)
+    assert frame[["params_outside", "tokens_outside"]].iloc[0].min() > 1  # 1e10 and 2e11 lie past every fitted run
+
+
 def test_compute_optimal_refuses_other_laws(example_forecast):
     with pytest.raises(ValueError, match="chinchilla law"):
         bs.compute_optimal(example_forecast, 1e23)

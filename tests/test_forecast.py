@@ -35,8 +35,10 @@ def test_default_forecast_is_healthy_and_covers_the_truth(example_forecast):
 
 def test_to_frame_has_fixed_columns_in_order(example_forecast):
     frame = example_forecast.to_frame()
-    assert list(frame.columns) == ["compute", "mean", "median", "lower_50", "upper_50", "lower_90", "upper_90"]
+    assert list(frame.columns) == ["compute", "mean", "median", "lower_50", "upper_50", "lower_90", "upper_90", "extrapolation_distance"]
     np.testing.assert_allclose(frame["compute"], TARGETS)
+    # how far past the ladder each row reaches: the example ladder's largest run is 3e19
+    np.testing.assert_allclose(frame["extrapolation_distance"], np.asarray(TARGETS) / example_forecast.runs["compute"].max())
     ordered = frame[["lower_90", "lower_50", "median", "upper_50", "upper_90"]].to_numpy()
     assert np.all(np.diff(ordered, axis=1) > 0)
 
@@ -288,4 +290,4 @@ def test_interval_frame_puts_the_given_columns_first(example_forecast):
     frame = interval_frame(draws, budget=example_forecast.targets)
     assert list(frame.columns) == ["budget", "mean", "median", "lower_50", "upper_50", "lower_90", "upper_90"]
     np.testing.assert_allclose(frame["upper_90"], np.quantile(draws, 0.95, axis=0))
-    pd.testing.assert_frame_equal(frame.rename(columns={"budget": "compute"}), example_forecast.to_frame())
+    pd.testing.assert_frame_equal(frame.rename(columns={"budget": "compute"}), example_forecast.to_frame().drop(columns="extrapolation_distance"))

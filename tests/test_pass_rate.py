@@ -58,7 +58,8 @@ def test_zero_counts_are_kept_and_give_finite_intervals(fc, counts):
 
 def test_to_frame_has_bucket_and_quantity_columns(fc):
     frame = fc.to_frame()
-    assert list(frame.columns) == ["compute", "mean", "median", "lower_50", "upper_50", "lower_90", "upper_90", "bucket", "quantity"]
+    assert list(frame.columns) == ["compute", "mean", "median", "lower_50", "upper_50", "lower_90", "upper_90", "extrapolation_distance", "bucket", "quantity"]
+    np.testing.assert_allclose(frame["extrapolation_distance"], frame["compute"] / fc.runs["compute"].max())
     assert set(frame["quantity"]) == {"pass_rate", "neg_log_pass_rate", "pass@10"}
     assert set(frame["bucket"]) == {"1", "2", "3", "all"}
     assert len(frame) == 3 * 4

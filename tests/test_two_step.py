@@ -65,7 +65,7 @@ def test_outputs_are_probabilities_and_predictive_is_wider(fc):
         assert (fc.draws(kind, "task_loss") > 0).all()
     assert np.ptp(fc.interval(0.9)) > np.ptp(fc.interval(0.9, kind="mean"))
     frame = fc.to_frame(quantity="task_loss")
-    assert list(frame.columns) == ["compute", "mean", "median", "lower_50", "upper_50", "lower_90", "upper_90"]
+    assert list(frame.columns) == ["compute", "mean", "median", "lower_50", "upper_50", "lower_90", "upper_90", "extrapolation_distance"]
     assert fc.runs.columns[:4].tolist() == ["run", "compute", "accuracy", "task_loss"]
 
 

@@ -160,7 +160,10 @@ def stack(forecasts, weights=None, seed: int = 0) -> StackedForecast:
     draws = {
         kind: np.concatenate([fc.draws(kind)[picks[name]] for name, fc in named.items()], axis=0) for kind in KINDS
     }
-    return StackedForecast(targets=targets, weights=weights, draws_by_kind=draws)
+    # the members may be fitted to different runs: the distance from the one fitted furthest out
+    distance = min((fc.extrapolation_distance()[["extrapolation_distance"]] for fc in named.values()),
+                   key=lambda frame: float(frame["extrapolation_distance"].iloc[0]))
+    return StackedForecast(targets=targets, weights=weights, draws_by_kind=draws, distance=distance)
 
 
 class StackedForecast:
@@ -182,10 +185,11 @@ class StackedForecast:
     >>> print(stacked)   # the weights, then the intervals at each target
     """
 
-    def __init__(self, targets: np.ndarray, weights: pd.Series, draws_by_kind: dict[str, np.ndarray]):
+    def __init__(self, targets: np.ndarray, weights: pd.Series, draws_by_kind: dict[str, np.ndarray], distance: pd.DataFrame | None = None):
         self.targets = targets
         self.weights = weights
         self._draws = draws_by_kind
+        self._distance = distance  # extrapolation_distance per target, from the members' fitted runs
 
     @property
     def law(self) -> str:
@@ -278,13 +282,15 @@ class StackedForecast:
         -------
         pandas.DataFrame
             One row per target: compute, mean, median, lower_50, upper_50, lower_90,
-            upper_90.
+            upper_90 and ``extrapolation_distance`` (over the largest compute any member was
+            fitted to).
 
         Examples
         --------
         >>> stacked.to_frame()
         """
-        return interval_frame(self.draws(kind), compute=self.targets)
+        frame = interval_frame(self.draws(kind), compute=self.targets)
+        return frame if self._distance is None else pd.concat([frame, self._distance.reset_index(drop=True)], axis=1)
 
     def __repr__(self) -> str:
         shares = ", ".join(f"{name} {w:.2f}" for name, w in self.weights.items())

@@ -74,12 +74,7 @@ def fan_chart(fc, path=None, ax=None, kind: str = "predictive", thresholds=(), a
     what = "one new run" if kind == "predictive" else "mean curve"
     ax.set_ylabel(f"final {quantity}")
     ax.set_title(f"{fc.law} law forecast ({what}); shaded: extrapolation")
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(Path(path))
-    return fig
+    return finish(fig, ax, path, legend="upper right")
 
 
 def bucket_chart(fc, path=None, quantity: str = "pass_rate"):
@@ -156,6 +151,16 @@ def subplots(path, nrows: int = 1, ncols: int = 1, figsize=None, **options):
     import matplotlib.pyplot as plt
 
     return plt.subplots(nrows, ncols, figsize=figsize, dpi=_DPI, **options)
+
+
+def finish(fig, ax, path=None, legend: str = "best"):
+    """The charts' common last steps: a light grid, a small legend, a tight layout, and the file."""
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc=legend, fontsize=8)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(Path(path))
+    return fig
 
 
 def _grid(fc) -> np.ndarray:

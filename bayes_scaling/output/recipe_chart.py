@@ -6,12 +6,10 @@ zero the recipes swap places. Shaded: beyond the largest fitted compute (extrapo
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from bayes_scaling.intervals import interval_columns
-from bayes_scaling.output.plotting import subplots
+from bayes_scaling.output.plotting import finish, subplots
 
 _COLOURS = ("#1f4e79", "#b3541e", "#2d7d46", "#7b3294", "#8c6d1f")
 
@@ -40,9 +38,4 @@ def difference_chart(grid, curves: dict, crossings, targets, fitted_max: float, 
     ax.set_ylabel(label)
     better = "above" if rising else "below"
     ax.set_title(f"recipe differences; {better} zero: better than the reference; shaded: extrapolation", fontsize=9)
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="best", fontsize=8)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(Path(path))
-    return fig
+    return finish(fig, ax, path)

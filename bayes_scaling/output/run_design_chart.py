@@ -7,11 +7,9 @@ ticks along the bottom are the runs already fitted.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from bayes_scaling.output.plotting import subplots
+from bayes_scaling.output.plotting import finish, subplots
 
 
 def run_design_chart(candidates, plan, width_now: float, fitted_compute, target: float, label: str, path=None, ax=None):
@@ -41,9 +39,4 @@ def run_design_chart(candidates, plan, width_now: float, fitted_compute, target:
     ax.set_ylabel(label)
     bars = " (bars: ±2 Monte Carlo se)" if candidates["shrinkage_se"].notna().any() else ""
     ax.set_title(f"expected interval width at the target after new runs{bars}", fontsize=9)
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="best", fontsize=8)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(Path(path))
-    return fig
+    return finish(fig, ax, path)
