@@ -25,6 +25,7 @@ The second part checks both of ``suggest_runs``' updates (linear, the default, a
 and the mean width of the target's interval is compared with the expected width suggest_runs reports.
 
     python benchmarks/run_design.py [--data ../shared/data] [--start 10] [--refits 12]
+    python benchmarks/run_design.py --only misfitting --refits 0 --plot docs/run_design_misfitting.png
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def score(fc, held: pd.DataFrame) -> tuple[float, float]:
     return float(np.mean(upper - lower)), float(np.mean((loss >= lower) & (loss <= upper)))
 
 
-def compare_designs(name: str, runs: pd.DataFrame, start_size: int, seed: int, variant: str) -> list[dict]:
+def compare_designs(name: str, runs: pd.DataFrame, start_size: int, seed: int, variant: str, plot: Path | None = None) -> list[dict]:
     options = VARIANTS[variant]
     start, available, held = split(runs, start_size)
     first = fit(start, held, seed, **options)
@@ -104,6 +105,9 @@ def compare_designs(name: str, runs: pd.DataFrame, start_size: int, seed: int, v
         suggestion = bs.suggest_runs(first, budget=budget, candidates=available[COLUMNS])
         took = time.perf_counter() - began
         picked = available.iloc[suggestion.plan["candidate"].to_numpy(dtype=int)]
+        if plot is not None and rungs == RUNGS[1]:
+            suggestion.plot(plot)
+            print(f"  chart of the r={rungs} suggestion: {plot}")
         few = bs.suggest_runs(first, budget=budget, candidates=available[COLUMNS], max_runs=rungs)
         picked_few = available.iloc[few.plan["candidate"].to_numpy(dtype=int)]
         result = {"ladder": name, "variant": variant, "rungs": rungs, "budget": budget, "suggest_s": took}
@@ -163,12 +167,15 @@ def main() -> None:
     parser.add_argument("--start", type=int, default=10, help="the smallest runs the lab starts from")
     parser.add_argument("--refits", type=int, default=12, help="refits per candidate in the reweighting check (0: skip)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", help="run only the ladder whose name contains this, with the plain law")
+    parser.add_argument("--plot", type=Path, help="draw the r=4 suggestion's chart (with --only)")
     args = parser.parse_args()
     began = time.perf_counter()
     rows = []
-    for variant in VARIANTS:
+    for variant in VARIANTS if args.only is None else ["plain law"]:
         for name, runs in ladders(args.data).items():
-            rows += compare_designs(name, runs, args.start, args.seed, variant)
+            if args.only is None or args.only.lower() in name.lower():
+                rows += compare_designs(name, runs, args.start, args.seed, variant, plot=args.plot if args.only else None)
     table = pd.DataFrame(rows)
     for variant, part in table.groupby("variant", sort=False):
         for design in ("suggested", "suggested_r"):
