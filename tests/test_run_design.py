@@ -182,6 +182,8 @@ def test_bad_requests_are_refused_by_name(example, change, error, message):
 
 
 def test_laws_without_runs_losses_are_refused(example):
+    with pytest.raises(ValueError, match="needs a Forecast .* got StackedForecast"):
+        bs.suggest_runs(bs.stack({"a": example, "b": example}, weights={"a": 1.0, "b": 1.0}), budget=1e20)
     with pytest.raises(ValueError, match="'pass_rate'"):
         bs.suggest_runs(SimpleNamespace(law="pass_rate", settings={"options": {}}), budget=1e20)
     coupled = SimpleNamespace(law="loss", settings={"options": {**example.settings["options"], "extrapolation_scale_prior": 0.5}})

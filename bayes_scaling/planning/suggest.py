@@ -100,7 +100,8 @@ def suggest_runs(
     Raises
     ------
     ValueError
-        For a law other than ``"loss"`` and ``"chinchilla"``, ``method="reweight"`` on a
+        For anything but a ``Forecast`` (a stacked one included), a law other than
+        ``"loss"`` and ``"chinchilla"``, ``method="reweight"`` on a
         forecast with ``extrapolation_error``, an unknown ``target``, ``kind`` or ``method``, a
         ``budget`` that is not a finite number > 0, ``prob`` outside (0, 1), ``max_runs`` < 1, fewer than 20
         ``simulations`` or 100 ``max_draws``, or a bad ``seed``.
@@ -120,6 +121,8 @@ def suggest_runs(
     >>> plan.candidates[["compute", "width_after", "shrinkage_per_eflop"]]
     >>> plan.plan          # what to train, in order, and the width expected after each
     """
+    if not hasattr(fc, "idata") or not hasattr(fc, "settings"):
+        raise ValueError(f"suggest_runs needs a Forecast (bs.forecast or bs.load_forecast), got {type(fc).__name__}")
     law = get_law(fc.law)
     options = fc.settings["options"]
     if law.run_log_density is None:
