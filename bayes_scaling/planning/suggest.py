@@ -121,7 +121,7 @@ def suggest_runs(
     >>> plan.candidates[["compute", "width_after", "shrinkage_per_eflop"]]
     >>> plan.plan          # what to train, in order, and the width expected after each
     """
-    if not hasattr(fc, "idata") or not hasattr(fc, "settings"):
+    if not hasattr(fc, "settings"):  # what a Forecast records of its fit; a StackedForecast has none
         raise ValueError(f"suggest_runs needs a Forecast (bs.forecast or bs.load_forecast), got {type(fc).__name__}")
     law = get_law(fc.law)
     options = fc.settings["options"]
