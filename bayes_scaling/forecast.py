@@ -55,15 +55,15 @@ def forecast(
     Parameters
     ----------
     data : str, os.PathLike or pandas.DataFrame
-        The law's table, or a file its loader reads. ``"loss"``: ``compute`` and ``loss``
-        (``load_runs``). ``"pass_rate"``: per-problem pass counts ``compute, problem, n,
+        The law's table, or a file its loader reads. ``"loss"`` and ``"broken_loss"``:
+        ``compute`` and ``loss`` (``load_runs``; the bent law needs 6 distinct computes). ``"pass_rate"``: per-problem pass counts ``compute, problem, n,
         correct`` (``load_pass_counts``). ``"two_step"``: ``compute, task_loss, accuracy``
         (``load_capability_runs``). ``"chinchilla"``: runs with ``params``, ``tokens``,
         ``loss``.
     target : float, sequence of float or pandas.DataFrame
         The compute to forecast at; for ``"chinchilla"`` a DataFrame with ``params`` and
         ``tokens``.
-    law : {"loss", "pass_rate", "two_step", "chinchilla"}, default "loss"
+    law : {"loss", "pass_rate", "two_step", "chinchilla", "broken_loss"}, default "loss"
         The scaling law to fit.
     prior : dict, optional
         Overrides of the law's default priors, parameter name -> pymc-extras ``Prior``.

@@ -74,6 +74,16 @@ def _porian_cases() -> list[Case]:
 
             if cut == 16:
                 cases.append(Case(f"porian {config} C<=max/{cut}", "chinchilla", make_nd, True))
+                cases.append(Case(f"porian {config} C<=max/{cut}", "broken_loss", make, True))
+    # the broken law also on the whole ladder, where the bend is plain to see (the calibration frontiers keep
+    # fewer than the 6 computes it needs)
+    for config in public.PORIAN_CONFIGS:
+
+        def make_all(data, config=config):
+            runs = public.porian_compute_optimal(data)[config]
+            return runs, _beyond(runs, 16)
+
+        cases.append(Case(f"porian {config} whole ladder", "broken_loss", make_all, True))
     return cases
 
 

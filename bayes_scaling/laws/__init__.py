@@ -11,10 +11,10 @@ from bayes_scaling.quiet import quietly
 with quietly():  # the first import of PyMC (and ArviZ) when a law is imported first
     from pymc_extras.prior import Prior
 
-from bayes_scaling.laws import chinchilla, loss, pass_rate, two_step
+from bayes_scaling.laws import broken_loss, chinchilla, loss, pass_rate, two_step
 from bayes_scaling.laws.law import Law
 
-LAWS: dict[str, Law] = {law.name: law for law in (loss.LAW, pass_rate.LAW, two_step.LAW, chinchilla.LAW)}
+LAWS: dict[str, Law] = {law.name: law for law in (loss.LAW, pass_rate.LAW, two_step.LAW, chinchilla.LAW, broken_loss.LAW)}
 
 PRIOR_CHECK_DRAWS = 4000
 
