@@ -80,6 +80,15 @@ def test_the_drawn_break_agrees_with_the_sampled_slope(bent):
     np.testing.assert_allclose(mean[..., 0], post["loss_ref"].values, rtol=1e-10)
 
 
+def test_runs_can_be_planned_on_it(bent):
+    """suggest_runs reads the bent law through its predictions: a run past the ladder narrows the
+    forecast more than a run inside it, by both updates."""
+    _, fc, _ = bent
+    for method in ("linear", "reweight"):
+        table = bs.suggest_runs(fc, budget=1e21, candidates=[1e18, 1e21], method=method).candidates.set_index("compute")
+        assert table.loc[1e21, "shrinkage"] > table.loc[1e18, "shrinkage"], method
+
+
 def test_too_few_computes_are_refused_by_name():
     runs = bending_ladder().iloc[:5]
     with pytest.raises(bs.DataError, match="needs runs at 6 or more distinct computes .* this table has 5: use law='loss'"):

@@ -58,7 +58,7 @@ def suggest_runs(
     Parameters
     ----------
     fc : Forecast
-        A forecast of the ``"loss"`` or ``"chinchilla"`` law. With ``extrapolation_error`` the
+        A forecast of the ``"loss"``, ``"broken_loss"`` or ``"chinchilla"`` law. With ``extrapolation_error`` the
         runs' deviations from the law are drawn jointly with the target's, so a run far from
         the target cannot remove the error of extrapolating to it (``"linear"`` only).
     budget : float
@@ -101,7 +101,7 @@ def suggest_runs(
     ------
     ValueError
         For anything but a ``Forecast`` (a stacked one included), a law other than
-        ``"loss"`` and ``"chinchilla"``, ``method="reweight"`` on a
+        ``"loss"``, ``"broken_loss"`` and ``"chinchilla"``, ``method="reweight"`` on a
         forecast with ``extrapolation_error``, an unknown ``target``, ``kind`` or ``method``, a
         ``budget`` that is not a finite number > 0, ``prob`` outside (0, 1), ``max_runs`` < 1, fewer than 20
         ``simulations`` or 100 ``max_draws``, or a bad ``seed``.
@@ -126,7 +126,7 @@ def suggest_runs(
     law = get_law(fc.law)
     options = fc.settings["options"]
     if law.run_log_density is None:
-        raise ValueError(f"suggest_runs needs a law of runs' losses ('loss' or 'chinchilla'); this forecast is law {fc.law!r}")
+        raise ValueError(f"suggest_runs needs a law of runs' losses ('loss', 'broken_loss' or 'chinchilla'); this forecast is law {fc.law!r}")
     if method == "reweight" and law.run_log_density({"sigma": np.ones(1)}, options, np.ones(1), np.ones(1)) is None:
         raise ValueError(
             "method='reweight' needs runs that scatter independently around the law; this forecast was fitted with "
