@@ -19,7 +19,7 @@ import pandas as pd
 
 from bayes_scaling.forecast import checked_seed
 from bayes_scaling.forecast_result import KINDS
-from bayes_scaling.inference.thinning import thin
+from bayes_scaling.inference.thinning import thin, thin_posterior
 from bayes_scaling.laws import get_law
 from bayes_scaling.planning import preposterior
 from bayes_scaling.planning.suggestions import RunSuggestions
@@ -151,10 +151,9 @@ def suggest_runs(
 
     quantity = fc.quantities[0]
     name = f"mean_{quantity}" if kind == "mean" else quantity
-    posterior = {key: thin(array.to_numpy(), max_draws).reshape(-1) for key, array in fc.idata.posterior.data_vars.items()
-                 if array.dims[:2] == ("chain", "draw")}
+    posterior = {key: values[0] for key, values in thin_posterior(fc.idata.posterior, max_draws).items()}  # (draw, ...)
     rng = np.random.default_rng([seed, 4])
-    design = table.drop(columns="candidate") if law.target_columns else table["compute"].to_numpy()
+    design = law.targets_of(table)  # what law.predict takes: computes, or the law's target columns
     if method == "linear":
         # the target and the candidates drawn together, so that whatever ties them (the extrapolation
         # error's deviation from the law) is in their joint draws

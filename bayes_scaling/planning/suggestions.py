@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 
 
+@dataclass(repr=False)
 class RunSuggestions:
     """Candidate runs ranked by the expected narrowing of the target's interval per FLOP, and a plan.
 
@@ -43,19 +46,18 @@ class RunSuggestions:
     >>> plan.plot("design.png")
     """
 
-    def __init__(self, candidates, plan, width_now, target, budget, kind, prob, law, fitted, seed, method, simulations):
-        self.candidates = candidates
-        self.plan = plan
-        self.width_now = width_now
-        self.target = target
-        self.budget = budget
-        self.kind = kind
-        self.prob = prob
-        self.law = law
-        self.fitted = fitted
-        self.seed = seed
-        self.method = method
-        self.simulations = simulations
+    candidates: pd.DataFrame
+    plan: pd.DataFrame
+    width_now: float
+    target: float
+    budget: float
+    kind: str
+    prob: float
+    law: str
+    fitted: pd.DataFrame  # the forecast's fitted runs, for the chart
+    seed: int
+    method: str
+    simulations: int
 
     def to_frame(self) -> pd.DataFrame:
         """The ranked candidates (``candidates``), a copy.
