@@ -29,6 +29,7 @@ import pandas as pd
 from scipy.optimize import nnls
 
 from bayes_scaling.tables import DataError
+from bayes_scaling.tables.cells import numeric_columns
 
 DEFAULT_ASPECT_RATIO = 128.0  # d_model / n_layer of GPT-3 175B (12288/96), 13B and 6.7B (Brown et al. 2020)
 PARAMS_PER_LAYER_WIDTH2 = 12.0  # N ≈ 12·n_layer·d_model² (Kaplan et al. 2020, Table 1, d_attn = d_model, d_ff = 4·d_model)
@@ -350,15 +351,12 @@ def _layers_times_width(shape, params) -> np.ndarray:
 
 
 def _columns(table: pd.DataFrame, names) -> dict[str, np.ndarray]:
+    """The columns as finite numbers > 0 (``numeric_columns``, which names the first bad row), after
+    saying which are missing."""
     missing = [name for name in names if name not in table.columns]
     if missing:
         raise DataError(f"fit_cost needs columns {list(names)}; the table lacks {missing} (it has {[str(c) for c in table.columns]})")
-    values = {}
-    for name in names:
-        column = pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=float)
-        bad = np.flatnonzero(~(np.isfinite(column) & (column > 0)))
-        if bad.size:
-            row = int(bad[0])
-            raise DataError(f"fit_cost: column {name!r}, row {row}: value {table[name].tolist()[row]!r} must be a finite number > 0")
-        values[name] = column
-    return values
+    try:
+        return numeric_columns(table, names)
+    except DataError as error:
+        raise DataError(f"fit_cost: {error}") from None
