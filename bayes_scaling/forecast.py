@@ -173,7 +173,27 @@ def forecast(
     idata = nuts.sample(model, settings, key=structure)
     if law.complete_posterior is not None:  # what the model integrated out, drawn per posterior draw
         law.complete_posterior(idata.posterior, prepared, np.random.default_rng([settings.seed, 2]))
+    result = finish_forecast(
+        idata, law, table, targets, prepared, settings, law_options,
+        priors=prior_descriptions(law, overrides), prior_overrides=overrides, rng=np.random.default_rng([settings.seed, 1]),
+    )
+    warn_if_unhealthy(result.diagnostics)
+    warn_if_reversing(result)
+    warn_if_bending(result)
+    return result
 
+
+def finish_forecast(idata, law, table, targets, prepared, settings, law_options: dict, priors: dict,
+                    prior_overrides: dict, rng: np.random.Generator) -> Forecast:
+    """A sampled posterior as a ``Forecast``: the predictions at the targets, the fitted table,
+    closed-form LOO terms where the law has them and every setting needed to reproduce it. It
+    warns of nothing: the caller warns where the user's call is (``warn_if_unhealthy``...).
+
+    ``forecast()`` calls it after sampling; ``compare_recipes`` calls it once per recipe with
+    that recipe's slice of a joint posterior. ``priors``: each parameter's prior as the report
+    prints it; ``rng`` draws the run noise of the predictions.
+    """
+    fit_table, per_problem, options = prepared
     constant = xr.Dataset(
         {name: ("row", fit_table[name].to_numpy()) for name in fit_table.columns if name != law.observed and _storable(fit_table[name])}
     )
@@ -187,7 +207,6 @@ def forecast(
                 pointwise = {**kept, **pointwise}
                 del idata.log_likelihood
             idata.add_groups(log_likelihood=az.from_dict(log_likelihood=pointwise).log_likelihood)
-    rng = np.random.default_rng([settings.seed, 1])
     predictions = law.predict(idata.posterior, constant, options, targets, rng)
     for name, values in predictions.items():
         if not np.all(np.isfinite(values)):
@@ -208,13 +227,13 @@ def forecast(
             "observed": law.observed,
             "options": options,
             "parameters": [name for name in law.diagnosed if name in idata.posterior],  # options may drop some
-            "priors": {k: v for k, v in prior_descriptions(law, overrides).items() if k in idata.posterior},
+            "priors": {k: v for k, v in priors.items() if k in idata.posterior},
             "data_sha256": validated_table_hash(table),  # the law's loader validated it
             "data_source": str(table.attrs.get("source", "DataFrame")),
             "data_file_sha256": table.attrs.get("file_sha256"),  # of the file's bytes; None for a DataFrame
             "data_note": table.attrs.get("note"),  # what the data are, where the caller said (the demo)
             "law_options": law_options,  # as given, so the self-backtest can refit the same model
-            "prior_overrides": _prior_dicts(overrides),
+            "prior_overrides": _prior_dicts(prior_overrides),
             "seed": settings.seed,
             "draws": settings.draws,
             "tune": settings.tune,
@@ -225,11 +244,7 @@ def forecast(
         },
         default=_jsonable,
     )
-    result = Forecast(idata, refit=forecast)
-    warn_if_unhealthy(result.diagnostics)
-    warn_if_reversing(result)
-    warn_if_bending(result)
-    return result
+    return Forecast(idata, refit=forecast)
 
 
 def _target_columns(targets) -> dict:

@@ -11,11 +11,15 @@ recipe's measured loss was in fact lower:
 - Pythia (Biderman et al. 2023), standard against deduplicated data: the final checkpoints'
   LAMBADA loss (log perplexity of the correct word), 70M to 12B parameters.
 
-Printed: for each pair the favourite at C_max, its P(better) and whether it won; the share of
-favourites that won; the Brier score (0.25 is a coin flip); and, over every (pair, budget), the
-mean P(favourite wins) against the share that won, in bins.
+Each pair is fitted both ways ``compare_recipes`` can: jointly, the two curves' shapes partially
+pooled (laws/pooled_loss.py, the default), and apart. Printed for each: for each pair the
+favourite at C_max, its P(better) and whether it won; the share of favourites that won; the Brier
+score (0.25 is a coin flip); and, over every (pair, budget), the mean P(favourite wins) against
+the share that won, in bins. ``--spread-factor`` scales the pooled model's prior medians of the
+spreads (< 1 pools harder), to see how the answer depends on them. Last, Porian's five
+configurations in one pooled fit, where five recipes inform the spreads, every pair scored alike.
 
-    python benchmarks/recipes.py [--data ../shared/data] [--ratio 16]
+    python benchmarks/recipes.py [--data ../shared/data] [--ratio 16] [--spread-factor 1]
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import public_ladders as public  # noqa: E402
 
 import bayes_scaling as bs  # noqa: E402
+from bayes_scaling.laws import pooled_loss  # noqa: E402
 
 
 def porian_recipes(data_dir: Path) -> dict[str, pd.DataFrame]:
@@ -54,14 +59,14 @@ def pythia_recipes(data_dir: Path) -> dict[str, pd.DataFrame]:
     return {name: group[["compute", "loss"]] for name, group in (("standard", runs[~runs["deduped"]]), ("deduped", runs[runs["deduped"]]))}
 
 
-def compare_pair(ladder: str, a: str, runs_a: pd.DataFrame, b: str, runs_b: pd.DataFrame, ratio: float, seed: int) -> list[dict]:
+def compare_pair(ladder: str, a: str, runs_a: pd.DataFrame, b: str, runs_b: pd.DataFrame, ratio: float, seed: int, pooled: bool) -> list[dict]:
     """One pair: fit both on budgets <= C_max/ratio, score P(a better) at each later shared budget."""
     shared = np.intersect1d(runs_a["compute"].to_numpy(), runs_b["compute"].to_numpy())
     c_max = shared.max()
     cut = c_max / ratio * (1 + 1e-9)
     targets = shared[shared > cut]
     table = pd.concat([runs_a[runs_a["compute"] <= cut].assign(family=a), runs_b[runs_b["compute"] <= cut].assign(family=b)], ignore_index=True)
-    comparison = bs.compare_recipes(table, target=targets, seed=seed, progress=False)
+    comparison = bs.compare_recipes(table, target=targets, pooled=pooled, seed=seed, progress=False)
     p_a = comparison.prob_better(a, b).to_numpy()
     loss_a = runs_a.set_index("compute").loc[targets, "loss"].to_numpy()
     loss_b = runs_b.set_index("compute").loc[targets, "loss"].to_numpy()
@@ -70,6 +75,7 @@ def compare_pair(ladder: str, a: str, runs_a: pd.DataFrame, b: str, runs_b: pd.D
         favourite_is_a = p_a[i] >= 0.5
         rows.append(
             {
+                "fit": "pooled" if pooled else "apart",
                 "ladder": ladder,
                 "a": a,
                 "b": b,
@@ -84,6 +90,28 @@ def compare_pair(ladder: str, a: str, runs_a: pd.DataFrame, b: str, runs_b: pd.D
                 "sampler_ok": comparison.ok,
             }
         )
+    return rows
+
+
+def compare_all(ladder: str, recipes: dict[str, pd.DataFrame], ratio: float, seed: int, pooled: bool) -> list[dict]:
+    """Every recipe of a ladder in one comparison (pooled: the spreads informed by all of them), on budgets up to
+    C_max/ratio (C_max: the largest budget every recipe measured); every pair scored as in ``compare_pair``."""
+    shared = np.array(sorted(set.intersection(*(set(runs["compute"]) for runs in recipes.values()))))
+    c_max = shared.max()
+    cut = c_max / ratio * (1 + 1e-9)
+    targets = shared[shared > cut]
+    table = pd.concat([runs[runs["compute"] <= cut].assign(family=name) for name, runs in recipes.items()], ignore_index=True)
+    comparison = bs.compare_recipes(table, target=targets, pooled=pooled, seed=seed, progress=False)
+    rows = []
+    for a, b in itertools.combinations(recipes, 2):
+        p_a = comparison.prob_better(a, b).to_numpy()
+        loss_a = recipes[a].set_index("compute").loc[targets, "loss"].to_numpy()
+        loss_b = recipes[b].set_index("compute").loc[targets, "loss"].to_numpy()
+        for i, compute in enumerate(targets):
+            won = bool(loss_a[i] < loss_b[i])
+            rows.append({"fit": f"{'pooled' if pooled else 'apart'}, all {len(recipes)} in one comparison", "ladder": ladder, "a": a, "b": b, "compute": compute, "at_c_max": bool(compute == c_max),
+                         "p_a_better": p_a[i], "a_won": won, "p_favourite": max(p_a[i], 1 - p_a[i]),
+                         "favourite_won": won == (p_a[i] >= 0.5), "sampler_ok": comparison.ok})
     return rows
 
 
@@ -105,21 +133,28 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=public.DEFAULT_DATA)
     parser.add_argument("--ratio", type=float, default=16.0, help="fit on budgets up to C_max / RATIO")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--spread-factor", type=float, default=1.0, help="scale the pooled model's prior medians of the spreads")
     args = parser.parse_args()
+    pooled_loss.SPREAD_SCALES = {name: scale * args.spread_factor for name, scale in pooled_loss.SPREAD_SCALES.items()}
     start = time.perf_counter()
     rows = []
     ladders = {"porian": porian_recipes(args.data), "pythia-lambada": pythia_recipes(args.data)}
-    for ladder, recipes in ladders.items():
-        for a, b in itertools.combinations(recipes, 2):
-            rows += compare_pair(ladder, a, recipes[a], b, recipes[b], args.ratio, args.seed)
+    for pooled in (True, False):
+        for ladder, recipes in ladders.items():
+            for a, b in itertools.combinations(recipes, 2):
+                rows += compare_pair(ladder, a, recipes[a], b, recipes[b], args.ratio, args.seed, pooled)
+    rows += compare_all("porian", ladders["porian"], args.ratio, args.seed, pooled=True)
+    rows += compare_all("porian", ladders["porian"], args.ratio, args.seed, pooled=False)
     table = pd.DataFrame(rows)
     pd.set_option("display.width", 200)
     print(table[table["at_c_max"]].drop(columns=["at_c_max"]).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print()
-    summarise(table[table["at_c_max"]], f"at C_max, fitted on <= C_max/{args.ratio:g}")
-    summarise(table, "every budget both measured beyond the fit")
-    print(calibration_table(table).to_string(float_format=lambda v: f"{v:.2f}"))
-    print(f"every sampler healthy: {bool(table['sampler_ok'].all())}; {time.perf_counter() - start:.0f} s")
+    for fit, part in table.groupby("fit", sort=False):
+        print(f"\n{fit} (spread prior medians x{args.spread_factor:g})" if fit.startswith("pooled") else f"\n{fit}")
+        summarise(part[part["at_c_max"]], f"at C_max, fitted on <= C_max/{args.ratio:g}")
+        summarise(part, "every budget both measured beyond the fit")
+        print(calibration_table(part).to_string(float_format=lambda v: f"{v:.2f}"))
+        print(f"every sampler healthy: {bool(part['sampler_ok'].all())}")
+    print(f"{time.perf_counter() - start:.0f} s")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ import bayes_scaling as bs  # noqa: E402
 from bayes_scaling.datasets import CPU_LADDER_SMALL_SHARE, cpu_ladder_runs, make_example_capability_runs, make_example_pass_counts, make_example_runs  # noqa: E402
 
 SEEDS = (0, 1, 2)
+POOLED = "pooled_loss"  # cases of compare_recipes' joint model rather than of bs.forecast
 MAX_TREE_DEPTH = 10  # numpyro's default
 
 
@@ -85,6 +86,44 @@ def _porian_cases() -> list[Case]:
 
         cases.append(Case(f"porian {config} whole ladder", "broken_loss", make_all, True))
     return cases
+
+
+def _recipe_cases() -> list[Case]:
+    """The joint model of several recipes (``compare_recipes``' default for the loss law) on the pairs of
+    benchmarks/recipes.py: Porian's configurations fitted up to C_max/16, Pythia standard vs deduplicated."""
+    import itertools
+
+    import recipes
+
+    cases = []
+
+    def make_pair(data, a, b, ladder):
+        both = recipes.porian_recipes(data) if ladder == "porian" else recipes.pythia_recipes(data)
+        shared = np.intersect1d(both[a]["compute"], both[b]["compute"])
+        cut = shared.max() / 16 * (1 + 1e-9)
+        table = pd.concat([both[name][both[name]["compute"] <= cut].assign(family=name) for name in (a, b)], ignore_index=True)
+        return table, [float(shared.max())]
+
+    for a, b in itertools.combinations(public.PORIAN_CONFIGS, 2):
+        cases.append(Case(f"porian {a} + {b} C<=max/16", POOLED, lambda data, a=a, b=b: make_pair(data, a, b, "porian"), True))
+    cases.append(Case("pythia lambada standard + deduped <= 410M", POOLED, lambda data: make_pair(data, "standard", "deduped", "pythia"), True))
+
+    def make_five(data):
+        table = pd.concat([public.fit_cut(runs, 16).assign(family=name) for name, runs in public.porian_compute_optimal(data).items()], ignore_index=True)
+        return table, [1.28e19]
+
+    cases.append(Case("porian, the five configurations C<=max/16", POOLED, make_five, True))
+    return cases
+
+
+def _synthetic_recipe_case(seed: int) -> Case:
+    """The example ladder, and a second recipe 3% worse measured on its 4 smallest runs only."""
+    def make(_):
+        runs = make_example_runs(seed)
+        short = make_example_runs(seed + 100).nsmallest(4, "compute").assign(loss=lambda t: t["loss"] * 1.03)
+        return pd.concat([runs.assign(family="long"), short.assign(family="short")], ignore_index=True), [1e21]
+
+    return Case(f"example ladder + 4 short runs, seed {seed}", POOLED, make, False)
 
 
 # (frontier, fit cut) of benchmarks/calibration.py that keep at least 4 distinct computes
@@ -209,6 +248,7 @@ def _synthetic_cases() -> list[Case]:
                 lambda _, s=seed: (synthetic_ladders.isoflop_ladder("loss", s), pd.DataFrame({"params": [7e10], "tokens": [1.4e12]})),
                 False,
             ),
+            _synthetic_recipe_case(seed),
             Case(f"example pass counts seed {seed}", "pass_rate", lambda _, s=seed: (make_example_pass_counts(s)[0], [1e22]), False),
             Case(
                 f"small pass counts seed {seed}", "pass_rate",  # the README's example: 6 runs x 80 problems, n = 100
@@ -224,7 +264,7 @@ def _synthetic_cases() -> list[Case]:
 
 
 CASES: list[Case] = (
-    _porian_cases() + _frontier_cases() + _chinchilla_cases() + _isoflop_cases() + _misfitting_cases()
+    _porian_cases() + _recipe_cases() + _frontier_cases() + _chinchilla_cases() + _isoflop_cases() + _misfitting_cases()
     + _pythia_gsm8k_cases() + _pythia_zeroshot_cases() + _cpu_ladder_cases() + _synthetic_cases()
 )
 
@@ -236,7 +276,10 @@ def run(case: Case, data_dir: Path) -> tuple[dict, list]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            fc = bs.forecast(data, target=target, law=case.law, seed=0, progress=False, **case.options)
+            if case.law == POOLED:
+                fc = bs.compare_recipes(data, target=target, pooled=True, seed=0, progress=False, **case.options)
+            else:
+                fc = bs.forecast(data, target=target, law=case.law, seed=0, progress=False, **case.options)
         except Exception as err:  # a failure is a row of the table too, not the end of the battery
             return {"law": case.law, "case": case.name, "error": f"{type(err).__name__}: {err}"}, caught
     seconds = time.perf_counter() - start
@@ -244,12 +287,15 @@ def run(case: Case, data_dir: Path) -> tuple[dict, list]:
 
 
 def health_row(case: Case, fc, seconds: float) -> dict:
-    d = fc.diagnostics
-    stats = fc.idata.sample_stats
+    """``fc``: a Forecast, or a pooled RecipeComparison (its joint model's diagnostics, its one sampler's stats)."""
+    if case.law == POOLED:
+        d, stats, rows = fc.joint, next(iter(fc.forecasts.values())).idata.sample_stats, sum(len(f.runs) for f in fc.forecasts.values())
+    else:
+        d, stats, rows = fc.diagnostics, fc.idata.sample_stats, len(fc.runs)
     return {
         "law": case.law,
         "case": case.name,
-        "rows": len(fc.runs),
+        "rows": rows,
         "divergences": d.divergences,
         "r_hat": d.r_hat,
         "ess_bulk": d.ess_bulk,

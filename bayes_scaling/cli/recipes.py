@@ -19,6 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--recipe", default="family", metavar="COLUMN", help="the column naming each run's recipe (default family)")
     parser.add_argument("--reference", help="the recipe the others are compared with (default: the first in the table)")
     parser.add_argument("--by", type=number, default=0.0, metavar="DELTA", help="also print P(better by at least DELTA) (in loss units)")
+    parser.add_argument("--apart", action="store_true",
+                        help="fit each recipe on its own (default for the loss law: one joint model, the recipes' curve shapes partially pooled)")
     sampling_options(parser)
     parser.add_argument("--plot", type=Path, help="write the difference chart to this image")
     parser.add_argument("--report", type=Path, help="write the comparison's report (.html or .md)")
@@ -34,7 +36,7 @@ def run(args) -> int:
     check_output("--report", args.report, REPORT_SUFFIXES)
     check_output("--out", args.out)
     cmp = bs.compare_recipes(
-        args.runs, target=args.target, recipe=args.recipe, seed=args.seed, progress=not args.no_progress,
+        args.runs, target=args.target, recipe=args.recipe, pooled=False if args.apart else None, seed=args.seed, progress=not args.no_progress,
         draws=args.draws, tune=args.tune, chains=args.chains, target_accept=args.target_accept,
     )
     reference = cmp.recipes[0] if args.reference is None else args.reference

@@ -37,12 +37,16 @@ class RecipeComparison:
         The comparison's seed; each recipe's own is in its forecast's ``settings``.
     recipe_column : str
         The column the recipes were read from.
+    joint : Diagnostics or None
+        Where the recipes were fitted in one pooled model: its sampler diagnostics over every
+        variable, the shared population's included. None where they were fitted apart.
     """
 
-    def __init__(self, forecasts: dict, seed: int, recipe_column: str = "family"):
+    def __init__(self, forecasts: dict, seed: int, recipe_column: str = "family", joint=None):
         self.forecasts = dict(forecasts)
         self.seed = seed
         self.recipe_column = recipe_column
+        self.joint = joint
         first = next(iter(self.forecasts.values()))
         self.law = first.law
         self.rising = get_law(self.law).rising
@@ -54,9 +58,14 @@ class RecipeComparison:
         return list(self.forecasts)
 
     @property
+    def pooled(self) -> bool:
+        """Whether the recipes were fitted in one model with their curve shapes partially pooled."""
+        return self.joint is not None
+
+    @property
     def ok(self) -> bool:
-        """Whether every recipe's sampler diagnostics passed."""
-        return all(fc.ok for fc in self.forecasts.values())
+        """Whether every recipe's sampler diagnostics passed (and the joint model's, where pooled)."""
+        return all(fc.ok for fc in self.forecasts.values()) and (self.joint is None or self.joint.ok)
 
     def difference(self, a: str, b: str, kind: str = "predictive") -> np.ndarray:
         """Draws of ``a``'s quantity minus ``b``'s at each target, shape (n_draws, n_targets).
@@ -235,7 +244,11 @@ class RecipeComparison:
         grid = np.asarray(grid, dtype=float)
         name = self.forecasts[reference].quantities[0]
         name = name if kind == "predictive" else f"mean_{name}"
-        curves = {recipe: _flat(predict_on_grid(fc, grid)[name], fc.bucket_labels) for recipe, fc in self.forecasts.items()}
+        # each recipe's run noise its own (recipes fitted jointly share one seed)
+        curves = {
+            recipe: _flat(predict_on_grid(fc, grid, rng=np.random.default_rng([self.seed, 3, i]))[name], fc.bucket_labels)
+            for i, (recipe, fc) in enumerate(self.forecasts.items())
+        }
         return grid, {recipe: curves[recipe] - curves[reference] for recipe in self.recipes if recipe != reference}
 
     def crossings(self, reference: str | None = None, kind: str = "mean") -> pd.DataFrame:
@@ -340,9 +353,11 @@ class RecipeComparison:
         return write_recipe_report(self, path, reference=self._reference(reference), by=by)
 
     def __repr__(self) -> str:
-        health = "ok" if self.ok else "FAILED diagnostics: " + ", ".join(name for name, fc in self.forecasts.items() if not fc.ok)
+        failed = [name for name, fc in self.forecasts.items() if not fc.ok] + (["the joint model"] if self.joint is not None and not self.joint.ok else [])
+        health = "ok" if self.ok else "FAILED diagnostics: " + ", ".join(failed)
         frame = self.prob_best().to_string(float_format=lambda v: f"{v:.3f}")
-        return f"RecipeComparison of {len(self.recipes)} recipes ({self.law} law, seed {self.seed}; sampler {health})\nP(best), one new run of each:\n{frame}"
+        fit = "fitted jointly, curve shapes pooled" if self.pooled else "fitted apart"
+        return f"RecipeComparison of {len(self.recipes)} recipes ({self.law} law, {fit}, seed {self.seed}; sampler {health})\nP(best), one new run of each:\n{frame}"
 
     # -- helpers -----------------------------------------------------------------------------
     def _draws(self, name: str, kind: str) -> np.ndarray:

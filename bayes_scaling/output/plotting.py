@@ -168,10 +168,11 @@ def _grid(fc) -> np.ndarray:
     return np.geomspace(min(compute.min(), fc.targets.min()), max(compute.max(), fc.targets.max()), _GRID)
 
 
-def predict_on_grid(fc, grid, max_draws=None) -> dict:
-    """The law's draws at compute ``grid`` from ``fc``'s posterior, with the forecast's own seed."""
+def predict_on_grid(fc, grid, max_draws=None, rng=None) -> dict:
+    """The law's draws at compute ``grid`` from ``fc``'s posterior; the run noise from ``rng``,
+    by default seeded with the forecast's own seed."""
     law = get_law(fc.law)
-    rng = np.random.default_rng(fc.settings["seed"])
+    rng = np.random.default_rng(fc.settings["seed"]) if rng is None else rng
     posterior = fc.idata.posterior if max_draws is None else thin_posterior(fc.idata.posterior, max_draws)
     return law.predict(posterior, fc.idata.constant_data, fc.settings["options"], grid, rng)
 

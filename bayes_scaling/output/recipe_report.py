@@ -85,10 +85,25 @@ def _sections(cmp, reference: str, by: float) -> tuple[dict, list]:
 def _lead(cmp, reference: str, quantity: str) -> str:
     ranges = "; ".join(f"{name}: {len(fc.runs)} runs, {fc.runs['compute'].min():.3g}–{fc.runs['compute'].max():.3g} FLOPs" for name, fc in cmp.forecasts.items())
     better = "higher" if cmp.rising else "lower"
+    if cmp.pooled:
+        fit = (f"The recipes were fitted in one model with the {cmp.law!r} law ({ranges}), each with its own curve, the curves' "
+               "slopes and reducible fractions partially pooled (drawn from one population whose spread the data inform). ")
+        pairs = "Every probability counts draws of the joint posterior"
+    else:
+        fit = f"Each recipe's ladder was fitted on its own with the {cmp.law!r} law ({ranges}). "
+        pairs = "Every probability counts pairs of draws, one from each recipe's posterior"
     return (
-        f"Each recipe's ladder was fitted on its own with the {cmp.law!r} law ({ranges}). Better means a {better} {quantity}. "
-        f"Every probability counts pairs of draws, one from each recipe's posterior. Sampler: {'every fit passed its checks' if cmp.ok else 'a fit FAILED its checks: see below'}."
+        f"{fit}Better means a {better} {quantity}. {pairs}, with one new run's noise drawn apart for each recipe. "
+        f"Sampler: {_health(cmp)}."
     )
+
+
+def _health(cmp) -> str:
+    if cmp.ok:
+        return "every fit passed its checks"
+    if cmp.joint is not None and not cmp.joint.ok:
+        return "the joint model FAILED its checks: " + "; ".join(cmp.joint.problems())
+    return "a fit FAILED its checks: see below"
 
 
 def _against(cmp, reference: str, by: float, kind: str) -> pd.DataFrame:
