@@ -1,4 +1,6 @@
-"""Synthetic IsoFLOP ladders drawn from a known law, for recovery and model-comparison tests.
+"""Synthetic ladders drawn from a known law, for recovery and model-comparison tests.
+
+``evaluated_ladder``: runs evaluated several times each, with known run and evaluation noise.
 
 At each of a few compute budgets, three model sizes (a third, once and three times the
 size at 20 tokens per parameter) share the budget (C = 6·N·D). Under the loss law the
@@ -34,3 +36,26 @@ def true_mean(law: str, params, tokens):
         return t["E"] + t["A"] / params ** t["alpha"] + t["B"] / tokens ** t["beta"]
     t = LOSS_TRUTH
     return t["a"] * (6 * params * tokens) ** t["b"] + t["c"]
+
+
+# evaluated_ladder's truth: run-to-run and evaluation noise (log scale)
+SIGMA_RUN, SIGMA_EVAL = 0.01, 0.003
+
+
+def evaluated_truth(compute):
+    """The mean loss of evaluated_ladder's runs: L = 2 + 3·(C/1e17)^-0.3."""
+    return 2.0 + 3.0 * (np.asarray(compute) / 1e17) ** -0.3
+
+
+def evaluated_ladder(seed: int = 0, computes: int = 8, seeds: int = 2, evaluations: int = 4) -> pd.DataFrame:
+    """``seeds`` runs at each of ``computes`` budgets from 1e17 to 1e20 FLOPs, each evaluated
+    ``evaluations`` times (an ``evaluation`` column): run noise SIGMA_RUN, evaluation noise SIGMA_EVAL."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, compute in enumerate(np.geomspace(1e17, 1e20, computes)):
+        for s in range(seeds):
+            run_loss = evaluated_truth(compute) * np.exp(SIGMA_RUN * rng.standard_normal())
+            for e in range(evaluations):
+                rows.append({"run": f"c{i}s{s}", "compute": compute, "seed": s, "evaluation": f"shard{e}",
+                             "loss": run_loss * np.exp(SIGMA_EVAL * rng.standard_normal())})
+    return pd.DataFrame(rows)

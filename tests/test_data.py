@@ -154,7 +154,8 @@ def test_checks_run_in_the_documented_order():
 
 def test_duplicate_run_names():
     with pytest.raises(
-        DataError, match=r"^column 'run', row 3 \(run 'r1'\): duplicate run name 'r1' \(already used by row 1\)$"
+        DataError, match=r"^column 'run', row 3 \(run 'r1'\): duplicate run name 'r1' \(already used by row 1\); "
+        r"if these rows are evaluations of one run, name each in an 'evaluation' column$"
     ):
         load_runs(ladder(run=["r0", "r1", "r2", "r1", "r4"]))
 

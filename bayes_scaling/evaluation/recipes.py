@@ -29,6 +29,7 @@ from bayes_scaling.checks.curvature import warn_if_bending
 from bayes_scaling.inference.diagnostics import diagnose, warn_if_unhealthy
 from bayes_scaling.laws import get_law, pooled_loss, prior_descriptions
 from bayes_scaling.tables import DataError
+from bayes_scaling.tables.evaluations import has_repeated_evaluations
 
 POOLABLE = ("loss",)  # the laws with a joint model of several recipes
 SAMPLER_OPTIONS = ("draws", "tune", "chains", "target_accept")
@@ -146,6 +147,9 @@ def _compare_pooled(law, table, names, recipe, target, seed, progress, options) 
         except DataError as error:
             raise DataError(f"recipe {name!r} ({recipe} == {name!r}, {len(rows)} rows): {error}") from error
     joint = pd.concat([frame.assign(**{recipe: name}) for name, frame in recipe_tables.items()], ignore_index=True)
+    if has_repeated_evaluations(joint):
+        raise DataError("the joint model of the recipes fits one evaluation per run, and this table has runs evaluated more than once "
+                        "(its 'evaluation' column): use pooled=False, which fits each recipe with the loss law's split noise")
     fit_table, _, options_fitted = pooled_loss.prepare(joint, recipe)
     defaults = {"draws": 1000, "tune": pooled_loss.TUNE, "chains": 4, "target_accept": pooled_loss.TARGET_ACCEPT}
     given = {name: options[name] if options.get(name) is not None else default for name, default in defaults.items()}

@@ -34,7 +34,7 @@ from pymc_extras.prior import Prior
 from scipy.special import expit, logsumexp
 from scipy.stats import gmean
 
-from bayes_scaling.laws import loss, run_noise
+from bayes_scaling.laws import evaluation_noise, loss, run_noise
 from bayes_scaling.laws.law import DefaultPrior, Law, Prepared, build_default_priors
 from bayes_scaling.tables import DataError
 
@@ -98,6 +98,7 @@ def _softplus(z, xp):
 def prepare(runs: pd.DataFrame):
     """Every run is fitted; C_ref is the geometric mean of the fitted compute (so the fitted range of
     log(C/C_ref) is symmetric), and the break's positions span that range."""
+    evaluation_noise.refuse_repeated_evaluations(runs, "broken_loss")
     compute = runs["compute"].to_numpy(dtype=float)
     if len(np.unique(compute)) < MIN_COMPUTES:
         raise DataError(

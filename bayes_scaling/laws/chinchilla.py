@@ -46,7 +46,7 @@ from pymc_extras.prior import Prior
 from scipy.stats import gmean
 
 from bayes_scaling.tables import DataError, IdentifiabilityWarning, check_targets as check_compute, load_runs, read_table
-from bayes_scaling.laws import extrapolation, run_noise
+from bayes_scaling.laws import evaluation_noise, extrapolation, run_noise
 from bayes_scaling.laws.law import DefaultPrior, Law, Prepared, build_default_priors
 from bayes_scaling.laws.loss import observe_log_loss
 
@@ -241,6 +241,7 @@ def prepare(runs: pd.DataFrame, likelihood: str = "normal", extrapolation_error=
     from the law in log compute, nil at ``C_ref`` (the fitted compute's geometric mean); ``False``
     (the default, for now) fits the plain law. Its marginal is a normal: not with Student-t noise.
     """
+    evaluation_noise.refuse_repeated_evaluations(runs, "chinchilla")
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
     scale_prior = extrapolation.scale_prior(extrapolation_error)

@@ -43,7 +43,7 @@ from pymc_extras.prior import Prior
 from scipy.stats import gmean
 
 from bayes_scaling.tables import load_runs
-from bayes_scaling.laws import extrapolation, run_noise, whitened_curve
+from bayes_scaling.laws import evaluation_noise, extrapolation, run_noise, whitened_curve
 from bayes_scaling.laws.law import DefaultPrior, Law, Prepared, build_default_priors
 
 PARAMETERS = ("loss_ref", "local_exponent", "reducible_fraction", "sigma")
@@ -69,6 +69,8 @@ SUPPORT = {
     "reducible_fraction": (0.0, 1.0),
     "b": (-np.inf, 0.0),
     "sigma": (0.0, np.inf),
+    "sigma_run": (0.0, np.inf),
+    "sigma_eval": (0.0, np.inf),
 }
 
 DEFAULT_PRIORS = {
@@ -102,13 +104,28 @@ DEFAULT_PRIORS = {
         "zero, where a few points would pull the fit into a funnel.",
     ),
     extrapolation.SCALE: extrapolation.DEFAULT_PRIOR,
+    # Where runs were evaluated more than once (an ``evaluation`` column; laws/evaluation_noise.py)
+    # ``sigma`` is one new evaluation of a new run and splits into these two.
+    "sigma_run": DefaultPrior(
+        Prior("LogNormal", mu=np.log(0.01), sigma=0.75),
+        'Prior("LogNormal", mu=log(0.01), sigma=0.75); with repeated evaluations only',
+        "Run-to-run noise of a run's own loss (its seed, data order): sigma's default, which "
+        "it replaces where repeated evaluations tell evaluation noise apart.",
+    ),
+    "sigma_eval": DefaultPrior(
+        Prior("LogNormal", mu=np.log(0.003), sigma=1.0),
+        'Prior("LogNormal", mu=log(0.003), sigma=1.0); with repeated evaluations only',
+        "Relative noise of one evaluation of a run (which held-out shard or sample): 95% in "
+        "0.04%-2%. A held-out set of 10^5-10^6 tokens measures a mean loss to 0.1-0.5%.",
+    ),
 }
 
 
 def default_priors(loss_scale) -> dict[str, Prior]:
     """Default priors; ``loss_scale`` is the model's median-observed-loss data node.
 
-    A prior on ``b`` has no default: given one, it replaces ``local_exponent``'s.
+    A prior on ``b`` has no default: given one, it replaces ``local_exponent``'s. The defaults of
+    ``sigma_run`` and ``sigma_eval`` are used only where runs were evaluated more than once.
     """
     return build_default_priors(DEFAULT_PRIORS, loss_scale)
 
@@ -123,7 +140,8 @@ def load(data) -> pd.DataFrame:
 
 
 def quantities(options: dict) -> list[str]:
-    return ["loss"]
+    """``loss``: one evaluation of a new run; with repeated evaluations also ``run_loss``, the run's own."""
+    return ["loss", "run_loss"] if options.get("evaluation_noise") else ["loss"]
 
 
 def prepare(runs: pd.DataFrame, extrapolation_error=False):
@@ -131,15 +149,22 @@ def prepare(runs: pd.DataFrame, extrapolation_error=False):
 
     ``extrapolation_error``: ``"auto"`` or ``True`` adds the deviation of laws/extrapolation.py
     with its default prior scale, a number sets that scale, ``False`` (for now the default;
-    docs/loss-law.md says why) fits the plain law.
+    docs/loss-law.md says why) fits the plain law. Runs evaluated more than once are fitted one
+    row per run, their noise split in two (laws/evaluation_noise.py).
     """
+    scale_prior = extrapolation.scale_prior(extrapolation_error)
+    runs, repeated = evaluation_noise.fitted_runs(runs)
+    if repeated and scale_prior > 0:
+        raise ValueError("extrapolation_error cannot be combined with repeated evaluations of a run yet: "
+                         "average each run's evaluations first, or fit without extrapolation_error")
     compute_ref = float(gmean(runs["compute"].to_numpy()))
-    return Prepared(runs, {}, {"compute_ref": compute_ref, "extrapolation_scale_prior": extrapolation.scale_prior(extrapolation_error)})
+    return Prepared(runs, {}, {"compute_ref": compute_ref, "extrapolation_scale_prior": scale_prior, "evaluation_noise": repeated})
 
 
 def structure(options: dict) -> tuple:
-    """With or without the extrapolation error: two different graphs."""
-    return (("extrapolation_error", extrapolation.asked_for(options)),)
+    """With or without the extrapolation error, and with or without evaluation noise: different graphs."""
+    split = (("evaluation_noise", True),) if options.get("evaluation_noise") else ()
+    return (("extrapolation_error", extrapolation.asked_for(options)),) + split
 
 
 def tune_steps(options: dict) -> int:
@@ -166,9 +191,16 @@ def build_model(prepared: Prepared, priors: dict[str, Prior]) -> pm.Model:
         # None (the plain coordinates) where a prior on b, or one with no closed-form density, asks
         # for them, or where the data pin too little of the curve for whitening to pay
         fit = whitened_curve.fit_where_it_pays(priors, log_ratio, log_losses, scale)
-        loss_ref, fraction, b, sigma = power_law_variables(priors, loss_scale, log_c_ref, fit)
-        log_mean = pm.math.log(mean_loss(x, loss_ref, fraction, b, xp=pm.math))
-        observe_log_loss("log_loss_obs", x, log_mean, sigma, log_loss, options)
+        if options.get("evaluation_noise"):  # one row per run, its evaluations summarised
+            noise = evaluation_noise.noise_variables(priors, DEFAULT_PRIORS, runs)
+            loss_ref, fraction, b, _ = power_law_variables(priors, loss_scale, log_c_ref, fit, sigma=noise.whitening)
+            log_mean = pm.math.log(mean_loss(x, loss_ref, fraction, b, xp=pm.math))
+            pm.Normal("log_loss_obs", mu=log_mean, sigma=noise.per_run, observed=log_loss)
+        else:
+            evaluation_noise.refuse_split_priors(priors)
+            loss_ref, fraction, b, sigma = power_law_variables(priors, loss_scale, log_c_ref, fit)
+            log_mean = pm.math.log(mean_loss(x, loss_ref, fraction, b, xp=pm.math))
+            observe_log_loss("log_loss_obs", x, log_mean, sigma, log_loss, options)
     return model
 
 
@@ -188,17 +220,19 @@ def loo_log_likelihood(posterior, constant, options: dict):
     return extrapolation.loo_terms("log_loss_obs", posterior, constant, options)
 
 
-def power_law_variables(priors: dict[str, Prior], loss_scale, log_c_ref, fit: dict | None = None):
+def power_law_variables(priors: dict[str, Prior], loss_scale, log_c_ref, fit: dict | None = None, sigma=None):
     """The law's random variables inside the current model: (loss_ref, reducible_fraction, b, sigma).
 
     Also adds the derived ``local_exponent`` or ``b``, ``c`` and ``a``. The two-step
     capability law reuses this for its task loss, so both laws sample the same geometry.
     ``fit``: the data's own fit where the whitened coordinates pay
     (``whitened_curve.fit_where_it_pays``); with it the curve is sampled in the whitened
-    coordinates of laws/whitened_curve.py.
+    coordinates of laws/whitened_curve.py. ``sigma``: the noise already in the model (the
+    whitening's scale) where the caller made it; by default ``sigma`` is made from its prior.
     """
     chosen = {**default_priors(loss_scale), **priors}
-    sigma = chosen["sigma"].create_variable("sigma")
+    if sigma is None:
+        sigma = chosen["sigma"].create_variable("sigma")
     if fit is not None:
         loss_ref, fraction, local_exponent = whitened_curve.curve_variables(chosen, sigma, fit)
         b = pm.Deterministic("b", -local_exponent / fraction)
@@ -227,15 +261,21 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.ran
 
     ``posterior`` maps parameter names to arrays of shape (chain, draw); the arrays
     returned have shape (chain, draw, len(compute)). A new run's loss is the mean times
-    log-normal run noise.
+    log-normal run noise; where repeated evaluations split the noise, ``loss`` is one evaluation
+    of a new run and ``run_loss`` the run's own loss (laws/evaluation_noise.py).
     """
     x = np.log(np.asarray(compute, dtype=float) / options["compute_ref"])
-    p = {name: np.asarray(posterior[name])[..., None] for name in ("loss_ref", "reducible_fraction", "b", "sigma")}
+    p = {name: np.asarray(posterior[name])[..., None] for name in ("loss_ref", "reducible_fraction", "b")}
+    p["sigma"] = evaluation_noise.one_evaluation_sigma(posterior)[..., None]  # one evaluation of a new run
     mean = mean_loss(x, p["loss_ref"], p["reducible_fraction"], p["b"])
     if extrapolation.SCALE in posterior:  # the law is only approximately right: its deviation there
         mean = mean * np.exp(extrapolation.deviation_at(posterior, constant, options, x, rng))
     noise = rng.standard_normal(mean.shape)
-    return {"loss": mean * np.exp(p["sigma"] * noise), "mean_loss": mean}
+    draws = {"loss": mean * np.exp(p["sigma"] * noise), "mean_loss": mean}
+    if "sigma_run" in posterior:  # the run's own loss, without the noise of evaluating it
+        draws["run_loss"] = mean * np.exp(np.asarray(posterior["sigma_run"])[..., None] * rng.standard_normal(mean.shape))
+        draws["mean_run_loss"] = mean
+    return draws
 
 
 LAW = Law(
@@ -243,11 +283,12 @@ LAW = Law(
     observed="loss",
     formula="L(C) = a·C^b + c",  # the report names the law and what it assumes
     assumption="one power law plus a constant",
-    parameters=PARAMETERS,
+    parameters=PARAMETERS + evaluation_noise.SPLIT,  # the split noise where the table has repeated evaluations
     derived=DERIVED,
-    diagnosed=PARAMETERS + DERIVED + (extrapolation.SCALE,),  # the scale only where the option adds it
+    # the scale and the split noise only where the options and the table add them
+    diagnosed=PARAMETERS + DERIVED + (extrapolation.SCALE,) + evaluation_noise.SPLIT,
     # Parameters a prior may be set on; "b" swaps places with "local_exponent" (see above).
-    prior_names=PARAMETERS + ("b",),
+    prior_names=PARAMETERS + ("b",) + evaluation_noise.SPLIT,
     support=SUPPORT,
     default_priors=DEFAULT_PRIORS,
     prior_alternatives=PRIOR_ALTERNATIVES,

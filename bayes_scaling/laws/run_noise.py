@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayes_scaling.laws import extrapolation
+from bayes_scaling.laws import evaluation_noise, extrapolation
 
 
 def log_density(posterior, options: dict, mean: np.ndarray, observed: np.ndarray, nu: float | None = None) -> np.ndarray:
@@ -25,7 +25,7 @@ def log_density(posterior, options: dict, mean: np.ndarray, observed: np.ndarray
     """
     if extrapolation.asked_for(options):
         return None
-    sigma = np.asarray(posterior["sigma"], dtype=float).reshape(-1)
+    sigma = evaluation_noise.one_evaluation_sigma(posterior).reshape(-1)
     z = (np.log(np.asarray(observed, dtype=float))[..., None] - np.log(np.asarray(mean, dtype=float).reshape(-1))) / sigma
     if nu is None:
         return -0.5 * z**2 - np.log(sigma)

@@ -20,7 +20,7 @@ MIN_DISTINCT_COMPUTE = 3
 MIN_PASS_RUNS = 2
 # Past this factor beyond the largest run, a power law fitted on a ladder says little.
 MAX_EXTRAPOLATION = 1e6
-KNOWN_COLUMNS = REQUIRED_RUN_COLUMNS + OPTIONAL_RUN_COLUMNS
+KNOWN_COLUMNS = REQUIRED_RUN_COLUMNS + OPTIONAL_RUN_COLUMNS + ("evaluation",)  # tables/evaluations.py
 KNOWN_PASS_COLUMNS = REQUIRED_PASS_COLUMNS + OPTIONAL_PASS_COLUMNS
 # Read as text from CSV, so that ids such as '007' keep their leading zeros.
 PASS_TEXT_COLUMNS = ("run", "problem", "model", "suite")

@@ -10,6 +10,7 @@ import pandas as pd
 from bayes_scaling.tables.cells import numeric_column, numeric_columns, seed_column, text_column, where
 from bayes_scaling.tables.columns import KNOWN_COLUMNS, MIN_DISTINCT_COMPUTE, OPTIONAL_RUN_COLUMNS, REQUIRED_CAPABILITY_COLUMNS, REQUIRED_RUN_COLUMNS, normalise_columns, require_columns, with_extras
 from bayes_scaling.tables.errors import DataError
+from bayes_scaling.tables.evaluations import EVALUATION, check_evaluations, run_keys
 from bayes_scaling.tables.reading import provenance, read, read_table
 
 
@@ -17,8 +18,10 @@ def load_runs(source) -> pd.DataFrame:
     """Read and validate a table of training runs.
 
     One row per training run: ``compute`` (FLOPs) and ``loss`` are required; ``run``,
-    ``params``, ``tokens``, ``seed`` and ``family`` are optional; any other columns are
-    carried along untouched.
+    ``params``, ``tokens``, ``seed``, ``family`` and ``evaluation`` are optional; any other
+    columns are carried along untouched. With an ``evaluation`` column, rows that share a
+    ``run`` name (within a ``family``) are evaluations of one run, and the loss law separates
+    evaluation noise from run-to-run noise (docs/loss-law.md).
 
     Parameters
     ----------
@@ -34,8 +37,8 @@ def load_runs(source) -> pd.DataFrame:
     pandas.DataFrame
         A new DataFrame with index ``0..n-1``, rows in the input order, and columns
         ``compute``, ``loss`` (float64), then whichever of ``run`` (str), ``params``,
-        ``tokens`` (float64), ``seed`` (int64), ``family`` (str) are present, in that
-        order, then any other columns, untouched, in their input order. ``attrs`` say
+        ``tokens`` (float64), ``seed`` (int64), ``family``, ``evaluation`` (str) are present,
+        in that order, then any other columns, untouched, in their input order. ``attrs`` say
         where the table came from (``provenance``): ``source`` (the path, or
         ``"DataFrame"``), ``file_sha256`` (of the file's bytes) and ``sha256`` (of the
         validated table, ``data_hash``). A frame that ``load_runs`` returned keeps its
@@ -51,7 +54,9 @@ def load_runs(source) -> pd.DataFrame:
         are not); NaN or infinite values; ``compute`` or ``loss`` <= 0; invalid optional
         columns (``params``/``tokens`` must be finite and > 0, ``seed`` an integer,
         ``run``/``family`` present on every row); duplicate run names (within a family, where
-        there is a ``family`` column), or (without a
+        there is a ``family`` column) without an ``evaluation`` column naming them apart, an
+        evaluation named twice for one run, evaluations of one run that disagree on its
+        ``compute``, ``params``, ``tokens`` or ``seed``, or (without a
         ``run`` column) two identical rows; fewer than three distinct ``compute`` values.
         Also when ``source`` is neither a path nor a DataFrame, has another extension, or
         cannot be read. The message names the column, the row and the value.
@@ -95,7 +100,11 @@ def _run_table(table: pd.DataFrame, required: Mapping[str, object], known_column
             cleaned[name] = seed_column(table)
         else:
             cleaned[name] = numeric_column(table, name, positive=True)
+    if EVALUATION in known_columns and EVALUATION in table.columns:  # load_runs' repeated evaluations
+        cleaned[EVALUATION] = text_column(table, EVALUATION, "evaluation name")
     out = pd.DataFrame(cleaned, index=pd.RangeIndex(len(table)))
+    if EVALUATION in out.columns:
+        check_evaluations(table, out)
     _check_duplicates(table, out)
     _check_distinct_compute(out)
     out = with_extras(out, table, known_columns)
@@ -160,15 +169,17 @@ def load_capability_runs(source) -> pd.DataFrame:
 def _check_duplicates(table: pd.DataFrame, cleaned: pd.DataFrame) -> None:
     """Duplicate run names (within a family, where there is one: recipes may name their rungs
     alike); without a run column, rows identical in every known column."""
+    if EVALUATION in cleaned.columns:  # one run's evaluations share its name: check_evaluations checked them
+        return
     if "run" in cleaned.columns:
-        families = cleaned["family"].tolist() if "family" in cleaned.columns else [None] * len(cleaned)
         first: dict[tuple, int] = {}
-        for row, key in enumerate(zip(families, cleaned["run"].tolist())):
+        for row, key in enumerate(run_keys(cleaned)):
             if key in first:
                 within = "" if key[0] is None else f" in family {key[0]!r}"
                 raise DataError(
                     f"column 'run', {where(table, row)}: duplicate run name {key[1]!r}{within} "
-                    f"(already used by row {first[key]})"
+                    f"(already used by row {first[key]}); if these rows are evaluations of one run, "
+                    f"name each in an {EVALUATION!r} column"
                 )
             first[key] = row
         return
