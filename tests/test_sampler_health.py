@@ -21,7 +21,9 @@ SLOW_LAWS = ("pass_rate",)  # a fit of 164 problems x 7 runs takes 20-40 s here
 # the two-step law's synthetic ladders at seeds other than 0: ~6 s each, the same model as seed 0's
 SLOW_CASES = ("example capability seed 1", "example capability seed 2",
               # the joint model of two recipes beyond seed 0 (~5 s each; seed 0 runs by default)
-              "example ladder + 4 short runs, seed 1", "example ladder + 4 short runs, seed 2")
+              "example ladder + 4 short runs, seed 1", "example ladder + 4 short runs, seed 2",
+              # the split noise of repeated evaluations beyond seed 0 (~10 s each)
+              "evaluated ladder seed 1", "evaluated ladder seed 2")
 
 # Each case is a real NUTS run the first time it is made; a later test of the session that repeats
 # one exactly (the two-step example at seed 0, the example ladder) gets its draws (conftest.py).
