@@ -92,6 +92,20 @@ def test_loo_picks_the_true_law_on_every_seed(truth):
     assert all(name == truth for name, _, _ in picked), picked
 
 
+def test_log_likelihood_is_each_runs_normal_density(example_forecast):
+    """The compiled sampler's pointwise log-likelihood is each run's log-normal density under each draw,
+    computed here with scipy from the posterior (the same check against PyMC runs under slow)."""
+    from scipy.stats import norm
+
+    fc = example_forecast
+    posterior = {name: fc.idata.posterior[name].to_numpy()[..., None] for name in ("loss_ref", "reducible_fraction", "b", "sigma")}
+    x = np.log(fc.runs["compute"].to_numpy() / fc.settings["options"]["compute_ref"])
+    mean = posterior["loss_ref"] * (posterior["reducible_fraction"] * np.exp(posterior["b"] * x) + 1 - posterior["reducible_fraction"])
+    expected = norm.logpdf(np.log(fc.runs["loss"].to_numpy()), loc=np.log(mean), scale=posterior["sigma"])
+    np.testing.assert_allclose(fc.idata.log_likelihood["log_loss_obs"].to_numpy(), expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.slow  # PyTensor compiles a C function for it: ~24 s from a cold cache
 def test_log_likelihood_matches_pymc(example_forecast):
     """The compiled sampler's pointwise log-likelihood equals pm.compute_log_likelihood's (the plain
     loss law, as the shared default forecast of the example ladder fits it: with the extrapolation error
