@@ -83,6 +83,20 @@ def test_pooled_identical_ladders_are_a_coin_flip_with_each_recipe_its_own_run_n
     assert np.std(curves["b"]) > 0  # the grid's run noise is drawn apart too
 
 
+def test_the_pooling_is_summarised_and_reported_only_where_there_was_one(identical_pooled, identical, tmp_path):
+    from bayes_scaling.laws.pooled_loss import SPREAD_SCALES
+
+    frame = identical_pooled.pooling()
+    assert list(frame.index) == ["exponent_spread", "fraction_spread"]
+    assert frame["prior_median"].to_dict() == SPREAD_SCALES
+    draws = identical_pooled.population["exponent_spread"].reshape(-1)
+    assert frame.loc["exponent_spread", "median"] == pytest.approx(np.median(draws))
+    assert (frame["lower"] < frame["median"]).all() and (frame["median"] < frame["upper"]).all()
+    assert identical.pooling() is None
+    assert "How far the recipes' curves were pooled" in identical_pooled.report(tmp_path / "pooled.md").read_text()
+    assert "How far the recipes' curves were pooled" not in identical.report(tmp_path / "apart.md").read_text()
+
+
 def test_pooling_lends_a_short_ladder_the_shape_a_long_one_shows():
     """Two recipes with one curve shape: the one measured over a decade only gets a narrower
     interval at 300x its largest run when fitted jointly with the one measured over three, and both

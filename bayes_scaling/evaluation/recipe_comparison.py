@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 
 from bayes_scaling.forecast_result import KINDS
+from bayes_scaling.evaluation.recipe_curves import flat_draws, median_crossings
 from bayes_scaling.intervals import central_interval
 from bayes_scaling.laws import get_law
+from bayes_scaling.laws.pooled_loss import spread_summary
 from bayes_scaling.output.plotting import predict_on_grid
 from bayes_scaling.output.recipe_chart import difference_chart
 from bayes_scaling.output.recipe_report import write_recipe_report
@@ -38,15 +40,17 @@ class RecipeComparison:
     recipe_column : str
         The column the recipes were read from.
     joint : Diagnostics or None
-        Where the recipes were fitted in one pooled model: its sampler diagnostics over every
-        variable, the shared population's included. None where they were fitted apart.
+        Where pooled (else None): the joint model's sampler diagnostics, its population's included.
+    population : dict of str to numpy.ndarray or None
+        Where pooled (else None): draws of the population's spreads, which ``pooling`` summarises.
     """
 
-    def __init__(self, forecasts: dict, seed: int, recipe_column: str = "family", joint=None):
+    def __init__(self, forecasts: dict, seed: int, recipe_column: str = "family", joint=None, population=None):
         self.forecasts = dict(forecasts)
         self.seed = seed
         self.recipe_column = recipe_column
         self.joint = joint
+        self.population = population
         first = next(iter(self.forecasts.values()))
         self.law = first.law
         self.rising = get_law(self.law).rising
@@ -61,6 +65,32 @@ class RecipeComparison:
     def pooled(self) -> bool:
         """Whether the recipes were fitted in one model with their curve shapes partially pooled."""
         return self.joint is not None
+
+    def pooling(self, prob: float = 0.9) -> pd.DataFrame | None:
+        """How far the recipes' curve shapes were pooled: each spread's prior median and posterior.
+
+        Near 0: one shared shape; large: each recipe on its own (laws/pooled_loss.py).
+
+        Parameters
+        ----------
+        prob : float, default 0.9
+            The mass of the equal-tailed intervals.
+
+        Returns
+        -------
+        pandas.DataFrame or None
+            One row per spread (``exponent_spread``, ``fraction_spread``): ``prior_median``,
+            ``median``, ``lower``, ``upper``; None where the recipes were fitted apart.
+
+        Examples
+        --------
+        >>> cmp.pooling().round(3)
+                         prior_median  median  lower  upper
+        spread
+        exponent_spread          0.15   0.125  0.055  0.273
+        fraction_spread          0.30   0.305  0.133  0.700
+        """
+        return None if self.population is None else spread_summary(self.population, prob)
 
     @property
     def ok(self) -> bool:
@@ -246,7 +276,7 @@ class RecipeComparison:
         name = name if kind == "predictive" else f"mean_{name}"
         # each recipe's run noise its own (recipes fitted jointly share one seed)
         curves = {
-            recipe: _flat(predict_on_grid(fc, grid, rng=np.random.default_rng([self.seed, 3, i]))[name], fc.bucket_labels)
+            recipe: flat_draws(predict_on_grid(fc, grid, rng=np.random.default_rng([self.seed, 3, i]))[name], fc.bucket_labels)
             for i, (recipe, fc) in enumerate(self.forecasts.items())
         }
         return grid, {recipe: curves[recipe] - curves[reference] for recipe in self.recipes if recipe != reference}
@@ -277,19 +307,7 @@ class RecipeComparison:
         0   muon     adamw  3.261437e+18          True
         """
         reference = self._reference(reference)
-        return self._crossings(*self.difference_curves(reference, kind), reference)
-
-    def _crossings(self, grid: np.ndarray, curves: dict, reference: str) -> pd.DataFrame:
-        """``crossings`` of difference curves already drawn (``difference_curves``)."""
-        rows = []
-        for name, draws in curves.items():
-            median = np.median(draws, axis=0)
-            for i in np.flatnonzero(np.sign(median[:-1]) * np.sign(median[1:]) < 0):
-                share = median[i] / (median[i] - median[i + 1])  # linear in log compute
-                compute = float(np.exp(np.log(grid[i]) + share * np.log(grid[i + 1] / grid[i])))
-                above = median[i + 1] > 0 if self.rising else median[i + 1] < 0
-                rows.append({"recipe": name, "reference": reference, "compute": compute, "better_above": bool(above)})
-        return pd.DataFrame(rows, columns=["recipe", "reference", "compute", "better_above"])
+        return median_crossings(*self.difference_curves(reference, kind), reference, self.rising)
 
     def plot(self, path=None, reference: str | None = None, kind: str = "mean", ax=None):
         """Each recipe minus ``reference`` against compute, with 50% and 90% bands.
@@ -321,7 +339,7 @@ class RecipeComparison:
         grid, curves = self.difference_curves(reference, kind)
         fitted_max = max(fc.runs["compute"].max() for fc in self.forecasts.values())
         label = f"{self.forecasts[reference].quantities[0]}: recipe − {reference}"
-        return difference_chart(grid, curves, self._crossings(grid, curves, reference), self.targets, fitted_max, label, self.rising, path=path, ax=ax)
+        return difference_chart(grid, curves, median_crossings(grid, curves, reference, self.rising), self.targets, fitted_max, label, self.rising, path=path, ax=ax)
 
     def report(self, path, reference: str | None = None, by: float = 0.0):
         """Write the comparison's report (``.html``, self-contained, or ``.md`` with its figure beside it).
@@ -366,11 +384,9 @@ class RecipeComparison:
         return self.forecasts[name].draws(kind)  # which checks ``kind``
 
     def _reference(self, reference: str | None) -> str:
-        if reference is None:
-            return self.recipes[0]
-        if reference not in self.forecasts:
+        if reference is not None and reference not in self.forecasts:
             raise ValueError(f"reference must be one of {self.recipes}, got {reference!r}")
-        return reference
+        return self.recipes[0] if reference is None else reference
 
     def _share_better(self, difference: np.ndarray, by: float = 0.0) -> np.ndarray:
         """Per target, the share of draws of ``difference`` (a minus b) in which a beats b by more than ``by``."""
@@ -382,10 +398,3 @@ class RecipeComparison:
     def _per_target(self, values: np.ndarray) -> pd.Series:
         return pd.Series(values, index=pd.Index(self.targets, name="compute"))
 
-
-def _flat(draws: np.ndarray, bucket_labels) -> np.ndarray:
-    """(chain, draw, grid[, bucket]) -> (chain·draw, grid), per-bucket laws' "all" bucket."""
-    draws = np.asarray(draws)
-    if bucket_labels is not None:
-        draws = draws[..., list(bucket_labels).index("all")]
-    return draws.reshape(-1, draws.shape[-1])

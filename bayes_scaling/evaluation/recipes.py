@@ -170,4 +170,5 @@ def _compare_pooled(law, table, names, recipe, target, seed, progress, options) 
             priors=priors, prior_overrides={}, rng=np.random.default_rng([seed, 1, r]),
         )
         warn_if_bending(forecasts[name])
-    return RecipeComparison(forecasts, seed=seed, recipe_column=recipe, joint=joint)
+    population = {name: idata.posterior[name].to_numpy() for name in ("exponent_spread", "fraction_spread")}
+    return RecipeComparison(forecasts, seed=seed, recipe_column=recipe, joint=joint, population=population)

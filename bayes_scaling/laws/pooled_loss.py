@@ -34,6 +34,7 @@ import pytensor.tensor as pt
 import xarray as xr
 from scipy.stats import gmean
 
+from bayes_scaling.intervals import central_interval
 from bayes_scaling.laws.law import DefaultPrior
 from bayes_scaling.laws.loss import mean_loss
 
@@ -144,3 +145,13 @@ def recipe_idata(idata, r: int, rows: np.ndarray):
         log_likelihood=az.from_dict(log_likelihood={"log_loss_obs": pointwise}).log_likelihood,
     )
 
+
+
+def spread_summary(population: dict, prob: float) -> pd.DataFrame:
+    """Each spread's prior median beside its posterior median and equal-tailed ``prob`` interval."""
+    rows = []
+    for name, prior_median in SPREAD_SCALES.items():
+        draws = np.asarray(population[name]).reshape(-1)
+        lower, upper = central_interval(draws, prob)
+        rows.append({"spread": name, "prior_median": prior_median, "median": float(np.median(draws)), "lower": float(lower), "upper": float(upper)})
+    return pd.DataFrame(rows).set_index("spread")

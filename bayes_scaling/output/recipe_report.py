@@ -75,6 +75,7 @@ def _sections(cmp, reference: str, by: float) -> tuple[dict, list]:
         ("text", crossing_text),
         ("heading", "Each recipe's fit"),
         ("table", _fits(cmp)),
+        *_pooling_blocks(cmp),
         ("heading", "Caveats"),
         ("list", [TRACK_RECORD, "Each recipe's forecast has its own verdict and report (cmp.forecasts[name].report(...)): read them before relying on the comparison."]),
     ]
@@ -118,6 +119,26 @@ def _against(cmp, reference: str, by: float, kind: str) -> pd.DataFrame:
             **({f"P(better by ≥ {by:g})": frame[f"prob_better_by_{by:g}"].map(format_probability)} if by > 0 else {}),
         }
     )
+
+
+def _pooling_blocks(cmp) -> list:
+    """Where pooled: how far, as the spreads' prior medians against their posteriors."""
+    frame = cmp.pooling()
+    if frame is None:
+        return []
+    table = pd.DataFrame({
+        "spread": ["of the log slopes at C_ref", "of the logit reducible fractions"],
+        "prior median": frame["prior_median"].map("{:.3g}".format).to_numpy(),
+        "posterior median": frame["median"].map("{:.3g}".format).to_numpy(),
+        "90% interval": [f"{lo:.3g} – {hi:.3g}" for lo, hi in zip(frame["lower"], frame["upper"])],
+    })
+    return [
+        ("heading", "How far the recipes' curves were pooled"),
+        ("text", "The recipes' slopes and reducible fractions were drawn from one population; its spreads, "
+                 "prior and posterior. Near 0: one shared shape; large: each recipe on its own. A posterior "
+                 "close to its prior means the data said little about it, as with two recipes."),
+        ("table", table),
+    ]
 
 
 def _fits(cmp) -> pd.DataFrame:
