@@ -42,6 +42,9 @@ def run(args) -> int:
     reference = cmp.recipes[0] if args.reference is None else args.reference
     table = cmp.to_frame(reference=reference, prob=args.prob, by=args.by)
     print(cmp)
+    if cmp.pooled:
+        print("how far the curves were pooled (spreads of the recipes' log slopes and logit reducible fractions, 90% intervals):")
+        print(cmp.pooling().to_string(float_format=lambda v: f"{v:.3g}"))
     print(f"against {reference}, one new run of each ({args.prob:.0%} interval of the difference):")
     print(table.drop(columns=["reference"]).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     crossings = cmp.crossings(reference)

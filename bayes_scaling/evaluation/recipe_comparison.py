@@ -87,8 +87,8 @@ class RecipeComparison:
         >>> cmp.pooling().round(3)
                          prior_median  median  lower  upper
         spread
-        exponent_spread          0.15   0.125  0.055  0.273
-        fraction_spread          0.30   0.305  0.133  0.700
+        exponent_spread          0.15   0.117  0.052  0.260
+        fraction_spread          0.30   0.258  0.118  0.560
         """
         return None if self.population is None else spread_summary(self.population, prob)
 
