@@ -34,6 +34,8 @@ def test_the_table_names_what_is_wrong_with_repeated_evaluations():
         bs.load_runs(moved)
     with pytest.raises(bs.DataError, match="duplicate run name 'c0s0'.*name each in an 'evaluation' column"):
         bs.load_runs(table.drop(columns=["evaluation"]))
+    with pytest.raises(bs.DataError, match=r"column 'evaluation', row 5 \(run 'c1s0'\): value nan is missing; every row needs an evaluation name"):
+        bs.load_runs(table.assign(evaluation=table["evaluation"].where(table.index != 5, None)))
 
 
 def test_each_run_is_summarised_by_its_geometric_mean_count_and_spread():

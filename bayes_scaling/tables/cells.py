@@ -180,7 +180,7 @@ def text_column(table: pd.DataFrame, name: str, what: str | None = None) -> pd.S
     for row, value in enumerate(table[name].tolist()):
         if _is_missing(value):
             raise DataError(
-                f"column {name!r}, {where(table, row)}: value {show(value)} is missing; every row needs a {what}"
+                f"column {name!r}, {where(table, row)}: value {show(value)} is missing; every row needs {'an' if what[0] in 'aeiou' else 'a'} {what}"
             )
         if isinstance(value, np.generic):
             value = value.item()
