@@ -146,29 +146,30 @@ def _compare_pooled(law, table, names, recipe, target, seed, progress, options) 
             recipe_targets[name] = law.check_targets(recipe_tables[name], target, stacklevel=4)
         except DataError as error:
             raise DataError(f"recipe {name!r} ({recipe} == {name!r}, {len(rows)} rows): {error}") from error
-    joint = pd.concat([frame.assign(**{recipe: name}) for name, frame in recipe_tables.items()], ignore_index=True)
-    if has_repeated_evaluations(joint):
+    every_run = pd.concat([frame.assign(**{recipe: name}) for name, frame in recipe_tables.items()], ignore_index=True)
+    if has_repeated_evaluations(every_run):
         raise DataError("the joint model of the recipes fits one evaluation per run, and this table has runs evaluated more than once "
                         "(its 'evaluation' column): use pooled=False, which fits each recipe with the loss law's split noise")
-    fit_table, _, options_fitted = pooled_loss.prepare(joint, recipe)
+    fit_table, compute_ref = pooled_loss.prepare(every_run, recipe)
     defaults = {"draws": 1000, "tune": pooled_loss.TUNE, "chains": 4, "target_accept": pooled_loss.TARGET_ACCEPT}
     given = {name: options[name] if options.get(name) is not None else default for name, default in defaults.items()}
     settings = nuts.SamplerSettings(**given, seed=seed, progress=progress, dense_mass=True, log_likelihood=True)
-    model = pooled_loss.build_model(fit_table, len(names), options_fitted["compute_ref"])
+    model = pooled_loss.build_model(fit_table, len(names), compute_ref)
     idata = nuts.sample(model, settings, key=("pooled_loss",))
-    joint = diagnose(idata, list(pooled_loss.DIAGNOSED + pooled_loss.OFFSETS))
-    warn_if_unhealthy(joint)  # the population's parameters; each recipe's forecast checks its own
+    diagnostics = diagnose(idata, list(pooled_loss.DIAGNOSED + pooled_loss.OFFSETS))
+    warn_if_unhealthy(diagnostics)  # every variable of the joint model, each recipe's among them
     priors = {**prior_descriptions(law, {}), **pooled_loss.PRIOR_DESCRIPTIONS}
     forecasts = {}
     for r, name in enumerate(names):
         rows = fit_table["recipe_index"].to_numpy() == r
         recipe_idata = pooled_loss.recipe_idata(idata, r, rows)
-        prepared = law.prepare(recipe_tables[name])._replace(options={**options_fitted, "pooled_with": [other for other in names if other != name]})
-        # its sampler diagnostics are part of the joint ones, warned of above
-        forecasts[name] = finish_forecast(
+        prepared = law.prepare(recipe_tables[name])  # the loss law's options, at the shared C_ref
+        pooled_with = [other for other in names if other != name]
+        prepared = prepared._replace(options={**prepared.options, "compute_ref": compute_ref, "pooled_with": pooled_with})
+        forecasts[name] = finish_forecast(  # its sampler diagnostics are part of the joint ones, warned of above
             recipe_idata, law, recipe_tables[name], recipe_targets[name], prepared, settings, {},
             priors=priors, prior_overrides={}, rng=np.random.default_rng([seed, 1, r]),
         )
         warn_if_bending(forecasts[name])
     population = {name: idata.posterior[name].to_numpy() for name in ("exponent_spread", "fraction_spread")}
-    return RecipeComparison(forecasts, seed=seed, recipe_column=recipe, joint=joint, population=population)
+    return RecipeComparison(forecasts, seed=seed, recipe_column=recipe, joint=diagnostics, population=population)

@@ -75,13 +75,12 @@ TARGET_ACCEPT = 0.99  # the loss law's
 TUNE = 2000
 
 
-def prepare(table: pd.DataFrame, recipe: str) -> tuple[pd.DataFrame, list[str], dict]:
-    """The rows with an integer ``recipe_index``, the recipes in order of first appearance, and
-    the options every recipe's forecast records (the shared ``compute_ref``)."""
-    names = [str(name) for name in pd.unique(table[recipe].astype(str))]
+def prepare(table: pd.DataFrame, recipe: str) -> tuple[pd.DataFrame, float]:
+    """The rows with an integer ``recipe_index`` (the recipes in order of first appearance) and the
+    shared ``C_ref``, the geometric mean of every fitted run's compute."""
+    names = list(pd.unique(table[recipe].astype(str)))
     index = table[recipe].astype(str).map({name: i for i, name in enumerate(names)}).to_numpy()
-    compute_ref = float(gmean(table["compute"].to_numpy(dtype=float)))
-    return table.assign(recipe_index=index), names, {"compute_ref": compute_ref, "extrapolation_scale_prior": None}
+    return table.assign(recipe_index=index), float(gmean(table["compute"].to_numpy(dtype=float)))
 
 
 def build_model(table: pd.DataFrame, n_recipes: int, compute_ref: float, spread_scales: dict | None = None) -> pm.Model:
