@@ -169,22 +169,23 @@ def suggest_runs(
         # (world, draw) per candidate, computed when asked: all at once can take GBs
         estimator = preposterior.Reweighting(values, lambda j: law.run_log_density(posterior, options, means[:, j], outcomes[:, j]), prob)
 
-    ranked = _rank(table, estimator, budget)
+    first = [estimator.add(estimator.start, j) for j in range(len(table))]  # each candidate alone, once
+    ranked = _rank(table, estimator, first, budget)
     # Greedy per FLOP can strand the budget on cheap runs when one large run does more (the knapsack
     # trap): the plan is also made greedily by narrowing alone, and the narrower of the two is kept.
-    plan = min((_plan(table, estimator, budget, rule, max_runs) for rule in RULES), key=_final_width)
+    plan = min((_plan(table, estimator, first, budget, rule, max_runs) for rule in RULES), key=_final_width)
     return RunSuggestions(
         candidates=ranked, plan=plan, width_now=estimator.now, target=float(fc.targets[column]), budget=budget, kind=kind,
         prob=prob, law=fc.law, fitted=fc.runs, seed=seed, method=method, simulations=simulations,
     )
 
 
-def _rank(table, estimator, budget) -> pd.DataFrame:
-    """Every candidate alone: its expected width after, the narrowing per EFLOP, its estimate's health.
-    Candidates whose narrowing is clear of the Monte Carlo error come first."""
+def _rank(table, estimator, first, budget) -> pd.DataFrame:
+    """Every candidate alone (``first``: its step from today's posterior): its expected width after, the
+    narrowing per EFLOP, its estimate's health. Candidates whose narrowing is clear of the Monte Carlo
+    error come first."""
     rows = []
-    for j in range(len(table)):
-        step = estimator.add(estimator.start, j)
+    for j, step in enumerate(first):
         cost = float(table["compute"].iloc[j])
         rows.append({
             "width_after": step.width, "shrinkage": step.gain, "shrinkage_se": step.gain_se, "shrinkage_share": step.gain / estimator.now,
@@ -199,16 +200,16 @@ def _final_width(plan: pd.DataFrame) -> float:
     return float(plan["width_after"].iloc[-1]) if len(plan) else np.inf
 
 
-def _plan(table, estimator, budget, rule: str, max_runs: int | None) -> pd.DataFrame:
+def _plan(table, estimator, first, budget, rule: str, max_runs: int | None) -> pd.DataFrame:
     """Greedy: the affordable candidate with the largest clear narrowing (``rule="per_flop"``: per
-    FLOP; ``"narrowing"``: in all), given the chosen ones."""
+    FLOP; ``"narrowing"``: in all), given the chosen ones; ``first`` holds the first choice's steps."""
     cost = table["compute"].to_numpy(dtype=float)
     chosen, spent, state, rows = [], 0.0, estimator.start, []
     while max_runs is None or len(chosen) < max_runs:
         trials = {}
         for j in range(len(table)):
             if j not in chosen and cost[j] <= budget - spent:
-                step = estimator.add(state, j)
+                step = estimator.add(state, j) if chosen else first[j]
                 if step.clear:
                     trials[j] = step
         if not trials:  # nothing affordable narrows the interval clearly
