@@ -252,6 +252,9 @@ def _synthetic_cases() -> list[Case]:
             Case(  # runs evaluated 4 times each, 2 runs per budget: the loss law's split noise
                 f"evaluated ladder seed {seed}", "loss", lambda _, s=seed: (synthetic_ladders.evaluated_ladder(s), [1e21]), False,
             ),
+            Case(  # the same, the bent law (its own default-suite test fits seed 0)
+                f"evaluated ladder, bent law, seed {seed}", "broken_loss", lambda _, s=seed: (synthetic_ladders.evaluated_ladder(s), [1e21]), False,
+            ),
             Case(f"example pass counts seed {seed}", "pass_rate", lambda _, s=seed: (make_example_pass_counts(s)[0], [1e22]), False),
             Case(
                 f"small pass counts seed {seed}", "pass_rate",  # the README's example: 6 runs x 80 problems, n = 100

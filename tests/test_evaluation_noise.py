@@ -106,6 +106,19 @@ def test_a_fit_recovers_both_noises_and_a_new_run_carries_the_right_one(fitted):
     assert fitted.idata.log_likelihood["log_loss_obs"].shape[-1] == 16 and len(fitted.runs) == 16
 
 
+def test_the_bent_law_splits_the_noise_too():
+    """The broken power law on the same ladder: one row per run, both noises, a run's own loss, and
+    closed-form leave-one-out terms per run."""
+    fc = bs.forecast(evaluated_ladder(), target=[1e21], law="broken_loss", seed=0, progress=False)
+    assert fc.ok and fc.quantities == ["loss", "run_loss"] and len(fc.runs) == 16
+    assert {"sigma_run", "sigma_eval"} <= set(fc.idata.posterior) and "sigma" not in fc.idata.posterior
+    assert fc.idata.log_likelihood["log_loss_obs"].shape[-1] == 16
+    lower, upper = np.quantile(fc.idata.posterior["sigma_eval"].to_numpy(), [0.05, 0.95])
+    table = evaluated_ladder()
+    within = np.sqrt(pd.Series(np.log(table["loss"].to_numpy())).groupby(table["run"].to_numpy()).var(ddof=1).mean())
+    assert lower < within < upper, (within, lower, upper)
+
+
 def test_a_forecasts_runs_refit_to_the_same_posterior(fitted):
     """The fitted per-run table (what a verdict's self-backtest refits) is read back as runs with
     repeated evaluations, so the same seed gives the same draws."""
@@ -115,8 +128,9 @@ def test_a_forecasts_runs_refit_to_the_same_posterior(fitted):
 
 def test_the_split_is_refused_where_a_law_or_an_option_cannot_follow_it():
     table = evaluated_ladder(evaluations=2)
-    with pytest.raises(bs.DataError, match="the 'broken_loss' law fits one evaluation per run"):
-        bs.forecast(table, target=1e21, law="broken_loss", seed=0)
+    with_sizes = table.assign(params=lambda t: np.sqrt(t["compute"] / 120), tokens=lambda t: t["compute"] / (6 * np.sqrt(t["compute"] / 120)))
+    with pytest.raises(bs.DataError, match="the 'chinchilla' law fits one evaluation per run"):
+        bs.forecast(with_sizes, target=pd.DataFrame({"params": [1e9], "tokens": [2e10]}), law="chinchilla", seed=0)
     with pytest.raises(ValueError, match="extrapolation_error cannot be combined with repeated evaluations"):
         bs.forecast(table, target=1e21, extrapolation_error="auto", seed=0)
     with pytest.raises(ValueError, match="set priors on 'sigma_run'"):

@@ -23,7 +23,9 @@ SLOW_CASES = ("example capability seed 1", "example capability seed 2",
               # the joint model of two recipes beyond seed 0 (~5 s each; seed 0 runs by default)
               "example ladder + 4 short runs, seed 1", "example ladder + 4 short runs, seed 2",
               # the split noise of repeated evaluations beyond seed 0 (~10 s each)
-              "evaluated ladder seed 1", "evaluated ladder seed 2")
+              "evaluated ladder seed 1", "evaluated ladder seed 2",
+              # the bent law's split noise: tests/test_evaluation_noise.py fits seed 0 by default
+              "evaluated ladder, bent law, seed 0", "evaluated ladder, bent law, seed 1", "evaluated ladder, bent law, seed 2")
 
 # Each case is a real NUTS run the first time it is made; a later test of the session that repeats
 # one exactly (the two-step example at seed 0, the example ladder) gets its draws (conftest.py).

@@ -70,8 +70,13 @@ DEFAULT_PRIORS = {
         "beyond them is one they cannot weigh (the loss law's extrapolation error covers it).",
     ),
     "sigma": loss.DEFAULT_PRIORS["sigma"],
+    # with repeated evaluations of a run (laws/evaluation_noise.py), as in the loss law
+    "sigma_run": loss.DEFAULT_PRIORS["sigma_run"],
+    "sigma_eval": loss.DEFAULT_PRIORS["sigma_eval"],
 }
-SUPPORT = {"loss_ref": (0.0, np.inf), "local_exponent": (0.0, np.inf), "bend": (-np.inf, np.inf), "sigma": (0.0, np.inf)}
+SUPPORT = {"loss_ref": (0.0, np.inf), "local_exponent": (0.0, np.inf), "bend": (-np.inf, np.inf), "sigma": (0.0, np.inf),
+           "sigma_run": (0.0, np.inf), "sigma_eval": (0.0, np.inf)}
+CURVE = PARAMETERS[:-1]  # the sampled parameters other than the noise
 
 
 def exponents(local_exponent, bend, bend_at, xp=np):
@@ -97,8 +102,9 @@ def _softplus(z, xp):
 
 def prepare(runs: pd.DataFrame):
     """Every run is fitted; C_ref is the geometric mean of the fitted compute (so the fitted range of
-    log(C/C_ref) is symmetric), and the break's positions span that range."""
-    evaluation_noise.refuse_repeated_evaluations(runs, "broken_loss")
+    log(C/C_ref) is symmetric), and the break's positions span that range. Runs evaluated more than
+    once are fitted one row per run, their noise split in two (laws/evaluation_noise.py)."""
+    runs, repeated = evaluation_noise.fitted_runs(runs)
     compute = runs["compute"].to_numpy(dtype=float)
     if len(np.unique(compute)) < MIN_COMPUTES:
         raise DataError(
@@ -107,8 +113,13 @@ def prepare(runs: pd.DataFrame):
         )
     half = float(np.log(compute.max() / compute.min())) / 2
     options = {"compute_ref": float(gmean(compute)), "bend_grid": np.linspace(-half, half, GRID).tolist(),
-               "log_loss": np.log(runs["loss"].to_numpy(dtype=float)).tolist()}
+               "log_loss": np.log(runs["loss"].to_numpy(dtype=float)).tolist(), "evaluation_noise": repeated}
     return Prepared(runs, {}, options)
+
+
+def structure(options: dict) -> tuple:
+    """With or without the split noise of repeated evaluations: two graphs."""
+    return (("evaluation_noise", True),) if options.get("evaluation_noise") else ()
 
 
 def build_model(prepared: Prepared, priors: dict[str, Prior]) -> pm.Model:
@@ -121,28 +132,35 @@ def build_model(prepared: Prepared, priors: dict[str, Prior]) -> pm.Model:
         log_loss = pm.Data("log_loss", log_losses)
         grid = pm.Data("bend_grid", np.asarray(options["bend_grid"]))
         chosen = {**build_default_priors({k: v for k, v in DEFAULT_PRIORS.items() if k != "bend_at"}, loss_scale), **priors}
-        p = {name: chosen[name].create_variable(name) for name in PARAMETERS}
+        p = {name: chosen[name].create_variable(name) for name in CURVE}
+        if options.get("evaluation_noise"):  # one row per run, its evaluations summarised
+            noise = evaluation_noise.noise_variables(priors, DEFAULT_PRIORS, runs).per_run
+        else:
+            evaluation_noise.refuse_split_priors(priors)
+            noise = chosen["sigma"].create_variable("sigma")
         k1, k2 = exponents(p["local_exponent"], p["bend"], grid, xp=pm.math)  # one pair per position
         log_mean = log_mean_loss(x[None, :], p["loss_ref"], k1[:, None], k2[:, None], grid[:, None], xp=pm.math)
-        per_position = pm.logp(pm.Normal.dist(mu=log_mean, sigma=p["sigma"]), log_loss[None, :]).sum(axis=1)
+        per_position = pm.logp(pm.Normal.dist(mu=log_mean, sigma=noise), log_loss[None, :]).sum(axis=1)
         pm.Potential("log_loss_given_the_break", pt.logsumexp(per_position) - np.log(GRID))
     return model
 
 
-def _per_position(posterior, options: dict, compute) -> tuple[np.ndarray, np.ndarray]:
-    """log p(each run | draw, break at each position): shape (chain, draw, position, run); and the positions."""
+def _per_position(posterior, options: dict, table) -> tuple[np.ndarray, np.ndarray]:
+    """log p(each run | draw, break at each position): shape (chain, draw, position, run); and the positions.
+    ``table``: the fitted rows (their compute, and with the split noise their number of evaluations)."""
     grid = np.asarray(options["bend_grid"])
-    x = np.log(np.asarray(compute, dtype=float) / options["compute_ref"])
-    p = {name: np.asarray(posterior[name])[..., None, None] for name in PARAMETERS}
+    x = np.log(np.asarray(table["compute"], dtype=float) / options["compute_ref"])
+    p = {name: np.asarray(posterior[name])[..., None, None] for name in CURVE}
+    sigma = evaluation_noise.per_run_sigma(posterior, table)[..., None, :]  # (chain, draw, 1, run)
     k1, k2 = exponents(p["local_exponent"], p["bend"], grid[:, None])
-    z = (np.asarray(options["log_loss"]) - log_mean_loss(x, p["loss_ref"], k1, k2, grid[:, None])) / p["sigma"]
-    return -0.5 * z**2 - np.log(p["sigma"]) - 0.5 * np.log(2 * np.pi), grid
+    z = (np.asarray(options["log_loss"]) - log_mean_loss(x, p["loss_ref"], k1, k2, grid[:, None])) / sigma
+    return -0.5 * z**2 - np.log(sigma) - 0.5 * np.log(2 * np.pi), grid
 
 
 def complete_posterior(posterior, prepared: Prepared, rng: np.random.Generator) -> None:
     """Draw the break's position for each posterior draw from its conditional (in place), moved
     uniformly within its grid cell, and the slopes below and above it."""
-    terms, grid = _per_position(posterior, prepared.options, prepared.table["compute"])
+    terms, grid = _per_position(posterior, prepared.options, prepared.table)
     total = terms.sum(axis=-1)  # (chain, draw, position)
     weights = np.exp(total - total.max(axis=-1, keepdims=True))
     cumulative = np.cumsum(weights / weights.sum(axis=-1, keepdims=True), axis=-1)
@@ -156,7 +174,7 @@ def complete_posterior(posterior, prepared: Prepared, rng: np.random.Generator) 
 def loo_log_likelihood(posterior, constant, options: dict):
     """Each run's leave-one-out log predictive density per draw, the break summed out:
     log Σ_g p(y_i | g) p(y_-i | g) − log Σ_g p(y_-i | g)."""
-    terms, _ = _per_position(posterior, options, constant["compute"].to_numpy())
+    terms, _ = _per_position(posterior, options, {name: constant[name].to_numpy() for name in constant.data_vars})
     others = terms.sum(axis=-1, keepdims=True) - terms
     return {"log_loss_obs": logsumexp(terms + others, axis=-2) - logsumexp(others, axis=-2)}
 
@@ -164,9 +182,10 @@ def loo_log_likelihood(posterior, constant, options: dict):
 def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.random.Generator):
     """Draws of one new run's loss (``loss``) and of the mean curve (``mean_loss``), shape (chain, draw, target)."""
     x = np.log(np.asarray(compute, dtype=float) / options["compute_ref"])
-    p = {name: np.asarray(posterior[name])[..., None] for name in ("loss_ref", "exponent_below", "exponent_above", "bend_at", "sigma")}
+    p = {name: np.asarray(posterior[name])[..., None] for name in ("loss_ref", "exponent_below", "exponent_above", "bend_at")}
     mean = np.exp(log_mean_loss(x, p["loss_ref"], p["exponent_below"], p["exponent_above"], p["bend_at"]))
-    return {"loss": mean * np.exp(p["sigma"] * rng.standard_normal(mean.shape)), "mean_loss": mean}
+    sigma = evaluation_noise.one_evaluation_sigma(posterior)[..., None]  # one evaluation of a new run
+    return {"loss": mean * np.exp(sigma * rng.standard_normal(mean.shape)), "mean_loss": mean, **evaluation_noise.run_loss(posterior, mean, rng)}
 
 
 LAW = Law(
@@ -174,10 +193,10 @@ LAW = Law(
     observed="loss",
     formula="L(C) = a·C^(−k1)·(1 + (C/C_b)^(1/s))^(−(k2−k1)·s)",
     assumption="a power law whose exponent changes once, smoothly, at a compute inside the ladder, with no floor",
-    parameters=PARAMETERS,
+    parameters=PARAMETERS + evaluation_noise.SPLIT,  # the split noise where runs were evaluated more than once
     derived=DERIVED,
-    diagnosed=PARAMETERS + DERIVED,
-    prior_names=PARAMETERS,
+    diagnosed=PARAMETERS + DERIVED + evaluation_noise.SPLIT,
+    prior_names=PARAMETERS + evaluation_noise.SPLIT,
     support=SUPPORT,
     default_priors=DEFAULT_PRIORS,
     target_accept=loss.TARGET_ACCEPT,
@@ -191,5 +210,6 @@ LAW = Law(
     build_model=build_model,
     predict=predict,
     quantities=loss.quantities,
+    structure=structure,
     run_log_density=run_noise.log_density,
 )

@@ -94,6 +94,26 @@ def one_evaluation_sigma(posterior) -> np.ndarray:
     return np.hypot(np.asarray(posterior["sigma_run"], dtype=float), np.asarray(posterior["sigma_eval"], dtype=float))
 
 
+def per_run_sigma(posterior, table) -> np.ndarray:
+    """The noise of each fitted row per draw, shape (chain, draw, row): ``sigma``, or with the split
+    noise ``sqrt(sigma_run² + sigma_eval²/m)`` for a run's mean of ``m`` evaluations (``table``'s
+    ``evaluations``: a DataFrame or a mapping of columns)."""
+    if "sigma" in posterior:
+        return np.asarray(posterior["sigma"], dtype=float)[..., None]
+    m = np.asarray(table[EVALUATIONS], dtype=float)
+    run, evaluation = (np.asarray(posterior[name], dtype=float)[..., None] for name in SPLIT)
+    return np.sqrt(run**2 + evaluation**2 / m)
+
+
+def run_loss(posterior, mean: np.ndarray, rng: np.random.Generator) -> dict:
+    """With the split noise, a new run's own loss (``run_loss``: ``sigma_run`` only) and its mean;
+    nothing otherwise. ``mean``: the mean curve's draws, shape (chain, draw, target)."""
+    if "sigma_run" not in posterior:
+        return {}
+    sigma_run = np.asarray(posterior["sigma_run"], dtype=float)[..., None]
+    return {"run_loss": mean * np.exp(sigma_run * rng.standard_normal(mean.shape)), "mean_run_loss": mean}
+
+
 def refuse_repeated_evaluations(runs: pd.DataFrame, law: str) -> None:
     """For the laws that model one evaluation per row: a table with repeated evaluations is refused by name."""
     if has_repeated_evaluations(runs) or (EVALUATIONS in runs.columns and (runs[EVALUATIONS] > 1).any()):

@@ -271,11 +271,8 @@ def predict(posterior, constant, options: dict, compute: np.ndarray, rng: np.ran
     if extrapolation.SCALE in posterior:  # the law is only approximately right: its deviation there
         mean = mean * np.exp(extrapolation.deviation_at(posterior, constant, options, x, rng))
     noise = rng.standard_normal(mean.shape)
-    draws = {"loss": mean * np.exp(p["sigma"] * noise), "mean_loss": mean}
-    if "sigma_run" in posterior:  # the run's own loss, without the noise of evaluating it
-        draws["run_loss"] = mean * np.exp(np.asarray(posterior["sigma_run"])[..., None] * rng.standard_normal(mean.shape))
-        draws["mean_run_loss"] = mean
-    return draws
+    # with the split noise also the run's own loss, without the noise of evaluating it
+    return {"loss": mean * np.exp(p["sigma"] * noise), "mean_loss": mean, **evaluation_noise.run_loss(posterior, mean, rng)}
 
 
 LAW = Law(
