@@ -59,43 +59,9 @@ def pythia_recipes(data_dir: Path) -> dict[str, pd.DataFrame]:
     return {name: group[["compute", "loss"]] for name, group in (("standard", runs[~runs["deduped"]]), ("deduped", runs[runs["deduped"]]))}
 
 
-def compare_pair(ladder: str, a: str, runs_a: pd.DataFrame, b: str, runs_b: pd.DataFrame, ratio: float, seed: int, pooled: bool) -> list[dict]:
-    """One pair: fit both on budgets <= C_max/ratio, score P(a better) at each later shared budget."""
-    shared = np.intersect1d(runs_a["compute"].to_numpy(), runs_b["compute"].to_numpy())
-    c_max = shared.max()
-    cut = c_max / ratio * (1 + 1e-9)
-    targets = shared[shared > cut]
-    table = pd.concat([runs_a[runs_a["compute"] <= cut].assign(family=a), runs_b[runs_b["compute"] <= cut].assign(family=b)], ignore_index=True)
-    comparison = bs.compare_recipes(table, target=targets, pooled=pooled, seed=seed, progress=False)
-    p_a = comparison.prob_better(a, b).to_numpy()
-    loss_a = runs_a.set_index("compute").loc[targets, "loss"].to_numpy()
-    loss_b = runs_b.set_index("compute").loc[targets, "loss"].to_numpy()
-    rows = []
-    for i, compute in enumerate(targets):
-        favourite_is_a = p_a[i] >= 0.5
-        rows.append(
-            {
-                "fit": "pooled" if pooled else "apart",
-                "ladder": ladder,
-                "a": a,
-                "b": b,
-                "compute": compute,
-                "at_c_max": bool(compute == c_max),
-                "fitted_runs": f"{(table['family'] == a).sum()}+{(table['family'] == b).sum()}",
-                "p_a_better": p_a[i],
-                "a_won": bool(loss_a[i] < loss_b[i]),
-                "measured_gap": loss_a[i] - loss_b[i],
-                "p_favourite": max(p_a[i], 1 - p_a[i]),
-                "favourite_won": bool((loss_a[i] < loss_b[i]) == favourite_is_a),
-                "sampler_ok": comparison.ok,
-            }
-        )
-    return rows
-
-
-def compare_all(ladder: str, recipes: dict[str, pd.DataFrame], ratio: float, seed: int, pooled: bool) -> list[dict]:
-    """Every recipe of a ladder in one comparison (pooled: the spreads informed by all of them), on budgets up to
-    C_max/ratio (C_max: the largest budget every recipe measured); every pair scored as in ``compare_pair``."""
+def compare(ladder: str, recipes: dict[str, pd.DataFrame], ratio: float, seed: int, pooled: bool, fit: str) -> list[dict]:
+    """The recipes in one comparison, fitted on budgets up to C_max/ratio (C_max: the largest budget every
+    one of them measured); P(a better) scored for every pair at each later budget they all measured."""
     shared = np.array(sorted(set.intersection(*(set(runs["compute"]) for runs in recipes.values()))))
     c_max = shared.max()
     cut = c_max / ratio * (1 + 1e-9)
@@ -109,9 +75,12 @@ def compare_all(ladder: str, recipes: dict[str, pd.DataFrame], ratio: float, see
         loss_b = recipes[b].set_index("compute").loc[targets, "loss"].to_numpy()
         for i, compute in enumerate(targets):
             won = bool(loss_a[i] < loss_b[i])
-            rows.append({"fit": f"{'pooled' if pooled else 'apart'}, all {len(recipes)} in one comparison", "ladder": ladder, "a": a, "b": b, "compute": compute, "at_c_max": bool(compute == c_max),
-                         "p_a_better": p_a[i], "a_won": won, "p_favourite": max(p_a[i], 1 - p_a[i]),
-                         "favourite_won": won == (p_a[i] >= 0.5), "sampler_ok": comparison.ok})
+            rows.append({
+                "fit": fit, "ladder": ladder, "a": a, "b": b, "compute": compute, "at_c_max": bool(compute == c_max),
+                "fitted_runs": f"{(table['family'] == a).sum()}+{(table['family'] == b).sum()}",
+                "p_a_better": p_a[i], "a_won": won, "measured_gap": loss_a[i] - loss_b[i],
+                "p_favourite": max(p_a[i], 1 - p_a[i]), "favourite_won": won == (p_a[i] >= 0.5), "sampler_ok": comparison.ok,
+            })
     return rows
 
 
@@ -142,9 +111,10 @@ def main() -> None:
     for pooled in (True, False):
         for ladder, recipes in ladders.items():
             for a, b in itertools.combinations(recipes, 2):
-                rows += compare_pair(ladder, a, recipes[a], b, recipes[b], args.ratio, args.seed, pooled)
-    rows += compare_all("porian", ladders["porian"], args.ratio, args.seed, pooled=True)
-    rows += compare_all("porian", ladders["porian"], args.ratio, args.seed, pooled=False)
+                rows += compare(ladder, {a: recipes[a], b: recipes[b]}, args.ratio, args.seed, pooled, "pooled" if pooled else "apart")
+    for pooled in (True, False):  # where five recipes inform the pooled model's spreads
+        fit = f"{'pooled' if pooled else 'apart'}, all {len(ladders['porian'])} in one comparison"
+        rows += compare("porian", ladders["porian"], args.ratio, args.seed, pooled, fit)
     table = pd.DataFrame(rows)
     pd.set_option("display.width", 200)
     print(table[table["at_c_max"]].drop(columns=["at_c_max"]).to_string(index=False, float_format=lambda v: f"{v:.4g}"))

@@ -150,7 +150,7 @@ def _compare_pooled(law, table, names, recipe, target, seed, progress, options) 
     if has_repeated_evaluations(every_run):
         raise DataError("the joint model of the recipes fits one evaluation per run, and this table has runs evaluated more than once "
                         "(its 'evaluation' column): use pooled=False, which fits each recipe with the loss law's split noise")
-    fit_table, compute_ref = pooled_loss.prepare(every_run, recipe)
+    fit_table, compute_ref = pooled_loss.prepare(every_run, recipe, names)
     defaults = {"draws": 1000, "tune": pooled_loss.TUNE, "chains": 4, "target_accept": pooled_loss.TARGET_ACCEPT}
     given = {name: options[name] if options.get(name) is not None else default for name, default in defaults.items()}
     settings = nuts.SamplerSettings(**given, seed=seed, progress=progress, dense_mass=True, log_likelihood=True)
