@@ -66,16 +66,14 @@ def has_repeated_evaluations(runs: pd.DataFrame) -> bool:
 def per_run(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per run, in order of first appearance: its shared columns, ``loss`` the geometric mean
     of its evaluations, ``evaluations`` their number and ``evaluation_sum_of_squares`` their spread."""
-    keys = run_keys(runs)
-    order = list(dict.fromkeys(keys))
+    group: dict[tuple, int] = {}  # each run's position, in order of first appearance
+    index = np.array([group.setdefault(key, len(group)) for key in run_keys(runs)])
     log_loss = np.log(runs["loss"].to_numpy(dtype=float))
-    rows = []
-    for key in order:
-        mine = np.array([k == key for k in keys])
-        first = runs[mine].iloc[0]
-        mean = float(log_loss[mine].mean())
-        row = {name: first[name] for name in runs.columns if name not in (EVALUATION, "loss")}
-        row.update({"loss": float(np.exp(mean)), EVALUATIONS: int(mine.sum()), SPREAD: float(((log_loss[mine] - mean) ** 2).sum())})
-        rows.append(row)
-    columns = ["compute", "loss"] + [name for name in runs.columns if name not in ("compute", "loss", EVALUATION)] + [EVALUATIONS, SPREAD]
-    return pd.DataFrame(rows)[columns]
+    count = np.bincount(index)
+    mean = np.bincount(index, weights=log_loss) / count
+    spread = np.bincount(index, weights=(log_loss - mean[index]) ** 2)
+    first = np.unique(index, return_index=True)[1]  # each run's first row: its shared columns
+    kept = [name for name in runs.columns if name not in ("compute", "loss", EVALUATION)]
+    summary = runs.iloc[first][["compute", *kept]].reset_index(drop=True)
+    summary.insert(1, "loss", np.exp(mean))
+    return summary.assign(**{EVALUATIONS: count, SPREAD: spread})

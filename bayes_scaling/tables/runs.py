@@ -103,8 +103,6 @@ def _run_table(table: pd.DataFrame, required: Mapping[str, object], known_column
     if EVALUATION in known_columns and EVALUATION in table.columns:  # load_runs' repeated evaluations
         cleaned[EVALUATION] = text_column(table, EVALUATION, "evaluation name")
     out = pd.DataFrame(cleaned, index=pd.RangeIndex(len(table)))
-    if EVALUATION in out.columns:
-        check_evaluations(table, out)
     _check_duplicates(table, out)
     _check_distinct_compute(out)
     out = with_extras(out, table, known_columns)
@@ -169,7 +167,8 @@ def load_capability_runs(source) -> pd.DataFrame:
 def _check_duplicates(table: pd.DataFrame, cleaned: pd.DataFrame) -> None:
     """Duplicate run names (within a family, where there is one: recipes may name their rungs
     alike); without a run column, rows identical in every known column."""
-    if EVALUATION in cleaned.columns:  # one run's evaluations share its name: check_evaluations checked them
+    if EVALUATION in cleaned.columns:  # one run's evaluations share its name
+        check_evaluations(table, cleaned)
         return
     if "run" in cleaned.columns:
         first: dict[tuple, int] = {}
