@@ -52,10 +52,12 @@ def prior_draws(monkeypatch):
     import pymc as pm
 
     from bayes_scaling.inference import nuts
+    from bayes_scaling.quiet import quietly
+
     def from_prior(model, settings, key):
         total = settings.chains * settings.draws
         names = [var.name for var in model.free_RVs + model.deterministics]  # not the observed
-        with model, warnings.catch_warnings():
+        with model, quietly(), warnings.catch_warnings():  # quietly: PyTensor's note on RNG copies in JAX
             warnings.filterwarnings("ignore", "The effect of Potentials", UserWarning)  # they are the likelihood
             draws = pm.sample_prior_predictive(total, var_names=names, random_seed=settings.seed, compile_kwargs={"mode": "JAX"})
         prior = draws.prior

@@ -83,13 +83,20 @@ def test_a_submodule_is_an_attribute_as_with_an_eager_import():
 
 def test_third_party_notices_are_kept_quiet_in_a_forecast(tmp_path):
     """ArviZ prints its notice once a day, keyed by a stamp in the user's cache: a fresh cache shows
-    it. PyTensor warns once per process, when a model is compiled, where it finds no C BLAS."""
+    it. PyTensor warns once per process, when a model is compiled, where it finds no C BLAS; where a
+    user's prior is drawn from on JAX, that it draws from a copy of the random generator, and PyMC
+    logs the names it draws."""
     code = ("import warnings; warnings.simplefilter('default'); import bayes_scaling as bs, bayes_scaling.forecast, arviz\n"
-            "bs.forecast(bs.example_runs().head(6), target=1e21, seed=0, progress=False)")
+            "from pymc_extras.prior import Prior\n"
+            "prior = {'b': Prior('TruncatedNormal', mu=-0.3, sigma=0.005, upper=0)}\n"
+            "bs.forecast(bs.example_runs().head(6), target=1e21, seed=0, progress=False, prior=prior)")
     environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True)
     assert "ArviZ is undergoing" not in done.stderr
     assert "BLAS" not in done.stderr
+    assert "RandomType" not in done.stderr
+    assert "Sampling: [b]" not in done.stderr
+    assert "SamplerWarning" not in done.stderr  # the prior is tight enough to sample cleanly on six runs
     assert (tmp_path / "arviz").exists()  # the notice's stamp: ArviZ did reach the point where it warns
 
 

@@ -63,10 +63,11 @@ def _check_support(law: Law, name: str, value: Prior) -> None:
     """Draw from the prior and refuse it if any draw leaves the law's support."""
     lower, upper = law.support[name]
     try:
-        try:  # JAX compiles in milliseconds; a few distributions exist only in the C backend
-            sampled = value.sample_prior(name=name, draws=PRIOR_CHECK_DRAWS, random_seed=0, compile_kwargs={"mode": "JAX"})
-        except NotImplementedError:
-            sampled = value.sample_prior(name=name, draws=PRIOR_CHECK_DRAWS, random_seed=0)
+        with quietly():
+            try:  # JAX compiles in milliseconds; a few distributions exist only in the C backend
+                sampled = value.sample_prior(name=name, draws=PRIOR_CHECK_DRAWS, random_seed=0, compile_kwargs={"mode": "JAX"})
+            except NotImplementedError:
+                sampled = value.sample_prior(name=name, draws=PRIOR_CHECK_DRAWS, random_seed=0)
         draws = sampled[name].to_numpy()
     except Exception as err:  # a malformed Prior fails deep inside PyMC: say which one
         raise ValueError(f"prior for {name!r} cannot be sampled: {value!r}: {err}") from err
