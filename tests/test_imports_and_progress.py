@@ -85,24 +85,29 @@ def test_third_party_notices_are_kept_quiet_in_a_forecast(tmp_path):
     """ArviZ prints its notice once a day, keyed by a stamp in the user's cache: a fresh cache shows
     it. PyTensor warns once per process, when a model is compiled, where it finds no C BLAS; where a
     user's prior is drawn from on JAX, that it draws from a copy of the random generator, and PyMC
-    logs the names it draws."""
+    logs the names it draws. That check is the forecast's first JAX work: JAX is set up before it
+    (float64 draws, and the four host devices the chains run on)."""
     code = ("import warnings; warnings.simplefilter('default'); import bayes_scaling as bs, bayes_scaling.forecast, arviz\n"
             "from pymc_extras.prior import Prior\n"
-            "prior = {'b': Prior('TruncatedNormal', mu=-0.3, sigma=0.005, upper=0)}\n"
-            "bs.forecast(bs.example_runs().head(6), target=1e21, seed=0, progress=False, prior=prior)")
-    environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+            "prior = {'b': Prior('TruncatedNormal', mu=-0.3, sigma=0.005, upper=0), 'sigma': Prior('HalfNormal', sigma=0.05)}\n"
+            "bs.forecast(bs.example_runs().head(6), target=1e21, seed=0, progress=False, prior=prior)\n"
+            "import jax; print(len(jax.devices()))")
+    # not this session's XLA_FLAGS: the forecast sets up JAX before its first JAX work, the prior's check
+    environment = {**{k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}, "XDG_CACHE_HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True)
     assert "ArviZ is undergoing" not in done.stderr
     assert "BLAS" not in done.stderr
     assert "RandomType" not in done.stderr
-    assert "Sampling: [b]" not in done.stderr
+    assert "Sampling: [" not in done.stderr
+    assert "truncated to dtype float32" not in done.stderr
     assert "SamplerWarning" not in done.stderr  # the prior is tight enough to sample cleanly on six runs
+    assert done.stdout.split()[-1] == "4"  # four chains in parallel
     assert (tmp_path / "arviz").exists()  # the notice's stamp: ArviZ did reach the point where it warns
 
 
 def test_importing_the_whole_api_changes_nothing_in_the_process():
     """XLA_FLAGS, JAX's configuration, the warning filters and matplotlib's backend are as the
-    user left them after importing every module a forecast needs; JAX is set up when one samples."""
+    user left them after importing every module a forecast needs; JAX is set up when a forecast first runs it."""
     code = (
         "import os, warnings, jax, matplotlib, pymc, arviz, numpyro, scipy.stats, pandas  # their own filters\n"
         "matplotlib.use('pdf')\n"

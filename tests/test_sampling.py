@@ -139,3 +139,34 @@ def test_chains_get_four_host_devices_even_after_pymc_asked_for_a_hundred():
         out, err = process.communicate(timeout=300)
         assert process.returncode == 0, (flags, err)
         assert int(out.strip().splitlines()[-1]) == cases[flags], (flags, out)
+
+
+def test_with_one_device_the_chains_run_vectorised_compiled_once_and_sample_the_same_draws(example_forecast, tmp_path):
+    """Where JAX started before the first forecast (one host device, say in a notebook), the chains
+    run vectorised on that device: compiled once like the parallel path (a second forecast of the
+    same shape compiles nothing; uncompiled, each fit took ~100 s here) and with the parallel
+    path's draws, up to floating-point rounding."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import jax, jax.monitoring, numpy as np, sys\n"
+        "jax.numpy.zeros(1)  # JAX starts first: one host device\n"
+        "import bayes_scaling as bs\n"
+        "first = bs.forecast(bs.example_runs(), target=1e21, seed=0, progress=False)\n"
+        "compiles = []\n"
+        "jax.monitoring.register_event_duration_secs_listener(\n"
+        "    lambda name, secs, **_: compiles.append(name) if name.endswith('backend_compile_duration') else None)\n"
+        "bs.forecast(bs.example_runs(), target=1e22, seed=1, progress=False)\n"
+        "np.save(sys.argv[1], first.idata.posterior['b'].values)\n"
+        "print(len(jax.devices()), len(compiles))\n"
+    )
+    out = tmp_path / "b.npy"
+    environment = {name: value for name, value in os.environ.items() if name != "XLA_FLAGS"}  # not this session's 4 devices
+    done = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=600, env=environment)
+    assert done.returncode == 0, done.stderr
+    assert "only 1 JAX devices for 4 chains" in done.stderr
+    devices, compiles = map(int, done.stdout.split())
+    assert devices == 1 and compiles == 0
+    np.testing.assert_allclose(np.load(out), example_forecast.idata.posterior["b"].values, rtol=1e-9)

@@ -2,7 +2,9 @@
 
 Its own module because it must run, once per process, before JAX starts its backend (XLA reads
 its flags only then), and because what it changes in the user's process is a contract of its own
-(``configure_jax`` says exactly what it sets); the sampler (``nuts.py``) calls it first thing.
+(``configure_jax`` says exactly what it sets); the sampler (``nuts.py``) calls it first thing, and
+so does the check of a user's prior (``laws.resolve_priors``), which draws from it on JAX before
+the sampler runs.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def user_host_devices(flags: str, pymc_jax_imported: bool) -> int | None:
 
 
 def configure_jax() -> None:
-    """Set up JAX for sampling, once per process, just before the first forecast samples.
+    """Set up JAX for sampling, once per process, just before a forecast first runs JAX.
 
     What it sets, and nothing else:
     - ``XLA_FLAGS``: ``--xla_force_host_platform_device_count=4`` (one host device per default

@@ -6,6 +6,7 @@ prior overrides against it and ``prior_descriptions`` writes its priors as text.
 
 from __future__ import annotations
 
+from bayes_scaling.inference.jax_setup import configure_jax
 from bayes_scaling.quiet import quietly
 
 with quietly():  # the first import of PyMC (and ArviZ) when a law is imported first
@@ -63,6 +64,7 @@ def _check_support(law: Law, name: str, value: Prior) -> None:
     """Draw from the prior and refuse it if any draw leaves the law's support."""
     lower, upper = law.support[name]
     try:
+        configure_jax()  # before JAX's first work in the process, so the chains still get their devices
         with quietly():
             try:  # JAX compiles in milliseconds; a few distributions exist only in the C backend
                 sampled = value.sample_prior(name=name, draws=PRIOR_CHECK_DRAWS, random_seed=0, compile_kwargs={"mode": "JAX"})
