@@ -22,6 +22,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+from pymc_extras.prior import Prior
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
@@ -237,6 +238,11 @@ def _synthetic_cases() -> list[Case]:
             Case(  # as few runs as the noise can hardly be told from (one beyond a, b and c)
                 f"example ladder, 4 smallest runs, seed {seed}", "loss",
                 lambda _, s=seed: (make_example_runs(s).nsmallest(4, "compute").reset_index(drop=True), [1e21]), False,
+            ),
+            Case(  # a prior on b from the literature on a short ladder (laws/exponent_prior.py)
+                f"example ladder, 6 smallest runs, a prior on b, seed {seed}", "loss",
+                lambda _, s=seed: (make_example_runs(s).nsmallest(6, "compute").reset_index(drop=True), [1e21]), False,
+                {"prior": {"b": Prior("TruncatedNormal", mu=-0.1, sigma=0.1, upper=0)}},
             ),
             Case(
                 f"isoflop chinchilla seed {seed}", "chinchilla",

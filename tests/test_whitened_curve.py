@@ -15,12 +15,12 @@ from bayes_scaling.datasets import CPU_LADDER_SMALL_SHARE, cpu_ladder_runs
 from bayes_scaling.laws import loss, whitened_curve
 
 
-def _models(runs, monkeypatch):
+def _models(runs, monkeypatch, priors):
     prepared = loss.prepare(runs)
-    whitened = loss.build_model(prepared, {})
+    whitened = loss.build_model(prepared, priors)
     with monkeypatch.context() as patch:
         patch.setattr(whitened_curve, "applies", lambda priors: False)
-        plain = loss.build_model(prepared, {})
+        plain = loss.build_model(prepared, priors)
     return prepared.table, prepared.options, whitened, plain
 
 
@@ -29,11 +29,15 @@ def _precision_root(fit: dict, sigma: float) -> np.ndarray:
     return np.linalg.cholesky(a)
 
 
-@pytest.mark.parametrize("rows", [4, None])  # the four smallest runs (the funnel) and the whole ladder
-def test_the_whitened_density_is_the_plain_one_plus_the_jacobian(rows, monkeypatch):
+@pytest.mark.parametrize(
+    ("rows", "priors"),
+    [(4, {}), (None, {}), (6, {"b": Prior("TruncatedNormal", mu=-0.1, sigma=0.1, upper=0)})],
+    ids=["four smallest runs (the funnel)", "whole ladder", "six runs, a prior on b (laws/exponent_prior.py)"],
+)
+def test_the_whitened_density_is_the_plain_one_plus_the_jacobian(rows, priors, monkeypatch):
     runs = bs.example_runs()
     runs = runs.nsmallest(rows, "compute").reset_index(drop=True) if rows else runs
-    table, options, whitened, plain = _models(runs, monkeypatch)
+    table, options, whitened, plain = _models(runs, monkeypatch, priors)
     x = np.log(table["compute"].to_numpy() / options["compute_ref"])
     loss_values = table["loss"].to_numpy()
     fit = whitened_curve.data_fit(x, np.log(loss_values), float(np.median(loss_values)))
@@ -79,9 +83,8 @@ def test_a_prior_on_a_curve_parameter_is_honoured_in_the_whitened_coordinates():
     assert draws.std() < 0.018 * 1.2  # the data can only narrow it further
 
 
-def test_a_prior_on_b_samples_the_plain_coordinates():
-    tight = Prior("TruncatedNormal", mu=-0.3, sigma=0.005, upper=0)
-    assert not whitened_curve.applies({"b": tight})
+def test_priors_with_no_density_in_the_curve_coordinates_sample_the_plain_ones():
+    assert not whitened_curve.applies({"b": Prior("Uniform", lower=-0.4, upper=-0.01)})  # sampled in b itself
     assert whitened_curve.applies({"sigma": Prior("HalfNormal", sigma=0.02)})
     assert not whitened_curve.applies({"loss_ref": Prior("Normal", mu=Prior("Normal"), sigma=1)})
 
@@ -121,4 +124,4 @@ def test_whitening_is_kept_for_ladders_that_pin_the_curve():
     assert whitened_curve.fit_where_it_pays({}, x, log_loss, scale) is None
     _, x, log_loss, _ = _data_fit(tight)
     assert whitened_curve.fit_where_it_pays({}, x, log_loss, scale) is not None
-    assert whitened_curve.fit_where_it_pays({"b": Prior("Normal", mu=-0.1, sigma=0.05)}, x, log_loss, scale) is None
+    assert whitened_curve.fit_where_it_pays({"b": Prior("Uniform", lower=-0.4, upper=-0.01)}, x, log_loss, scale) is None

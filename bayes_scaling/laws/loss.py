@@ -27,9 +27,10 @@ The law is only approximately right: with ``extrapolation_error="auto"`` a slowl
 deviation of the log loss from it, nil at C_ref and growing with the distance from it, is
 marginalised into the likelihood (laws/extrapolation.py).
 
-A prior on ``b`` can still be given (``prior={"b": Prior(...)}``): the model then
-samples ``b`` and ``reducible_fraction`` and derives ``local_exponent``, which mixes
-more slowly but honours that prior exactly. Every default prior is listed in
+A prior on ``b`` can still be given (``prior={"b": Prior(...)}``): it is honoured
+exactly as the density it implies on ``local_exponent``, so the sampler keeps the
+coordinates above (laws/exponent_prior.py); a prior bounded inside ``b < 0`` is sampled
+in ``b`` itself, which mixes more slowly. Every default prior is listed in
 ``DEFAULT_PRIORS`` and in docs/loss-law.md.
 """
 
@@ -43,7 +44,7 @@ from pymc_extras.prior import Prior
 from scipy.stats import gmean
 
 from bayes_scaling.tables import load_runs
-from bayes_scaling.laws import evaluation_noise, extrapolation, run_noise, whitened_curve
+from bayes_scaling.laws import evaluation_noise, exponent_prior, extrapolation, run_noise, whitened_curve
 from bayes_scaling.laws.law import DefaultPrior, Law, Prepared, build_default_priors
 
 PARAMETERS = ("loss_ref", "local_exponent", "reducible_fraction", "sigma")
@@ -247,9 +248,13 @@ def _curve_variables(chosen: dict[str, Prior], priors: dict[str, Prior]):
     """(loss_ref, reducible_fraction, b) sampled in the law's own coordinates (see the module docstring)."""
     loss_ref = chosen["loss_ref"].create_variable("loss_ref")
     fraction = chosen["reducible_fraction"].create_variable("reducible_fraction")
-    if "b" in priors:
+    if "b" in priors and not exponent_prior.movable(priors["b"]):
         b = priors["b"].create_variable("b")
         pm.Deterministic("local_exponent", -b * fraction)
+    elif "b" in priors:  # the prior on b as the local exponent's density (laws/exponent_prior.py)
+        local_exponent = pm.HalfFlat("local_exponent", initval=np.exp(whitened_curve.STAND_IN_LOCAL_EXPONENT))
+        b = pm.Deterministic("b", -local_exponent / fraction)
+        pm.Potential("b_prior", exponent_prior.log_density(priors["b"], local_exponent, fraction))
     else:
         local_exponent = chosen["local_exponent"].create_variable("local_exponent")
         b = pm.Deterministic("b", -local_exponent / fraction)

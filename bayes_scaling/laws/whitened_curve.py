@@ -32,6 +32,8 @@ import pytensor.tensor as pt
 from pymc_extras.prior import Prior
 from scipy import optimize, special
 
+from bayes_scaling.laws import exponent_prior
+
 CURVE = ("loss_ref", "reducible_fraction", "local_exponent")
 WHITENED = "curve_whitened"  # the sampled coordinates z; not a parameter a user reads
 # The Gaussian stand-in (in u) for the default priors of loss.py: LogNormal(log median loss, 0.5),
@@ -53,10 +55,11 @@ NOISE_FLOOR = 1e-4  # a ladder the curve fits exactly (three runs) has the deepe
 def applies(priors: dict[str, Prior]) -> bool:
     """Whether the user's priors on the curve leave this parameterisation exact.
 
-    A prior on ``b`` samples other coordinates (loss.py); a prior with its own transform or
-    with priors inside it has no closed-form density at a given value.
+    A prior on ``b`` enters as the local exponent's density where it can
+    (laws/exponent_prior.py), else it samples other coordinates (loss.py); a prior with its
+    own transform or with priors inside it has no closed-form density at a given value.
     """
-    if "b" in priors:
+    if "b" in priors and not exponent_prior.movable(priors["b"]):
         return False
     for name in CURVE:
         prior = priors.get(name)
@@ -136,9 +139,12 @@ def curve_variables(chosen: dict[str, Prior], sigma, fit: dict[str, np.ndarray])
     fraction = pm.Deterministic("reducible_fraction", pt.sigmoid(u[1]))
     local_exponent = pm.Deterministic("local_exponent", pt.exp(u[2]))
     values = {"loss_ref": loss_ref, "reducible_fraction": fraction, "local_exponent": local_exponent}
-    prior_density = sum(
-        pm.logp(chosen[name].pymc_distribution.dist(**chosen[name].parameters), value) for name, value in values.items()
-    )
+    densities = {
+        name: pm.logp(chosen[name].pymc_distribution.dist(**chosen[name].parameters), value) for name, value in values.items()
+    }
+    if "b" in chosen:  # the user's prior on b, in place of the local exponent's
+        densities["local_exponent"] = exponent_prior.log_density(chosen["b"], local_exponent, fraction)
+    prior_density = sum(densities.values())
     # the exp and logistic maps from u, and u from z (|det R^-T| = 1 / prod diag R)
     jacobian = u[0] + u[2] - pt.softplus(-u[1]) - pt.softplus(u[1]) - sum(pt.log(root[i][i]) for i in range(3))
     pm.Potential("curve_prior", prior_density + jacobian)
