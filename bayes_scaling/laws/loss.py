@@ -29,8 +29,8 @@ marginalised into the likelihood (laws/extrapolation.py).
 
 A prior on ``b`` can still be given (``prior={"b": Prior(...)}``): it is honoured
 exactly as the density it implies on ``local_exponent``, so the sampler keeps the
-coordinates above (laws/exponent_prior.py); a prior bounded inside ``b < 0`` is sampled
-in ``b`` itself, which mixes more slowly. Every default prior is listed in
+coordinates above (laws/exponent_prior.py); a prior bounded inside ``b < 0``, or one
+that pins ``b`` within 5%, is sampled in ``b`` itself. Every default prior is listed in
 ``DEFAULT_PRIORS`` and in docs/loss-law.md.
 """
 
