@@ -1,4 +1,5 @@
-"""Sampler health of every law, with default settings, on every real table and on synthetic ladders.
+"""Sampler health of every law, with default settings, on every real table and on synthetic ladders
+(and the loss law with a user's prior on b, the cases that say so).
 
 One row per fit: divergences, worst r_hat, worst bulk and tail ESS, mean tree depth, share of
 draws at the maximum tree depth, mean step size, seconds (compilation included where the fit
@@ -34,6 +35,7 @@ import bayes_scaling as bs  # noqa: E402
 from bayes_scaling.datasets import CPU_LADDER_SMALL_SHARE, cpu_ladder_runs, make_example_capability_runs, make_example_pass_counts, make_example_runs  # noqa: E402
 
 SEEDS = (0, 1, 2)
+PRIOR_ON_B = Prior("TruncatedNormal", mu=-0.1, sigma=0.1, upper=0)  # a loose literature prior (laws/exponent_prior.py)
 POOLED = "pooled_loss"  # cases of compare_recipes' joint model rather than of bs.forecast
 MAX_TREE_DEPTH = 10  # numpyro's default
 
@@ -242,7 +244,7 @@ def _synthetic_cases() -> list[Case]:
             Case(  # a prior on b from the literature on a short ladder (laws/exponent_prior.py)
                 f"example ladder, 6 smallest runs, a prior on b, seed {seed}", "loss",
                 lambda _, s=seed: (make_example_runs(s).nsmallest(6, "compute").reset_index(drop=True), [1e21]), False,
-                {"prior": {"b": Prior("TruncatedNormal", mu=-0.1, sigma=0.1, upper=0)}},
+                {"prior": {"b": PRIOR_ON_B}},
             ),
             Case(
                 f"isoflop chinchilla seed {seed}", "chinchilla",
@@ -275,10 +277,19 @@ def _synthetic_cases() -> list[Case]:
     return cases
 
 
-CASES: list[Case] = (
+def _prior_on_b_cases(cases: list[Case]) -> list[Case]:
+    """Every real loss-law case again with ``PRIOR_ON_B``: sampled in b itself, 10 of these 17 fits failed."""
+    return [
+        Case(f"{case.name}, a prior on b", case.law, case.make, case.real, {**case.options, "prior": {"b": PRIOR_ON_B}})
+        for case in cases if case.law == "loss" and case.real
+    ]
+
+
+_DEFAULT_CASES: list[Case] = (
     _porian_cases() + _recipe_cases() + _frontier_cases() + _chinchilla_cases() + _isoflop_cases() + _misfitting_cases()
     + _pythia_gsm8k_cases() + _pythia_zeroshot_cases() + _cpu_ladder_cases() + _synthetic_cases()
 )
+CASES: list[Case] = _DEFAULT_CASES + _prior_on_b_cases(_DEFAULT_CASES)
 
 
 def run(case: Case, data_dir: Path) -> tuple[dict, list]:
