@@ -171,5 +171,5 @@ def _compare_pooled(law, table, names, recipe, target, seed, progress, options) 
             priors=priors, prior_overrides={}, rng=np.random.default_rng([seed, 1, r]),
         )
         warn_if_bending(forecasts[name])
-    population = {name: idata.posterior[name].to_numpy() for name in ("exponent_spread", "fraction_spread")}
+    population = {name: idata.posterior[name].to_numpy() for name in pooled_loss.SPREAD_SCALES}  # what pooling() reads
     return RecipeComparison(forecasts, seed=seed, recipe_column=recipe, joint=diagnostics, population=population)
